@@ -1,0 +1,272 @@
+"""config.toml -> validated, frozen settings.
+
+The file is found via ``--config``, then ``OTTER_TUI_CONFIG``, then ``./config.toml``, then the
+user's config dir. Every key is checked against the schema below: an unknown key, a wrong type or
+a bad value is a :class:`ConfigError` naming the key path, so nothing starts on a half-read file.
+Relative paths are relative to the file that holds them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import platformdirs
+import tomli_w
+
+from otter_tui.errors import ConfigError
+
+ENV_VAR = "OTTER_TUI_CONFIG"
+APP_NAME = "otter-tui"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""
+    """SQLAlchemy URL; empty means a SQLite file ``otter.db`` in the data dir."""
+    busy_timeout_ms: int = 10_000
+    """How long SQLite waits on a lock before failing, in milliseconds."""
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    data_dir: str = ""
+    """Where the database, the app's known_hosts and the demo sandbox live; empty: user data dir."""
+    plans_dir: str = "plans"
+    """The folder of plan files (``*.py``)."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    max_parallel: int = 200
+    """How many server runs of one job run at once."""
+    log_batch_ms: int = 50
+    """Log lines are published and stored in batches at most this old..."""
+    log_batch_lines: int = 200
+    """...or this long, whichever comes first."""
+    lease_seconds: int = 30
+    """A worker renews the lease on its jobs this often; a job whose lease expired was orphaned."""
+    cancel_grace_seconds: int = 10
+    """After a soft time limit or a cancel, how long a run gets to clean up before it is killed."""
+
+
+@dataclass(frozen=True)
+class SshSettings:
+    known_hosts: str = "~/.ssh/known_hosts"
+    """The user's known_hosts; the app also keeps its own in the data dir."""
+    connect_timeout: float = 10.0
+    """Seconds to wait for a connection and login."""
+    use_agent: bool = True
+    """Offer keys from ssh-agent. Agent forwarding is always off."""
+    client_keys: tuple[str, ...] = ()
+    """Private key files to offer, in addition to the agent."""
+    ssh_config: str = "~/.ssh/config"
+    """Honoured for host, port, user and ProxyJump; never for host-key checking."""
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    log_days: int = 30
+    """Log lines older than this are pruned."""
+    job_days: int = 180
+    """Finished jobs older than this are pruned (with their server runs and logs)."""
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    lease_seconds: int = 15
+    """Only one scheduler is active per database; it renews its lease this often."""
+    misfire_grace_seconds: int = 3600
+    """A missed firing older than this is recorded as missed, not run."""
+    run_all_cap: int = 10
+    """With the ``run_all`` misfire policy, at most this many missed firings are run."""
+
+
+@dataclass(frozen=True)
+class ApprovalSettings:
+    self_approval_exceptions: tuple[str, ...] = ()
+    """Users allowed to approve their own jobs (for one-person teams)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, validated. Paths are absolute."""
+
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    paths: PathSettings = field(default_factory=PathSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    ssh: SshSettings = field(default_factory=SshSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
+    source: Path | None = None
+    """The file these settings were read from; None when built from defaults."""
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.paths.data_dir)
+
+    @property
+    def plans_dir(self) -> Path:
+        return Path(self.paths.plans_dir)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'otter.db'}"
+
+    @property
+    def app_known_hosts(self) -> Path:
+        """The app's own known_hosts, where ``servers trust`` records keys."""
+        return self.data_dir / "known_hosts"
+
+
+SECTIONS: dict[str, type[Any]] = {
+    name: hint for name, hint in get_type_hints(Settings).items() if name != "source"
+}
+POSITIVE = {"busy_timeout_ms", "max_parallel", "log_batch_ms", "log_batch_lines", "lease_seconds"}
+PATH_KEYS = {("paths", "data_dir"), ("paths", "plans_dir")}
+
+
+def find_config(explicit: str | Path | None, cwd: Path | None = None) -> Path | None:
+    """The config file to use, by the documented order; None means built-in defaults."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        return path.resolve()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return find_config(env)
+    for candidate in (
+        (cwd or Path.cwd()) / "config.toml",
+        Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml",
+    ):
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
+def load_settings(explicit: str | Path | None = None) -> Settings:
+    """Find, read and validate the configuration."""
+    path = find_config(explicit)
+    raw = read_toml(path) if path else {}
+    return settings_from_mapping(raw, path)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; a syntax error names the file and the line."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def settings_from_mapping(raw: Mapping[str, Any], path: Path | None) -> Settings:
+    """Validate a parsed document against the schema and resolve paths."""
+    base = path.parent if path else Path.cwd()
+    sections: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in SECTIONS:
+            raise ConfigError(f"unknown section '{name}' (known: {', '.join(SECTIONS)})")
+        if not isinstance(value, dict):
+            raise ConfigError(f"'{name}' must be a table ([{name}])")
+        sections[name] = _section(name, SECTIONS[name], value)
+    settings = Settings(**sections, source=path)
+    return _resolve_paths(settings, base)
+
+
+def _section(name: str, cls: type[Any], values: Mapping[str, Any]) -> Any:
+    hints = get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in hints:
+            known = ", ".join(hints)
+            raise ConfigError(f"unknown key '{name}.{key}' (known in [{name}]: {known})")
+        kwargs[key] = _coerce(f"{name}.{key}", hints[key], value)
+        if key in POSITIVE and kwargs[key] <= 0:
+            raise ConfigError(f"'{name}.{key}' must be greater than 0, got {value!r}")
+    return cls(**kwargs)
+
+
+def _coerce(key: str, hint: Any, value: Any) -> Any:
+    expected = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    if hint is bool or hint is str:
+        if not isinstance(value, hint):
+            raise ConfigError(f"'{key}' must be {expected[hint]}, got {value!r}")
+        return value
+    if hint is int or hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"'{key}' must be {expected[hint]}, got {value!r}")
+        if hint is int and not isinstance(value, int):
+            raise ConfigError(f"'{key}' must be an integer, got {value!r}")
+        return hint(value)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"'{key}' must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    data = settings.paths.data_dir or platformdirs.user_data_dir(APP_NAME)
+    paths = PathSettings(
+        data_dir=str(_absolute(data, base)),
+        plans_dir=str(_absolute(settings.paths.plans_dir, base)),
+    )
+    return dataclasses.replace(settings, paths=paths)
+
+
+def _absolute(value: str, base: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def settings_as_dict(settings: Settings) -> dict[str, Any]:
+    """Every section and key with its effective value, for ``config show``."""
+    out: dict[str, Any] = {}
+    for name in SECTIONS:
+        section = dataclasses.asdict(getattr(settings, name))
+        out[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
+    return out
+
+
+def parse_cli_value(key: str, text: str) -> tuple[str, str, Any]:
+    """Turn ``section.key`` and a string from the command line into a typed value."""
+    section, _, name = key.partition(".")
+    if section not in SECTIONS or not name:
+        raise ConfigError(f"unknown key '{key}' (use SECTION.KEY, e.g. engine.max_parallel)")
+    hints = get_type_hints(SECTIONS[section])
+    if name not in hints:
+        raise ConfigError(f"unknown key '{key}' (known in [{section}]: {', '.join(hints)})")
+    hint = hints[name]
+    value: Any = text
+    if hint is bool:
+        if text.lower() not in ("true", "false"):
+            raise ConfigError(f"'{key}' must be true or false, got {text!r}")
+        value = text.lower() == "true"
+    elif hint in (int, float):
+        try:
+            value = hint(text)
+        except ValueError:
+            raise ConfigError(f"'{key}' must be a number, got {text!r}") from None
+    elif hint is not str:
+        value = [part for part in text.split(",") if part]
+    return section, name, value
+
+
+def set_value(path: Path, key: str, text: str) -> Settings:
+    """Set one key in the file and write it back, only if the whole result validates."""
+    raw = read_toml(path) if path.exists() else {}
+    section, name, value = parse_cli_value(key, text)
+    raw.setdefault(section, {})[name] = value
+    settings = settings_from_mapping(raw, path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(tomli_w.dumps(raw).encode())
+    os.replace(tmp, path)
+    return settings

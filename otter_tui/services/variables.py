@@ -1,0 +1,139 @@
+"""Variables at global, role, environment and server scope, and the resolved cascade."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from otter_tui.errors import NotFoundError, UsageError
+from otter_tui.services.context import ServiceContext, check_name
+from otter_tui.services.inventory import get_environment, get_role, get_server
+from otter_tui.store.models import Environment, Role, Server, Variable
+from otter_tui.variables import cascade, server_layers
+
+SCOPES = ("global", "role", "environment", "server")
+
+
+@dataclass(frozen=True)
+class VariableView:
+    scope: str
+    owner: str
+    name: str
+    value: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"scope": self.scope, "owner": self.owner, "name": self.name, "value": self.value}
+
+
+def _scope_key(session: Session, scope: str, owner: str | None) -> tuple[str, dict[str, int]]:
+    if scope not in SCOPES:
+        raise UsageError(f"unknown scope '{scope}' (use {', '.join(SCOPES)})")
+    if scope == "global":
+        return "global", {}
+    if not owner:
+        raise UsageError(f"a {scope} variable needs the {scope}'s name")
+    finder = {"role": get_role, "environment": get_environment, "server": get_server}[scope]
+    row_id = finder(session, owner).id
+    return f"{scope}:{row_id}", {f"{scope}_id": row_id}
+
+
+class VariableService:
+    """Set, unset, list and resolve variables."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def set(self, scope: str, owner: str | None, name: str, value: str) -> VariableView:
+        check_name("variable", name)
+        with self.ctx.db.transaction() as s:
+            self.ctx.require(s, "inventory.edit")
+            key, fk = _scope_key(s, scope, owner)
+            row = s.scalar(select(Variable).where(Variable.scope_key == key, Variable.name == name))
+            if row is None:
+                row = Variable(scope=scope, scope_key=key, name=name, value=value, **fk)
+                s.add(row)
+            row.value = value
+            self.ctx.audit(s, "variable.set", scope, f"{owner or ''}:{name}")
+            return VariableView(scope, owner or "", name, value)
+
+    def unset(self, scope: str, owner: str | None, name: str) -> None:
+        with self.ctx.db.transaction() as s:
+            self.ctx.require(s, "inventory.edit")
+            key, _ = _scope_key(s, scope, owner)
+            row = s.scalar(select(Variable).where(Variable.scope_key == key, Variable.name == name))
+            if row is None:
+                raise NotFoundError(
+                    f"no {scope} variable '{name}'" + (f" on '{owner}'" if owner else "")
+                )
+            s.delete(row)
+            self.ctx.audit(s, "variable.unset", scope, f"{owner or ''}:{name}")
+
+    def list(self, scope: str | None = None, owner: str | None = None) -> list[VariableView]:
+        with self.ctx.db.session() as s:
+            query = select(Variable).order_by(Variable.scope, Variable.scope_key, Variable.name)
+            if scope is not None:
+                key, _ = _scope_key(s, scope, owner) if scope == "global" or owner else (None, {})
+                query = query.where(Variable.scope == scope)
+                if key is not None:
+                    query = query.where(Variable.scope_key == key)
+            owners = _owner_names(s)
+            return [
+                VariableView(v.scope, owners.get(v.scope_key, ""), v.name, v.value)
+                for v in s.scalars(query)
+            ]
+
+    def resolve(
+        self, server: str, role: str | None = None, job_vars: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The variables a plan sees on ``server`` with ``role`` in context."""
+        with self.ctx.db.session() as s:
+            return resolve_for_server(s, server, role, job_vars or {})
+
+
+def _owner_names(session: Session) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for scope, model in (("server", Server), ("environment", Environment)):
+        for row_id, name in session.execute(select(model.id, model.name)):
+            names[f"{scope}:{row_id}"] = name
+
+    for row_id, name in session.execute(select(Role.id, Role.name)):
+        names[f"role:{row_id}"] = name
+    return names
+
+
+def variables_by_scope(session: Session) -> dict[str, dict[str, dict[str, str]]]:
+    """Every variable, as ``{scope: {owner name: {var: value}}}`` (global under owner '')."""
+    owners = _owner_names(session)
+    out: dict[str, dict[str, dict[str, str]]] = {scope: {} for scope in SCOPES}
+    for v in session.scalars(select(Variable)):
+        out[v.scope].setdefault(owners.get(v.scope_key, ""), {})[v.name] = v.value
+    return out
+
+
+def resolve_for_server(
+    session: Session, server: str, role: str | None, job_vars: Mapping[str, str]
+) -> dict[str, str]:
+    query = select(Server).where(Server.name == server)
+    row = session.scalar(
+        query.options(selectinload(Server.roles), selectinload(Server.environments))
+    )
+    if row is None:
+        raise NotFoundError(f"unknown server '{server}'")
+    scoped = variables_by_scope(session)
+    parents = {
+        e.name: (e.parent.name if e.parent else None) for e in session.scalars(select(Environment))
+    }
+    layers = server_layers(
+        global_vars=scoped["global"].get("", {}),
+        role_vars=scoped["role"],
+        environment_vars=scoped["environment"],
+        environment_parents=parents,
+        server_roles=[r.name for r in row.roles],
+        server_environments=[e.name for e in row.environments],
+        server_vars=scoped["server"].get(server, {}),
+        role_in_context=role,
+    )
+    return cascade([*layers, job_vars])

@@ -1,0 +1,196 @@
+"""Open the database: engine, sessions, checks and migrations.
+
+SQLite is opened with WAL, foreign keys on and a busy timeout. We drive SQLite's transactions
+ourselves (the driver is put in autocommit mode and the ``begin`` event emits ``BEGIN``), so that a
+write transaction can be ``BEGIN IMMEDIATE``: it takes the write lock up front, and two processes
+can never both read-then-update the same row. Reads stay deferred, and WAL lets them run beside a
+writer.
+
+A database file that is not SQLite, is corrupt, holds someone else's tables, or was written by a
+newer otter-tui is refused with one line; we never create a silent fresh database over it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from otter_tui.errors import StoreError
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Database:
+    """An engine plus the two kinds of session every caller needs."""
+
+    def __init__(self, url: str, busy_timeout_ms: int = 10_000) -> None:
+        self.url = url
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self.engine = _make_engine(url, busy_timeout_ms)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(
+            self.engine.execution_options(otter_immediate=True), expire_on_commit=False
+        )
+
+    def session(self) -> Session:
+        """A session for reading (deferred transaction)."""
+        return self._sessions()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
+        with self._writer() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _make_engine(url: str, busy_timeout_ms: int) -> Engine:
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    args: dict[str, Any] = {"timeout": busy_timeout_ms / 1000} if sqlite else {}
+    engine = create_engine(url, connect_args=args, pool_pre_ping=not sqlite)
+    if sqlite:
+        _configure_sqlite(engine, busy_timeout_ms)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("otter_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def open_database(url: str, busy_timeout_ms: int = 10_000, *, migrate: bool = True) -> Database:
+    """Check, back up if needed, migrate to head, and return the database."""
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _check_sqlite_header(path)
+    db = Database(url, busy_timeout_ms)
+    try:
+        current = _current_revision(db)
+        if migrate and current != head_revision():
+            if path is not None and current is not None:
+                _check_integrity(db, path)
+                backup_sqlite(path, current)
+            upgrade(db)
+    except (DatabaseError, OperationalError) as exc:
+        db.dispose()
+        raise StoreError(f"cannot open database {_shown(url)}: {exc.orig}") from None
+    except StoreError:
+        db.dispose()
+        raise
+    return db
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for other databases and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _check_sqlite_header(path: Path) -> None:
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as fh:
+        magic = fh.read(len(SQLITE_MAGIC))
+    if magic != SQLITE_MAGIC:
+        raise StoreError(
+            f"{path} is not a SQLite database; refusing to start "
+            "(move it aside or set database.url to another file)"
+        )
+
+
+def _check_integrity(db: Database, path: Path) -> None:
+    with db.engine.connect() as conn:
+        result = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+    if result != "ok":
+        raise StoreError(f"{path} is corrupt ({result}); refusing to start, restore a backup")
+
+
+def _config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _current_revision(db: Database) -> str | None:
+    with db.engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        if not tables:
+            return None
+        if "alembic_version" not in tables:
+            raise StoreError(
+                f"database {_shown(db.url)} holds tables that otter-tui did not create; "
+                "refusing to start (point database.url at an empty or otter-tui database)"
+            )
+        current = MigrationContext.configure(conn).get_current_revision()
+    known = {s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions()}
+    if current is not None and current not in known:
+        raise StoreError(
+            f"database {_shown(db.url)} is at revision {current}, written by a newer otter-tui; "
+            "upgrade otter-tui"
+        )
+    return current
+
+
+def upgrade(db: Database, revision: str = "head") -> None:
+    """Apply migrations up to ``revision`` in one transaction."""
+    with db.engine.begin() as conn:
+        command.upgrade(_config(conn), revision)
+
+
+def backup_sqlite(path: Path, revision: str) -> Path:
+    """Copy the file aside with SQLite's online backup API before a migration touches it."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.backup-{revision}-{stamp}")
+    src = sqlite3.connect(path)
+    dst = sqlite3.connect(target)
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return target

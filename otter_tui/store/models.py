@@ -1,0 +1,505 @@
+"""SQLAlchemy 2.0 typed models for the whole glossary.
+
+The schema changes only through Alembic migrations (``store/migrations``); these classes are the
+source the migrations are written from. Times are stored as timezone-aware UTC. Job and schedule
+rows keep the plan's key and name as text, so deleting a plan record keeps their history readable.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A DateTime that always comes back timezone-aware in UTC, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class TransportKind(enum.StrEnum):
+    SSH = "ssh"
+    LOCAL = "local"
+
+
+class PlanKind(enum.StrEnum):
+    CONFIGURATION = "configuration"
+    ORCHESTRATION = "orchestration"
+
+
+class JobState(enum.StrEnum):
+    PENDING_APPROVAL = "pending_approval"
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    WARNING = "warning"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    DENIED = "denied"
+    EXPIRED = "expired"
+
+    @property
+    def finished(self) -> bool:
+        return self not in ACTIVE_JOB_STATES
+
+
+ACTIVE_JOB_STATES = frozenset(
+    {JobState.PENDING_APPROVAL, JobState.SCHEDULED, JobState.QUEUED, JobState.RUNNING}
+)
+
+
+class RunState(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    WARNING = "warning"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+
+class DriftStatus(enum.StrEnum):
+    DESIRED = "desired"
+    DRIFTED = "drifted"
+    UNKNOWN = "unknown"
+    ERROR = "error"
+
+
+class FiringState(enum.StrEnum):
+    PENDING = "pending"
+    DISPATCHED = "dispatched"
+    MISSED = "missed"
+    SKIPPED = "skipped"
+    QUEUED = "queued"
+    FAILED = "failed"
+
+
+class Decision(enum.StrEnum):
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    permissions: Mapped[list[UserPermission]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+
+class UserPermission(Base):
+    """One granted action (``jobs.run``, ``jobs.approve``, ``inventory.edit``...)."""
+
+    __tablename__ = "user_permissions"
+    __table_args__ = (UniqueConstraint("user_id", "permission"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    permission: Mapped[str] = mapped_column(String(64))
+    user: Mapped[User] = relationship(back_populates="permissions")
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_name: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Server(Base):
+    __tablename__ = "servers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(default=22)
+    user: Mapped[str] = mapped_column(String(100), default="")
+    transport: Mapped[TransportKind] = mapped_column(_enum(TransportKind))
+    active: Mapped[bool] = mapped_column(default=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    drift_checked_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    roles: Mapped[list[Role]] = relationship(
+        secondary="server_roles", back_populates="servers", order_by="Role.name"
+    )
+    environments: Mapped[list[Environment]] = relationship(
+        secondary="server_environments", back_populates="servers", order_by="Environment.name"
+    )
+
+
+class Role(Base):
+    __tablename__ = "roles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    servers: Mapped[list[Server]] = relationship(
+        secondary="server_roles", back_populates="roles", order_by="Server.name"
+    )
+
+
+class Environment(Base):
+    __tablename__ = "environments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("environments.id", ondelete="SET NULL"), default=None
+    )
+    parent: Mapped[Environment | None] = relationship(remote_side="Environment.id")
+    servers: Mapped[list[Server]] = relationship(
+        secondary="server_environments", back_populates="environments", order_by="Server.name"
+    )
+
+
+class ServerRole(Base):
+    __tablename__ = "server_roles"
+    server_id: Mapped[int] = mapped_column(
+        ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_id: Mapped[int] = mapped_column(
+        ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ServerEnvironment(Base):
+    __tablename__ = "server_environments"
+    server_id: Mapped[int] = mapped_column(
+        ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
+    )
+    environment_id: Mapped[int] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Variable(Base):
+    """A variable at one scope; ``scope_key`` (``global``, ``server:7``) is unique with the name."""
+
+    __tablename__ = "variables"
+    __table_args__ = (UniqueConstraint("scope_key", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    scope_key: Mapped[str] = mapped_column(String(48))
+    server_id: Mapped[int | None] = mapped_column(
+        ForeignKey("servers.id", ondelete="CASCADE"), default=None
+    )
+    role_id: Mapped[int | None] = mapped_column(
+        ForeignKey("roles.id", ondelete="CASCADE"), default=None
+    )
+    environment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE"), default=None
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    value: Mapped[str] = mapped_column(Text)
+
+
+OVERRIDABLE = (
+    "grouping",
+    "name",
+    "description",
+    "dryrun_default",
+    "has_sensitive_variables",
+    "hidden",
+    "soft_time_limit",
+    "time_limit",
+    "default_queue",
+    "eligible_queues",
+    "is_singleton",
+    "approval_required",
+)
+"""Plan record fields that a refresh takes from the class unless their ``*_override`` is set."""
+
+
+class PlanRecord(Base):
+    __tablename__ = "plan_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[PlanKind] = mapped_column(_enum(PlanKind))
+    file: Mapped[str] = mapped_column(Text, default="")
+    installed: Mapped[bool] = mapped_column(default=True)
+    enabled: Mapped[bool] = mapped_column(default=False)
+    roles: Mapped[list[Any]] = mapped_column(default=list)
+    servers: Mapped[list[Any]] = mapped_column(default=list)
+    variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    grouping: Mapped[str] = mapped_column(String(100), default="")
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    dryrun_default: Mapped[bool] = mapped_column(default=False)
+    has_sensitive_variables: Mapped[bool] = mapped_column(default=False)
+    hidden: Mapped[bool] = mapped_column(default=False)
+    soft_time_limit: Mapped[float | None] = mapped_column(default=None)
+    time_limit: Mapped[float | None] = mapped_column(default=None)
+    default_queue: Mapped[str] = mapped_column(String(100), default="default")
+    eligible_queues: Mapped[list[Any]] = mapped_column(default=list)
+    is_singleton: Mapped[bool] = mapped_column(default=False)
+    approval_required: Mapped[bool] = mapped_column(default=False)
+    grouping_override: Mapped[bool] = mapped_column(default=False)
+    name_override: Mapped[bool] = mapped_column(default=False)
+    description_override: Mapped[bool] = mapped_column(default=False)
+    dryrun_default_override: Mapped[bool] = mapped_column(default=False)
+    has_sensitive_variables_override: Mapped[bool] = mapped_column(default=False)
+    hidden_override: Mapped[bool] = mapped_column(default=False)
+    soft_time_limit_override: Mapped[bool] = mapped_column(default=False)
+    time_limit_override: Mapped[bool] = mapped_column(default=False)
+    default_queue_override: Mapped[bool] = mapped_column(default=False)
+    eligible_queues_override: Mapped[bool] = mapped_column(default=False)
+    is_singleton_override: Mapped[bool] = mapped_column(default=False)
+    approval_required_override: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def overridden(self) -> list[str]:
+        return [f for f in OVERRIDABLE if getattr(self, f"{f}_override")]
+
+
+class JobQueue(Base):
+    __tablename__ = "job_queues"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    backend: Mapped[str] = mapped_column(String(32), default="local")
+    concurrency: Mapped[int] = mapped_column(default=4)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Job(Base):
+    """One request to run a plan. Created as a row first; claimed by exactly one worker."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_queue", "state", "queue_name", "run_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[PlanKind] = mapped_column(_enum(PlanKind))
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_records.id", ondelete="SET NULL"), default=None, index=True
+    )
+    plan_key: Mapped[str] = mapped_column(String(200))
+    plan_name: Mapped[str] = mapped_column(String(200))
+    targets: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sensitive_names: Mapped[list[Any]] = mapped_column(default=list)
+    simulation: Mapped[bool] = mapped_column(default=False)
+    queue_name: Mapped[str] = mapped_column(String(100), default="default")
+    state: Mapped[JobState] = mapped_column(_enum(JobState), default=JobState.QUEUED)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    run_at: Mapped[datetime] = mapped_column(default=utcnow)
+    window_end: Mapped[datetime | None] = mapped_column(default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    worker: Mapped[str | None] = mapped_column(String(200), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    approval_required: Mapped[bool] = mapped_column(default=False)
+    schedule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("schedules.id", ondelete="SET NULL"), default=None, index=True
+    )
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("job_templates.id", ondelete="SET NULL"), default=None
+    )
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")
+    server_runs: Mapped[list[ServerRun]] = relationship(
+        back_populates="job", cascade="all, delete-orphan", order_by="ServerRun.id"
+    )
+
+
+class ServerRun(Base):
+    """The part of a job on one server, with its role in context."""
+
+    __tablename__ = "server_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    server_id: Mapped[int | None] = mapped_column(
+        ForeignKey("servers.id", ondelete="SET NULL"), default=None
+    )
+    server_name: Mapped[str] = mapped_column(String(100), default="")
+    role_name: Mapped[str] = mapped_column(String(100), default="")
+    state: Mapped[RunState] = mapped_column(_enum(RunState), default=RunState.PENDING)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    changes: Mapped[int] = mapped_column(default=0)
+    unknowns: Mapped[int] = mapped_column(default=0)
+    warnings: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    job: Mapped[Job] = relationship(back_populates="server_runs")
+
+
+class LogEntry(Base):
+    """One log line. ``seq`` orders the lines of a job; the writer stores them in batches."""
+
+    __tablename__ = "log_entries"
+    __table_args__ = (Index("ix_log_entries_job_seq", "job_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    server_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("server_runs.id", ondelete="CASCADE"), default=None
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    level: Mapped[str] = mapped_column(String(8), default="info")
+    stream: Mapped[str] = mapped_column(String(8), default="")
+    text: Mapped[str] = mapped_column(Text)
+
+
+class DriftItem(Base):
+    """The last collected state of one operation of a configuration plan on one server."""
+
+    __tablename__ = "drift_items"
+    __table_args__ = (UniqueConstraint("server_id", "plan_key", "item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
+    plan_key: Mapped[str] = mapped_column(String(200))
+    item: Mapped[str] = mapped_column(Text)
+    status: Mapped[DriftStatus] = mapped_column(_enum(DriftStatus))
+    diff: Mapped[str] = mapped_column(Text, default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Schedule(Base):
+    """A recurring rule (cron + IANA zone) that creates jobs. ``next_due_at`` is stored, in UTC."""
+
+    __tablename__ = "schedules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_records.id", ondelete="SET NULL"), default=None
+    )
+    plan_key: Mapped[str] = mapped_column(String(200))
+    plan_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[PlanKind] = mapped_column(_enum(PlanKind))
+    cron: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    start_at: Mapped[datetime | None] = mapped_column(default=None)
+    end_at: Mapped[datetime | None] = mapped_column(default=None)
+    targets: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    simulation: Mapped[bool] = mapped_column(default=False)
+    queue_name: Mapped[str] = mapped_column(String(100), default="default")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    misfire_policy: Mapped[str] = mapped_column(String(16), default="run_once")
+    overlap_policy: Mapped[str] = mapped_column(String(16), default="skip")
+    grace_seconds: Mapped[int] = mapped_column(default=3600)
+    approval_required: Mapped[bool] = mapped_column(default=False)
+    next_due_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    last_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScheduleFiring(Base):
+    """One due firing of a schedule, written before any job starts: the exactly-once key."""
+
+    __tablename__ = "schedule_firings"
+    __table_args__ = (UniqueConstraint("schedule_id", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime] = mapped_column()
+    state: Mapped[FiringState] = mapped_column(_enum(FiringState), default=FiringState.PENDING)
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), default=None
+    )
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobTemplate(Base):
+    """Saved job fields that pre-fill a job; ``trigger_key_hash`` lets scripts trigger it."""
+
+    __tablename__ = "job_templates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_records.id", ondelete="SET NULL"), default=None
+    )
+    plan_key: Mapped[str] = mapped_column(String(200))
+    plan_name: Mapped[str] = mapped_column(String(200))
+    targets: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    simulation: Mapped[bool] = mapped_column(default=False)
+    queue_name: Mapped[str] = mapped_column(String(100), default="default")
+    allow_target_override: Mapped[bool] = mapped_column(default=False)
+    trigger_key_hash: Mapped[str] = mapped_column(String(128), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Approval(Base):
+    """A decision on a job. ``fingerprint`` pins exactly what was requested."""
+
+    __tablename__ = "approvals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    decision: Mapped[Decision] = mapped_column(_enum(Decision))
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    fingerprint: Mapped[str] = mapped_column(String(64))
+
+
+class Lease(Base):
+    """A named lease (the scheduler leader); whoever holds an unexpired one is active."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column()
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,100 @@
+"""The one small protocol every transport implements, and commands as values.
+
+A command is a value (argv or a shell line, plus the secrets it carries), never a string glued
+together at the call site: quoting happens in one place and secrets are masked in one place.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Stream = Literal["stdout", "stderr"]
+LineSink = Callable[[Stream, str], None]
+"""Called once per output line, as the line arrives, without its trailing newline."""
+
+MASK = "********"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command to run on a server.
+
+    Built with :meth:`argv` (each word quoted for the remote shell) or :meth:`shell` (a line that
+    the remote ``sh`` interprets, for pipes and ``&&``). ``secrets`` are values that must never be
+    shown: :meth:`display` replaces each with a mask.
+    """
+
+    line: str
+    """The exact line handed to ``sh -c`` on the server."""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """Values masked wherever the command is shown (logs, simulation, errors)."""
+
+    @classmethod
+    def argv(cls, *words: str, secrets: Sequence[str] = ()) -> Command:
+        """A command from separate words; each is quoted, so spaces and ``$`` stay literal."""
+        return cls(shlex.join(words), tuple(secrets))
+
+    @classmethod
+    def shell(cls, line: str, secrets: Sequence[str] = ()) -> Command:
+        """A shell line, interpreted by ``sh`` on the server (pipes, ``&&``, redirects)."""
+        return cls(line, tuple(secrets))
+
+    def display(self) -> str:
+        """The line as it may be shown to a person: every secret replaced by a mask."""
+        return mask(self.line, self.secrets)
+
+    def __str__(self) -> str:
+        return self.display()
+
+
+def mask(text: str, secrets: Sequence[str]) -> str:
+    """Replace every non-empty secret (and its shell-quoted form) in ``text`` with a mask."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(shlex.quote(secret), MASK).replace(secret, MASK)
+    return text
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a finished command produced."""
+
+    exit_status: int
+    """The remote exit status; negative when the process was killed by a signal."""
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the command exited with status 0."""
+        return self.exit_status == 0
+
+
+class Transport(Protocol):
+    """A connection to one server, held for the whole of a server run.
+
+    Every method is a coroutine on the caller's loop. Cancelling a :meth:`run` ends the process
+    on the server (not just the local wait) before the cancellation propagates.
+    """
+
+    name: str
+    """The server's name, for messages."""
+
+    async def connect(self) -> None:
+        """Open the connection; raises ``TransportError`` / ``HostKeyError`` with one line."""
+
+    async def run(self, command: Command, on_line: LineSink | None = None) -> CommandResult:
+        """Run ``command`` under ``sh -c``, streaming each line to ``on_line`` as it arrives."""
+        ...
+
+    async def read_file(self, path: str) -> bytes | None:
+        """The file's bytes, or ``None`` when it does not exist."""
+        ...
+
+    async def write_file(self, path: str, data: bytes, mode: int | None = None) -> None:
+        """Write atomically: a temp file in the same directory, then rename over ``path``."""
+
+    async def close(self) -> None:
+        """Close the connection; safe to call twice."""

@@ -1,0 +1,54 @@
+"""Variables cascade, closest wins: job > server > environment (child over parent) > role > global.
+
+Where a server has several roles, the role in context wins over its other roles, which are taken
+in name order. Where it is in several environments, each environment's chain (root first, child
+last) is applied in name order; Otter leaves this case undefined, so we keep it deterministic and
+document it. Values are stored as text; plans convert them through their typed declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+Layer = Mapping[str, str]
+
+
+def cascade(layers: Sequence[Layer]) -> dict[str, str]:
+    """Merge layers given lowest precedence first; a later layer's value wins."""
+    merged: dict[str, str] = {}
+    for layer in layers:
+        merged.update(layer)
+    return merged
+
+
+def environment_chain(name: str, parents: Mapping[str, str | None]) -> list[str]:
+    """``name`` and its ancestors, root first; a cycle stops at the first repeat."""
+    chain: list[str] = []
+    current: str | None = name
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = parents.get(current)
+    return list(reversed(chain))
+
+
+def server_layers(
+    *,
+    global_vars: Layer,
+    role_vars: Mapping[str, Layer],
+    environment_vars: Mapping[str, Layer],
+    environment_parents: Mapping[str, str | None],
+    server_roles: Sequence[str],
+    server_environments: Sequence[str],
+    server_vars: Layer,
+    role_in_context: str | None = None,
+) -> list[Layer]:
+    """The layers for one server, lowest precedence first (the job's own layer goes last)."""
+    roles = sorted(r for r in server_roles if r != role_in_context)
+    if role_in_context is not None:
+        roles.append(role_in_context)
+    layers: list[Layer] = [global_vars, *(role_vars.get(r, {}) for r in roles)]
+    for env in sorted(server_environments):
+        chain = environment_chain(env, environment_parents)
+        layers += [environment_vars.get(e, {}) for e in chain]
+    layers.append(server_vars)
+    return layers
