@@ -161,6 +161,8 @@ class InventoryService:
             self.ctx.require(s, "inventory.edit")
             if s.scalar(select(Server.id).where(Server.name == name)) is not None:
                 raise ConflictError(f"server '{name}' already exists")
+            role_rows = [get_role(s, r) for r in dict.fromkeys(roles)]
+            env_rows = [get_environment(s, e) for e in dict.fromkeys(environments)]
             server = Server(
                 name=name,
                 host=host or "localhost",
@@ -170,8 +172,7 @@ class InventoryService:
                 description=description,
                 active=active,
             )
-            server.roles = [get_role(s, r) for r in dict.fromkeys(roles)]
-            server.environments = [get_environment(s, e) for e in dict.fromkeys(environments)]
+            server.roles, server.environments = role_rows, env_rows
             s.add(server)
             self.ctx.audit(s, "server.add", "server", name, host=server.host, port=port)
             s.flush()

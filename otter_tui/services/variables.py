@@ -35,8 +35,14 @@ def _scope_key(session: Session, scope: str, owner: str | None) -> tuple[str, di
         return "global", {}
     if not owner:
         raise UsageError(f"a {scope} variable needs the {scope}'s name")
-    finder = {"role": get_role, "environment": get_environment, "server": get_server}[scope]
-    row_id = finder(session, owner).id
+    row: Role | Environment | Server
+    if scope == "role":
+        row = get_role(session, owner)
+    elif scope == "environment":
+        row = get_environment(session, owner)
+    else:
+        row = get_server(session, owner)
+    row_id = row.id
     return f"{scope}:{row_id}", {f"{scope}_id": row_id}
 
 

@@ -40,6 +40,8 @@ class Database:
     def __init__(self, url: str, busy_timeout_ms: int = 10_000) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self.created = False
+        """True when this open created the schema in an empty database (first start)."""
         self.engine = _make_engine(url, busy_timeout_ms)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(
@@ -95,6 +97,7 @@ def open_database(url: str, busy_timeout_ms: int = 10_000, *, migrate: bool = Tr
     db = Database(url, busy_timeout_ms)
     try:
         current = _current_revision(db)
+        db.created = current is None
         if migrate and current != head_revision():
             if path is not None and current is not None:
                 _check_integrity(db, path)

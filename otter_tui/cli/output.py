@@ -1,0 +1,53 @@
+"""Plain-text tables and JSON for the command line (the core never uses rich)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import click
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=_default, sort_keys=False))
+
+
+def _default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Print rows under headers, each column as wide as its widest cell."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
+    click.echo(
+        "  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()
+    )
+    for row in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value) or "-"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def fields(pairs: Iterable[tuple[str, object]]) -> None:
+    """Print ``key: value`` lines for a ``show`` command."""
+    items = list(pairs)
+    width = max((len(k) for k, _ in items), default=0)
+    for key, value in items:
+        click.echo(f"{key + ':':<{width + 1}} {_cell(value)}")

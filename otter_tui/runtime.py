@@ -1,0 +1,63 @@
+"""Build everything from config: settings, database, and the services every door shares.
+
+The TUI, the CLI and the daemon all start here, so they see the same checks and the same data.
+Nothing happens at import time; tests pass their own settings and clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from otter_tui.config import Settings, load_settings
+from otter_tui.services.context import Clock, ServiceContext, current_user, system_clock
+from otter_tui.services.demo import seed_demo
+from otter_tui.services.inventory import InventoryService
+from otter_tui.services.users import UserService
+from otter_tui.services.variables import VariableService
+from otter_tui.store.db import Database, open_database
+
+
+@dataclass
+class Runtime:
+    """The opened database and the services built on it."""
+
+    settings: Settings
+    db: Database
+    ctx: ServiceContext
+
+    @property
+    def inventory(self) -> InventoryService:
+        return InventoryService(self.ctx)
+
+    @property
+    def variables(self) -> VariableService:
+        return VariableService(self.ctx)
+
+    @property
+    def users(self) -> UserService:
+        return UserService(self.ctx)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def open_runtime(
+    config: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+    actor: str | None = None,
+    clock: Clock = system_clock,
+    seed: bool = True,
+) -> Runtime:
+    """Open the configured database (migrating it) and, on first start, seed the demo."""
+    settings = settings or load_settings(config)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(settings.database_url, settings.database.busy_timeout_ms)
+    ctx = ServiceContext(db, settings, actor or current_user(), clock)
+    runtime = Runtime(settings, db, ctx)
+    if db.created:
+        runtime.users.bootstrap()
+        if seed:
+            seed_demo(ctx)
+    return runtime
