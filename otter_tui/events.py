@@ -1,0 +1,148 @@
+"""Frozen events and the in-process bus that carries them.
+
+The engine publishes what happens (job and server-run state, log lines in batches, drift
+results); subscribers are the store writer, the daemon's logger and, in the TUI only, one bridge
+that turns events into Textual messages.
+
+Two kinds of subscriber, because they want different things under load:
+
+- a *durable* subscriber (the store writer) has a bounded queue, and ``publish`` waits for room:
+  backpressure slows the producer, nothing is dropped;
+- a *lossy* subscriber (a screen) never slows the engine: when its queue is full it is marked
+  behind and, once it drains, gets one :class:`Resync` so it reloads what it shows from the store,
+  where every line is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event."""
+
+
+@dataclass(frozen=True)
+class JobCreated(Event):
+    job_id: int
+    plan_name: str
+    state: str
+
+
+@dataclass(frozen=True)
+class JobStateChanged(Event):
+    job_id: int
+    state: str
+    at: datetime
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class ServerRunStateChanged(Event):
+    job_id: int
+    server_run_id: int
+    server: str
+    role: str
+    state: str
+    at: datetime
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of a job's log; ``seq`` orders the lines of a job."""
+
+    job_id: int
+    server_run_id: int | None
+    server: str
+    seq: int
+    at: datetime
+    level: str
+    stream: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LogLines(Event):
+    """A batch of log lines (about 50 ms or 200 lines), in order."""
+
+    lines: tuple[LogLine, ...]
+
+
+@dataclass(frozen=True)
+class DriftChecked(Event):
+    server: str
+    status: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ScheduleChanged(Event):
+    """A schedule was added, edited or removed: the scheduler recomputes its next wake-up."""
+
+    schedule_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Resync(Event):
+    """A lossy subscriber fell behind: reload from the store instead of trusting the stream."""
+
+
+@dataclass
+class Subscription:
+    """One subscriber's queue. Iterate it with ``async for`` or call :meth:`get`."""
+
+    queue: asyncio.Queue[Event]
+    lossy: bool
+    behind: bool = field(default=False)
+    closed: bool = field(default=False)
+
+    async def get(self) -> Event:
+        event = await self.queue.get()
+        if self.lossy and self.behind and self.queue.empty():
+            self.behind = False
+            self.queue.put_nowait(Resync())
+        return event
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while not self.closed:
+            yield await self.get()
+
+
+class EventBus:
+    """Publish events to every subscriber, in order, without ever losing a durable one's."""
+
+    def __init__(self) -> None:
+        self._subscriptions: list[Subscription] = []
+
+    def subscribe(self, *, lossy: bool = False, maxsize: int = 1000) -> Subscription:
+        sub = Subscription(asyncio.Queue(maxsize=maxsize), lossy)
+        self._subscriptions.append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        sub.closed = True
+        if sub in self._subscriptions:
+            self._subscriptions.remove(sub)
+
+    async def publish(self, event: Event) -> None:
+        """Deliver to every subscriber; waits only for durable subscribers with a full queue."""
+        for sub in list(self._subscriptions):
+            if not sub.lossy:
+                await sub.queue.put(event)
+            elif sub.queue.full():
+                sub.behind = True
+            else:
+                sub.queue.put_nowait(event)
+
+    def publish_nowait(self, event: Event) -> None:
+        """Deliver from synchronous code; a durable subscriber with a full queue raises."""
+        for sub in list(self._subscriptions):
+            if sub.lossy and sub.queue.full():
+                sub.behind = True
+            else:
+                sub.queue.put_nowait(event)
