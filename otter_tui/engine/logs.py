@@ -1,0 +1,160 @@
+"""Log lines: numbered as they arrive, published in batches, stored in batches, never dropped.
+
+A server run's output arrives line by line from a transport callback (synchronous, on the loop).
+:class:`JobLog` numbers each line (``seq``, per job, so a job's log reads back in order), keeps it
+in a buffer, and a flusher publishes the buffer as one :class:`LogLines` event every
+``batch_ms`` or ``batch_lines``, whichever comes first. :class:`LogWriter` is a durable
+subscriber: it stores each batch with one multi-row insert. SQLite takes ~3,600 single-row
+commits/s but ~100,000 rows/s in batches, which is why lines are never stored one by one.
+
+Backpressure, not loss: the writer's queue is bounded, so when the store is slower than the
+servers, publishing waits, the buffer grows and :meth:`JobLog.wait_drained` lets the engine hold
+a producer back. No line is ever discarded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import insert
+
+from otter_tui.engine.dbthread import DbThread
+from otter_tui.events import EventBus, LogLine, LogLines
+from otter_tui.store.db import Database
+from otter_tui.store.models import LogEntry
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+class JobLog:
+    """The log of one job: numbering, buffering and timed flushing."""
+
+    def __init__(
+        self,
+        job_id: int,
+        bus: EventBus,
+        clock: Clock,
+        *,
+        batch_ms: int = 50,
+        batch_lines: int = 200,
+        high_water: int = 50_000,
+        start_seq: int = 0,
+    ) -> None:
+        self.job_id = job_id
+        self.bus = bus
+        self.clock = clock
+        self.batch_seconds = batch_ms / 1000
+        self.batch_lines = batch_lines
+        self.high_water = high_water
+        self.seq = start_seq
+        self._buffer: list[LogLine] = []
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._flusher(), name=f"job-{self.job_id}-log")
+
+    def emit(
+        self,
+        text: str,
+        *,
+        server: str = "",
+        run_id: int | None = None,
+        level: str = "info",
+        stream: str = "",
+    ) -> None:
+        """Add one line; safe to call from any callback on the loop."""
+        self.seq += 1
+        self._buffer.append(
+            LogLine(self.job_id, run_id, server, self.seq, self.clock(), level, stream, text)
+        )
+        if len(self._buffer) >= self.batch_lines:
+            self._wake.set()
+        if len(self._buffer) >= self.high_water:
+            self._room.clear()
+
+    async def wait_drained(self) -> None:
+        """Wait while the buffer is above its high-water mark (the store is behind)."""
+        await self._room.wait()
+
+    async def _flusher(self) -> None:
+        while not (self._closed and not self._buffer):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.batch_seconds)
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Publish everything buffered, in order, in chunks of ``batch_lines``."""
+        while self._buffer:
+            chunk = self._buffer[: self.batch_lines * 5]
+            del self._buffer[: len(chunk)]
+            await self.bus.publish(LogLines(tuple(chunk)))
+        self._room.set()
+
+    async def close(self) -> None:
+        """Flush what is left and stop the flusher."""
+        self._closed = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+
+class LogWriter:
+    """The one durable subscriber that stores log lines, a batch per insert."""
+
+    def __init__(self, db: Database, bus: EventBus, dbthread: DbThread, maxsize: int = 64) -> None:
+        self.db = db
+        self.dbthread = dbthread
+        self.subscription = bus.subscribe(lossy=False, maxsize=maxsize)
+        self.bus = bus
+        self.stored = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="log-writer")
+
+    async def _run(self) -> None:
+        while True:
+            event = await self.subscription.get()
+            if isinstance(event, LogLines):
+                await self._store(event.lines)
+            self.subscription.queue.task_done()
+
+    async def _store(self, lines: Sequence[LogLine]) -> None:
+        rows = [
+            {
+                "job_id": line.job_id,
+                "server_run_id": line.server_run_id,
+                "seq": line.seq,
+                "at": line.at,
+                "level": line.level,
+                "stream": line.stream,
+                "text": line.text,
+            }
+            for line in lines
+        ]
+        await self.dbthread.run(self._insert, rows)
+        self.stored += len(rows)
+
+    def _insert(self, rows: list[dict[str, object]]) -> None:
+        with self.db.transaction() as s:
+            s.execute(insert(LogEntry), rows)
+
+    async def drain(self) -> None:
+        """Wait until every published batch is stored."""
+        await self.subscription.queue.join()
+
+    async def close(self) -> None:
+        await self.drain()
+        if self._task is not None:
+            self._task.cancel()
+        self.bus.unsubscribe(self.subscription)
