@@ -334,6 +334,8 @@ class Job(Base):
     variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sensitive_names: Mapped[list[Any]] = mapped_column(default=list)
     simulation: Mapped[bool] = mapped_column(default=False)
+    mode: Mapped[str] = mapped_column(String(16), default="run", server_default="run")
+    """``run``, or ``check`` for a drift check that only collects."""
     queue_name: Mapped[str] = mapped_column(String(100), default="default")
     state: Mapped[JobState] = mapped_column(_enum(JobState), default=JobState.QUEUED)
     requested_by: Mapped[str] = mapped_column(String(100))
