@@ -1,0 +1,111 @@
+"""Fixtures for core tests: a config file in a tmp dir, an opened runtime on it, a fixed clock.
+
+Nothing here touches the real user's config or data dirs: every runtime is built from a
+config.toml written into the test's ``tmp_path``, with a relative ``data_dir`` so the test also
+exercises "paths are relative to the file".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from otter_tui.config import load_settings
+from otter_tui.runtime import Runtime, open_runtime
+
+ACTOR = "alice"
+"""The user every test runtime acts as; the first user of a fresh database is its admin."""
+
+FIXED_NOW = datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)
+
+
+@dataclass
+class FixedClock:
+    """A clock that only moves when a test moves it."""
+
+    now: datetime = FIXED_NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def write_config(directory: Path, sections: dict[str, dict[str, Any]] | None = None) -> Path:
+    """Write ``directory/config.toml`` with a relative data dir, merged with ``sections``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    doc: dict[str, dict[str, Any]] = {"paths": {"data_dir": "data", "plans_dir": "plans"}}
+    for name, values in (sections or {}).items():
+        doc.setdefault(name, {}).update(values)
+    path = directory / "config.toml"
+    path.write_bytes(tomli_w.dumps(doc).encode())
+    return path
+
+
+def make_runtime(
+    tmp_path: Path,
+    *,
+    seed: bool = True,
+    actor: str = ACTOR,
+    clock: FixedClock | None = None,
+    sections: dict[str, dict[str, Any]] | None = None,
+) -> Runtime:
+    """An opened runtime on a SQLite file under ``tmp_path/data`` (demo seeded unless told)."""
+    config = tmp_path / "config.toml"
+    if not config.exists() or sections:
+        write_config(tmp_path, sections)
+    return open_runtime(
+        settings=load_settings(config), actor=actor, clock=clock or FixedClock(), seed=seed
+    )
+
+
+def db_file(tmp_path: Path) -> Path:
+    """The SQLite file a runtime made by :func:`make_runtime` uses."""
+    return tmp_path / "data" / "otter.db"
+
+
+def table_snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, read with a plain sqlite3 connection (to prove "unchanged")."""
+    conn = sqlite3.connect(path)
+    try:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
+        return {
+            name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr)
+            for name in names
+        }
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
+    """A runtime with the demo inventory, acting as the admin ``alice``."""
+    rt = make_runtime(tmp_path, clock=clock)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def empty_runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
+    """A runtime on a fresh database with no demo inventory (only the admin ``alice``)."""
+    rt = make_runtime(tmp_path, seed=False, clock=clock)
+    yield rt
+    rt.close()
