@@ -8,7 +8,9 @@ The rules are Otter's (ARCHITECTURE.md section 3):
 - roles and environments: for each role R in the order given, the servers of R that are in any
   listed environment, with R in context. Not de-duplicated across roles: a server in two listed
   roles runs twice, once per role, so plans can use ``ctx.in_role`` for role-specific parts;
-- direct servers combined with roles/environments: the direct servers first, then the rest;
+- direct servers combined with roles/environments: the direct servers first, then the rest; a
+  (server, role in context) pair never runs twice, so a server both listed directly and reached
+  through a listed role runs once (with roles and environments it also runs once per role);
 - no targets: one run with no server in context;
 - inactive servers are left out unless the spec says to include them. A server listed directly
   that is inactive is left out too: "inactive" means "do not touch".
@@ -127,7 +129,9 @@ def resolve_targets(spec: TargetSpec, inventory: Inventory) -> list[Target]:
         runs += [Target(s.name) for s in eligible if s.roles & set(spec.roles)]
     elif spec.environments:
         runs += [Target(s.name) for s in eligible if s.environments & envs]
-    return runs
+    # A server listed directly and also reached through a role or environment, with the same
+    # role in context, would otherwise run twice at once on the same machine.
+    return list(dict.fromkeys(runs))
 
 
 def _usable(server: InventoryServer, spec: TargetSpec) -> bool:
