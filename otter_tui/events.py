@@ -8,9 +8,9 @@ Two kinds of subscriber, because they want different things under load:
 
 - a *durable* subscriber (the store writer) has a bounded queue, and ``publish`` waits for room:
   backpressure slows the producer, nothing is dropped;
-- a *lossy* subscriber (a screen) never slows the engine: when its queue is full it is marked
-  behind and, once it drains, gets one :class:`Resync` so it reloads what it shows from the store,
-  where every line is.
+- a *lossy* subscriber (a screen) never slows the engine: when its queue is full, events are
+  dropped and, as soon as there is room, one :class:`Resync` is queued exactly where they were
+  lost (before any later event), so it reloads what it shows from the store, where every line is.
 """
 
 from __future__ import annotations
@@ -99,18 +99,37 @@ class Subscription:
     queue: asyncio.Queue[Event]
     lossy: bool
     behind: bool = field(default=False)
+    """Events were dropped and no :class:`Resync` has been queued after them yet."""
     closed: bool = field(default=False)
+    resync_at_tail: bool = field(default=False)
+    """The newest item in the queue is a Resync: events dropped now are covered by it."""
 
     async def get(self) -> Event:
         event = await self.queue.get()
-        if self.lossy and self.behind and self.queue.empty():
-            self.behind = False
-            self.queue.put_nowait(Resync())
+        if self.behind:
+            # While behind, everything still queued predates the gap, so the tail is exactly
+            # where the lost events were; the Resync goes there as soon as there is room.
+            self._put_resync()
         return event
 
     async def __aiter__(self) -> AsyncIterator[Event]:
         while not self.closed:
             yield await self.get()
+
+    def offer(self, event: Event) -> None:
+        """Queue ``event`` for a lossy subscriber, or drop it and mark the gap."""
+        if self.behind and not self.queue.full():
+            self._put_resync()
+        if self.queue.full():
+            self.behind = self.behind or not self.resync_at_tail
+            return
+        self.queue.put_nowait(event)
+        self.resync_at_tail = False
+
+    def _put_resync(self) -> None:
+        self.queue.put_nowait(Resync())
+        self.behind = False
+        self.resync_at_tail = True
 
 
 class EventBus:
@@ -120,6 +139,8 @@ class EventBus:
         self._subscriptions: list[Subscription] = []
 
     def subscribe(self, *, lossy: bool = False, maxsize: int = 1000) -> Subscription:
+        if maxsize < 1:
+            raise ValueError("a subscription needs a bounded queue of at least one event")
         sub = Subscription(asyncio.Queue(maxsize=maxsize), lossy)
         self._subscriptions.append(sub)
         return sub
@@ -132,17 +153,15 @@ class EventBus:
     async def publish(self, event: Event) -> None:
         """Deliver to every subscriber; waits only for durable subscribers with a full queue."""
         for sub in list(self._subscriptions):
-            if not sub.lossy:
-                await sub.queue.put(event)
-            elif sub.queue.full():
-                sub.behind = True
+            if sub.lossy:
+                sub.offer(event)
             else:
-                sub.queue.put_nowait(event)
+                await sub.queue.put(event)
 
     def publish_nowait(self, event: Event) -> None:
         """Deliver from synchronous code; a durable subscriber with a full queue raises."""
         for sub in list(self._subscriptions):
-            if sub.lossy and sub.queue.full():
-                sub.behind = True
+            if sub.lossy:
+                sub.offer(event)
             else:
                 sub.queue.put_nowait(event)
