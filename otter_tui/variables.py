@@ -2,8 +2,10 @@
 
 Where a server has several roles, the role in context wins over its other roles, which are taken
 in name order. Where it is in several environments, each environment's chain (root first, child
-last) is applied in name order; Otter leaves this case undefined, so we keep it deterministic and
-document it. Values are stored as text; plans convert them through their typed declarations.
+last) is applied in name order, each environment once, so a child always wins over its parent
+and unrelated environments apply in name order (the last name wins); Otter leaves this case
+undefined, so we keep it deterministic and document it. Values are stored as text; plans
+convert them through their typed declarations.
 """
 
 from __future__ import annotations
@@ -47,8 +49,21 @@ def server_layers(
     if role_in_context is not None:
         roles.append(role_in_context)
     layers: list[Layer] = [global_vars, *(role_vars.get(r, {}) for r in roles)]
-    for env in sorted(server_environments):
-        chain = environment_chain(env, environment_parents)
-        layers += [environment_vars.get(e, {}) for e in chain]
+    layers += [
+        environment_vars.get(e, {})
+        for e in environment_order(server_environments, environment_parents)
+    ]
     layers.append(server_vars)
     return layers
+
+
+def environment_order(names: Sequence[str], parents: Mapping[str, str | None]) -> list[str]:
+    """The server's environments and their ancestors, each once, every parent before its child.
+
+    Chains are taken in name order and an environment already applied is not applied again, so
+    a server in both ``a-rack`` and its parent ``zone`` still gets the rack's value.
+    """
+    order: dict[str, None] = {}
+    for env in sorted(names):
+        order.update(dict.fromkeys(e for e in environment_chain(env, parents) if e not in order))
+    return list(order)

@@ -128,6 +128,9 @@ def resolve_for_server(
     )
     if row is None:
         raise NotFoundError(f"unknown server '{server}'")
+    if role is not None and role not in {r.name for r in row.roles}:
+        get_role(session, role)  # an unknown role is NotFoundError, like everywhere else
+        raise UsageError(f"server '{server}' is not in role '{role}'")
     scoped = variables_by_scope(session)
     parents = {
         e.name: (e.parent.name if e.parent else None) for e in session.scalars(select(Environment))
