@@ -1,0 +1,78 @@
+"""An in-memory transport for unit tests of logic (plans, engine), never for claims about SSH.
+
+Files are a dict; commands are answered by scripted handlers, first match wins, and every
+command is recorded so a test can assert what would have run on the server.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from otter_tui.transport.base import Command, CommandResult, LineSink
+
+Reply = CommandResult | Callable[[Command], CommandResult]
+"""A fixed result, or a function computing one from the command."""
+Matcher = str | re.Pattern[str] | Callable[[Command], bool]
+"""A regex searched in the command line, or a predicate on the command."""
+
+
+@dataclass
+class FakeTransport:
+    """A server made of ``files`` and ``handlers``; unmatched commands exit 127."""
+
+    name: str = "fake"
+    files: dict[str, bytes] = field(default_factory=dict)
+    modes: dict[str, int] = field(default_factory=dict)
+    """Mode of each file written with an explicit mode."""
+    handlers: list[tuple[Matcher, Reply]] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
+    """Every command run, in order."""
+    connected: bool = False
+
+    def on(self, matcher: Matcher, reply: Reply) -> FakeTransport:
+        """Answer commands matching ``matcher`` with ``reply``; returns self for chaining."""
+        self.handlers.append((matcher, reply))
+        return self
+
+    @property
+    def lines(self) -> list[str]:
+        """The command lines run so far (secrets included, as the server would see them)."""
+        return [command.line for command in self.commands]
+
+    async def connect(self) -> None:
+        self.connected = True
+
+    async def close(self) -> None:
+        self.connected = False
+
+    async def run(self, command: Command, on_line: LineSink | None = None) -> CommandResult:
+        self.commands.append(command)
+        result = self._reply(command)
+        if on_line is not None:
+            for line in result.stdout.splitlines():
+                on_line("stdout", line)
+            for line in result.stderr.splitlines():
+                on_line("stderr", line)
+        return result
+
+    def _reply(self, command: Command) -> CommandResult:
+        for matcher, reply in self.handlers:
+            if _matches(matcher, command):
+                return reply(command) if callable(reply) else reply
+        return CommandResult(127, "", f"fake: no handler for {command.display()}\n")
+
+    async def read_file(self, path: str) -> bytes | None:
+        return self.files.get(path)
+
+    async def write_file(self, path: str, data: bytes, mode: int | None = None) -> None:
+        self.files[path] = data
+        if mode is not None:
+            self.modes[path] = mode
+
+
+def _matches(matcher: Matcher, command: Command) -> bool:
+    if isinstance(matcher, str | re.Pattern):
+        return re.search(matcher, command.line) is not None
+    return matcher(command)

@@ -1,0 +1,462 @@
+"""Commands and files on a server over SSH (asyncssh), with host keys always verified.
+
+One connection per transport carries every command and the SFTP session. Safety does not
+depend on the user's ssh_config: it may set host, port, user and ProxyJump, but known_hosts,
+agent forwarding and X11 are always passed explicitly, so ``UserKnownHostsFile none`` or
+``ForwardAgent yes`` there cannot weaken a connection. Jump hosts are dialled here, not by
+asyncssh, so they are verified against the same known_hosts files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import posixpath
+import secrets
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncssh
+
+from otter_tui.errors import HostKeyError, OtterError, TransportError
+from otter_tui.transport.base import Command, CommandResult, LineSink
+from otter_tui.transport.known_hosts import (
+    describe_connect_failure,
+    fingerprint,
+    load_known_hosts,
+    recorded_keys,
+)
+from otter_tui.transport.local import (
+    DEFAULT_OUTPUT_CAP,
+    KILL_GRACE,
+    OutputTail,
+    pump_lines,
+    settle,
+)
+
+SecretLookup = Callable[[str, str], "str | None"]
+"""``(kind, subject) -> secret or None``: ``("password", server name)`` or
+``("passphrase", key file path)``. Called only when the secret is needed, in a worker thread."""
+
+_WRAPPER = 'echo "$$"; exec sh -c "$1"'
+"""Prints the shell's PID, which is its process group (sshd starts each session with setsid),
+then becomes the command. Cancelling signals that whole group over a second channel, because
+OpenSSH ignores or misdelivers SSH "signal" requests for sessions without a pty."""
+
+
+@dataclass(frozen=True)
+class SshOptions:
+    """How to reach and trust servers; shared by every transport of a fleet."""
+
+    known_hosts: tuple[Path, ...] = (Path("~/.ssh/known_hosts"),)
+    """Files of trusted host keys (the user's and the app's own); missing files are fine."""
+    client_keys: tuple[Path, ...] = ()
+    """Private key files; empty means asyncssh's defaults (``~/.ssh/id_*``, ``IdentityFile``)."""
+    use_agent: bool = True
+    """Offer keys from the ssh-agent at ``SSH_AUTH_SOCK``."""
+    connect_timeout: float = 10.0
+    """Seconds for TCP connect, key exchange and login together."""
+    secret_lookup: SecretLookup | None = field(default=None, compare=False)
+    """Where a password or key passphrase comes from (normally the keyring)."""
+    ssh_config: Path | None = Path("~/.ssh/config")
+    """An ssh_config file for host, port, user and ProxyJump; None or missing: not used."""
+    kill_grace: float = KILL_GRACE
+    """Seconds a cancelled command gets between SIGTERM and SIGKILL."""
+    output_cap: int = DEFAULT_OUTPUT_CAP
+    """Characters of each stream a ``CommandResult`` keeps."""
+
+    @property
+    def agent_forwarding(self) -> bool:
+        """Always False: a server we change must not be able to use the operator's agent."""
+        return False
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a transport really connects, after ssh_config: for messages and host-key trust."""
+
+    host: str
+    port: int
+    user: str
+    jumps: tuple[str, ...]
+    """``[user@]host[:port]`` hops from ProxyJump, in order."""
+
+
+class _Client(asyncssh.SSHClient):
+    """Remembers the host key it refused, so the error can say "unknown" or "CHANGED"."""
+
+    def __init__(self, known: asyncssh.SSHKnownHosts, transport: SshTransport) -> None:
+        self._known = known
+        self._transport = transport
+        self._password_tried = False
+        self.refused_key: asyncssh.SSHKey | None = None
+        self.key_changed = False
+        self.lookup_error: OtterError | None = None
+
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
+        # Called only for keys not already trusted; every such key is refused.
+        self.refused_key = key
+        self.key_changed = bool(recorded_keys(self._known, host, port, addr))
+        return False
+
+    async def password_auth_requested(self) -> str | None:
+        if self._password_tried:
+            return None
+        self._password_tried = True
+        try:
+            return await self._transport.secret("password", self._transport.name)
+        except OtterError as exc:
+            self.lookup_error = exc
+            return None
+
+
+class SshTransport:
+    """A connection to one server over SSH; see the module docstring for the safety rules.
+
+    ``port`` and ``user`` None mean "from ssh_config, else 22 and the local user". Paths for
+    files are as SFTP sees them: relative ones are relative to the login directory.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        host: str,
+        port: int | None = None,
+        user: str | None = None,
+        options: SshOptions | None = None,
+    ) -> None:
+        self.name = name
+        self.host = host
+        self.port = port
+        self.user = user
+        self.options = options or SshOptions()
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._hops: list[asyncssh.SSHClientConnection] = []
+        self._sftp: asyncssh.SFTPClient | None = None
+        self._lock = asyncio.Lock()
+
+    def endpoint(self) -> Endpoint:
+        """Host, port, user and jumps after applying ssh_config (reads the file; no network)."""
+        resolved = asyncssh.SSHClientConnectionOptions(
+            config=self._config_paths(),
+            host=self.host,
+            port=self.port if self.port is not None else (),
+            username=self.user if self.user is not None else (),
+            client_keys=None,
+            agent_path=None,
+        )
+        tunnel = resolved.tunnel
+        jumps = tuple(tunnel.split(",")) if isinstance(tunnel, str) else ()
+        return Endpoint(resolved.host, resolved.port, resolved.username, jumps)
+
+    def _config_paths(self) -> list[str] | None:
+        path = self.options.ssh_config
+        if path is None or not path.expanduser().is_file():
+            return None
+        return [str(path.expanduser())]
+
+    async def connect(self) -> None:
+        """Open (or reuse) the connection; a one-line ``TransportError`` when that fails."""
+        await self._connection()
+
+    async def _connection(self) -> asyncssh.SSHClientConnection:
+        async with self._lock:
+            if self._conn is None or self._conn.is_closed():
+                await self._drop()
+                self._conn = await self._open()
+            return self._conn
+
+    async def _open(self) -> asyncssh.SSHClientConnection:
+        try:
+            endpoint = await asyncio.to_thread(self.endpoint)
+        except (OSError, ValueError, asyncssh.Error) as exc:
+            raise TransportError(f"{self.name}: cannot use ssh_config: {exc}") from None
+        keys = await self._client_keys()
+        tunnel: asyncssh.SSHClientConnection | None = None
+        for hop in endpoint.jumps:
+            user, host, port = _parse_hop(hop)
+            tunnel = await self._dial(host, port, user, tunnel, keys, (host, port or 22))
+            self._hops.append(tunnel)
+        where = (endpoint.host, endpoint.port)
+        return await self._dial(self.host, self.port, self.user, tunnel, keys, where)
+
+    async def _dial(
+        self,
+        host: str,
+        port: int | None,
+        user: str | None,
+        tunnel: asyncssh.SSHClientConnection | None,
+        keys: Sequence[asyncssh.SSHKeyPair],
+        where: tuple[str, int],
+    ) -> asyncssh.SSHClientConnection:
+        """One verified SSH connection; ``where`` is the resolved host:port for messages."""
+        known = await asyncio.to_thread(load_known_hosts, self.options.known_hosts)
+        clients: list[_Client] = []
+
+        def client_factory() -> _Client:
+            clients.append(_Client(known, self))
+            return clients[-1]
+
+        try:
+            async with asyncio.timeout(self.options.connect_timeout):
+                return await asyncssh.connect(
+                    host,
+                    port if port is not None else (),
+                    username=user if user is not None else (),
+                    config=self._config_paths(),
+                    tunnel=tunnel,
+                    known_hosts=known,
+                    client_factory=client_factory,
+                    client_keys=keys or (),
+                    agent_path=() if self.options.use_agent else None,
+                    agent_forwarding=False,
+                    x11_forwarding=False,
+                )
+        except asyncssh.HostKeyNotVerifiable as exc:
+            raise self._host_key_error(clients, where, exc) from None
+        except asyncssh.PermissionDenied:
+            raise self._login_error(clients, where) from None
+        except (OSError, TimeoutError, asyncssh.Error) as exc:
+            raise TransportError(f"{self.name}: {describe_connect_failure(*where, exc)}") from None
+
+    def _host_key_error(
+        self, clients: list[_Client], where: tuple[str, int], exc: Exception
+    ) -> HostKeyError:
+        host_port = f"{where[0]}:{where[1]}"
+        client = clients[-1] if clients else None
+        if client is None or client.refused_key is None:
+            return HostKeyError(f"{self.name}: host key of {host_port} refused: {exc}")
+        key = client.refused_key
+        shown = f"{key.get_algorithm()} {fingerprint(key)}"
+        if client.key_changed:
+            files = ", ".join(str(p) for p in self.options.known_hosts)
+            return HostKeyError(
+                f"{self.name}: host key CHANGED for {host_port}: it now presents {shown}, "
+                f"not the key recorded in {files}; refusing to connect (possible "
+                "man-in-the-middle; if the server was really reinstalled, remove the old "
+                f"entry and run `otter-tui servers trust {self.name}`)"
+            )
+        return HostKeyError(
+            f"{self.name}: unknown host key for {host_port} ({shown}); if that fingerprint is "
+            f"right, trust it with `otter-tui servers trust {self.name}`"
+        )
+
+    def _login_error(self, clients: list[_Client], where: tuple[str, int]) -> OtterError:
+        lookup_error = clients[-1].lookup_error if clients else None
+        if lookup_error is not None:
+            return lookup_error
+        user = self.user or "the configured user"
+        return TransportError(
+            f"{self.name}: login as {user} to {where[0]}:{where[1]} refused "
+            "(no key or password was accepted)"
+        )
+
+    async def secret(self, kind: str, subject: str) -> str | None:
+        """A password or passphrase from the injected lookup, read off the event loop."""
+        lookup = self.options.secret_lookup
+        if lookup is None:
+            return None
+        return await asyncio.to_thread(lookup, kind, subject)
+
+    async def _client_keys(self) -> list[asyncssh.SSHKeyPair]:
+        keys: list[asyncssh.SSHKeyPair] = []
+        for path in self.options.client_keys:
+            keys.extend(await self._load_key(path.expanduser()))
+        return keys
+
+    async def _load_key(self, path: Path) -> Sequence[asyncssh.SSHKeyPair]:
+        """Load a key; ask for its passphrase only if it will not load without one."""
+        try:
+            return asyncssh.load_keypairs([str(path)])
+        except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
+            first_error: Exception = exc
+        except OSError as exc:
+            msg = f"{self.name}: cannot read client key {path}: {exc.strerror}"
+            raise TransportError(msg) from None
+        passphrase = await self.secret("passphrase", str(path))
+        if passphrase is None:
+            raise TransportError(f"{self.name}: cannot load client key {path}: {first_error}")
+        try:
+            return asyncssh.load_keypairs([str(path)], passphrase)
+        except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
+            raise TransportError(f"{self.name}: cannot load client key {path}: {exc}") from None
+
+    async def run(self, command: Command, on_line: LineSink | None = None) -> CommandResult:
+        """Run ``command`` under ``sh -c``; cancelling it ends its process group on the server."""
+        conn = await self._connection()
+        try:
+            process = await conn.create_process(
+                f"exec sh -c {shlex.quote(_WRAPPER)} otter {shlex.quote(command.line)}",
+                encoding=None,
+                stdin=asyncssh.DEVNULL,
+            )
+        except (OSError, asyncssh.Error) as exc:
+            raise self._lost(exc) from None
+        return await _RemoteRun(self, conn, process).finish(command, on_line)
+
+    def _lost(self, exc: BaseException) -> TransportError:
+        reason = exc.reason if isinstance(exc, asyncssh.Error) else str(exc)
+        return TransportError(f"{self.name}: SSH connection failed: {reason or type(exc).__name__}")
+
+    async def read_file(self, path: str) -> bytes | None:
+        """The file's bytes over SFTP, or None when it does not exist."""
+        sftp = await self._sftp_client()
+        try:
+            async with sftp.open(path, "rb", encoding=None) as handle:
+                data: bytes = await handle.read()
+                return data
+        except asyncssh.SFTPNoSuchFile:
+            return None
+        except asyncssh.SFTPError as exc:
+            raise TransportError(f"{self.name}: cannot read {path}: {exc.reason}") from None
+
+    async def write_file(self, path: str, data: bytes, mode: int | None = None) -> None:
+        """Write over SFTP to a temp name beside ``path``, then ``posix-rename`` it into place.
+
+        ``mode`` None keeps an existing file's permissions; a new file gets the server's default.
+        The temp file starts 0600 whenever the final mode is known.
+        """
+        sftp = await self._sftp_client()
+        directory, base = posixpath.split(path)
+        temp = posixpath.join(directory, f".{base}.otter-{secrets.token_hex(4)}.tmp")
+        try:
+            keep = mode if mode is not None else await _sftp_mode(sftp, path)
+            attrs = asyncssh.SFTPAttrs(permissions=0o600) if keep is not None else None
+            await _sftp_write(sftp, temp, data, attrs)
+            if keep is not None:
+                await sftp.chmod(temp, keep)
+            await sftp.posix_rename(temp, path)
+        except asyncssh.SFTPError as exc:
+            with contextlib.suppress(asyncssh.SFTPError):
+                await sftp.remove(temp)
+            raise TransportError(f"{self.name}: cannot write {path}: {exc.reason}") from None
+
+    async def _sftp_client(self) -> asyncssh.SFTPClient:
+        conn = await self._connection()
+        async with self._lock:
+            if self._sftp is None:
+                try:
+                    self._sftp = await conn.start_sftp_client()
+                except (OSError, asyncssh.Error) as exc:
+                    raise TransportError(
+                        f"{self.name}: SFTP is not available ({_reason(exc)}); otter-tui needs "
+                        "the server's sftp subsystem to read and write files"
+                    ) from None
+            return self._sftp
+
+    async def close(self) -> None:
+        """Close SFTP, the connection and any jump connections; safe to call twice."""
+        async with self._lock:
+            await self._drop()
+
+    async def _drop(self) -> None:
+        if self._sftp is not None:
+            self._sftp.exit()
+            self._sftp = None
+        for conn in [self._conn, *reversed(self._hops)]:
+            if conn is not None:
+                conn.close()
+                with contextlib.suppress(OSError, asyncssh.Error):
+                    await conn.wait_closed()
+        self._conn, self._hops = None, []
+
+
+class _RemoteRun:
+    """One running remote command: streams its output and, if interrupted, ends it."""
+
+    def __init__(
+        self,
+        transport: SshTransport,
+        conn: asyncssh.SSHClientConnection,
+        process: asyncssh.SSHClientProcess[bytes],
+    ) -> None:
+        self.transport = transport
+        self.conn = conn
+        self.process = process
+        self.pgid: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        cap = transport.options.output_cap
+        self.out, self.err = OutputTail(cap), OutputTail(cap)
+
+    async def finish(self, command: Command, on_line: LineSink | None) -> CommandResult:
+        pumps = [
+            asyncio.create_task(self._pump_stdout(on_line)),
+            asyncio.create_task(pump_lines(self.process.stderr.read, "stderr", on_line, self.err)),
+        ]
+        try:
+            for pump in pumps:
+                await asyncio.shield(pump)
+            await asyncio.shield(self.process.wait_closed())
+        except (OSError, asyncssh.Error) as exc:
+            await asyncio.shield(asyncio.ensure_future(self._stop(pumps)))
+            raise self.transport._lost(exc) from None
+        except BaseException:
+            await asyncio.shield(asyncio.ensure_future(self._stop(pumps)))
+            raise
+        status = self.process.returncode
+        if status is None:
+            raise TransportError(
+                f"{self.transport.name}: connection lost while running {command.display()}"
+            )
+        return CommandResult(status, self.out.text(), self.err.text())
+
+    async def _pump_stdout(self, on_line: LineSink | None) -> None:
+        """The first stdout line is the wrapper's PID; the rest is the command's output."""
+        try:
+            first = await self.process.stdout.readline()
+            self.pgid.set_result(int(first) if first.strip().isdigit() else None)
+        finally:
+            if not self.pgid.done():
+                self.pgid.set_result(None)
+        await pump_lines(self.process.stdout.read, "stdout", on_line, self.out)
+
+    async def _stop(self, pumps: list[asyncio.Task[None]]) -> None:
+        """SIGTERM the remote group; SIGKILL it if the channel is still open after the grace."""
+        grace = self.transport.options.kill_grace
+        try:
+            pgid = await asyncio.wait_for(asyncio.shield(self.pgid), grace)
+        except TimeoutError:
+            pgid = None
+        if pgid is not None:
+            await self._signal(pgid, "TERM", grace)
+        closed = asyncio.ensure_future(self.process.wait_closed())
+        _done, pending = await asyncio.wait([closed, *pumps], timeout=grace)
+        if pending and pgid is not None:
+            await self._signal(pgid, "KILL", grace)
+        self.process.close()
+        settle([closed, *pumps])
+
+    async def _signal(self, pgid: int, name: str, grace: float) -> None:
+        line = f"kill -s {name} -- -{pgid} 2>/dev/null || kill -s {name} {pgid} 2>/dev/null"
+        with contextlib.suppress(OSError, TimeoutError, asyncssh.Error):
+            await asyncio.wait_for(self.conn.run(line, check=False), grace)
+
+
+async def _sftp_mode(sftp: asyncssh.SFTPClient, path: str) -> int | None:
+    try:
+        attrs = await sftp.stat(path)
+    except asyncssh.SFTPNoSuchFile:
+        return None
+    return None if attrs.permissions is None else attrs.permissions & 0o7777
+
+
+async def _sftp_write(
+    sftp: asyncssh.SFTPClient, path: str, data: bytes, attrs: asyncssh.SFTPAttrs | None
+) -> None:
+    # "x": exclusive create, so nothing already at the temp name is written through.
+    async with sftp.open(path, "xb", attrs or asyncssh.SFTPAttrs(), encoding=None) as handle:
+        await handle.write(data)
+
+
+def _parse_hop(hop: str) -> tuple[str | None, str, int | None]:
+    """``[user@]host[:port]`` from ProxyJump into its parts."""
+    user, _, rest = hop.rpartition("@")
+    host, _, port = rest.partition(":")
+    return (user or None, host, int(port) if port else None)
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.reason if isinstance(exc, asyncssh.Error) else str(exc) or type(exc).__name__
