@@ -6,8 +6,11 @@ write transaction can be ``BEGIN IMMEDIATE``: it takes the write lock up front, 
 can never both read-then-update the same row. Reads stay deferred, and WAL lets them run beside a
 writer.
 
-A database file that is not SQLite, is corrupt, holds someone else's tables, or was written by a
-newer otter-tui is refused with one line; we never create a silent fresh database over it.
+A database file that is not SQLite, is truncated or corrupt, holds someone else's tables, or was
+written by a newer otter-tui is refused with one line and left byte for byte as it was (WAL mode,
+which is written into the file, is only switched on once the file is known to be ours); we never
+create a silent fresh database over it. Before migrations touch an existing SQLite file it is
+checked (``PRAGMA quick_check``) and copied aside with the online backup API.
 """
 
 from __future__ import annotations
@@ -77,7 +80,6 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
@@ -93,11 +95,15 @@ def open_database(url: str, busy_timeout_ms: int = 10_000, *, migrate: bool = Tr
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _check_sqlite_header(path)
+        _check_sqlite_file(path)
     db = Database(url, busy_timeout_ms)
     try:
         current = _current_revision(db)
         db.created = current is None
+        if path is not None:
+            # Only now that the file is known to be ours (or empty): WAL mode is written into
+            # the file, and a refused file must be left exactly as it was.
+            _use_wal(db)
         if migrate and current != head_revision():
             if path is not None and current is not None:
                 _check_integrity(db, path)
@@ -126,21 +132,52 @@ def _shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _check_sqlite_header(path: Path) -> None:
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that is not SQLite, or is shorter than its own header says, untouched."""
     if not path.exists() or path.stat().st_size == 0:
         return
     with path.open("rb") as fh:
-        magic = fh.read(len(SQLITE_MAGIC))
-    if magic != SQLITE_MAGIC:
+        header = fh.read(100)
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
         raise StoreError(
             f"{path} is not a SQLite database; refusing to start "
             "(move it aside or set database.url to another file)"
         )
+    expected = _size_from_header(header)
+    wal = path.with_name(path.name + "-wal")
+    pending_wal = wal.exists() and wal.stat().st_size > 0
+    if expected and not pending_wal and path.stat().st_size < expected:
+        raise StoreError(
+            f"{path} is truncated ({path.stat().st_size} of {expected} bytes); "
+            "refusing to start, restore a backup"
+        )
+
+
+def _size_from_header(header: bytes) -> int:
+    """The file size the header promises, or 0 when the header's page count is not valid."""
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    # The page count is only valid when the change counter matches "version-valid-for".
+    return page_size * pages if header[24:28] == header[92:96] else 0
+
+
+def _use_wal(db: Database) -> None:
+    with db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        mode = raw.execute("PRAGMA journal_mode = WAL").fetchone()
+    if mode is None or str(mode[0]).lower() != "wal":
+        raise StoreError(f"cannot switch {_shown(db.url)} to WAL mode (got {mode!r})")
 
 
 def _check_integrity(db: Database, path: Path) -> None:
-    with db.engine.connect() as conn:
-        result = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+    """Run before an upgrade: a migration must never build on damaged pages."""
+    try:
+        with db.engine.connect() as conn:
+            result = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+    except DatabaseError as exc:
+        result = str(exc.orig)
     if result != "ok":
         raise StoreError(f"{path} is corrupt ({result}); refusing to start, restore a backup")
 
@@ -179,9 +216,34 @@ def _current_revision(db: Database) -> str | None:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` in one transaction."""
-    with db.engine.begin() as conn:
-        command.upgrade(_config(conn), revision)
+    """Apply migrations up to ``revision`` in one transaction.
+
+    On SQLite, foreign keys are off while migrations run: a batch migration rebuilds a table by
+    copying it and dropping the old one, and with foreign keys on that drop would cascade-delete
+    every child row (server memberships, variables, server runs, logs). The keys are checked
+    before the transaction commits, and turned back on whatever happens.
+    """
+    with db.engine.connect() as conn:
+        raw = conn.connection.driver_connection if db.is_sqlite else None
+        if raw is not None:
+            # Not through SQLAlchemy: that would open a transaction, inside which SQLite
+            # ignores this pragma.
+            raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with conn.begin():
+                command.upgrade(_config(conn), revision)
+                if raw is not None:
+                    _check_foreign_keys(conn)
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys = ON")
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        tables = ", ".join(sorted({str(row[0]) for row in broken}))
+        raise StoreError(f"migration left rows with dangling references in {tables}; rolled back")
 
 
 def backup_sqlite(path: Path, revision: str) -> Path:
