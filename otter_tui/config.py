@@ -9,6 +9,7 @@ Relative paths are relative to the file that holds them.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -18,6 +19,8 @@ from typing import Any, get_type_hints
 
 import platformdirs
 import tomli_w
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from otter_tui.errors import ConfigError
 
@@ -28,7 +31,8 @@ APP_NAME = "otter-tui"
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str = ""
-    """SQLAlchemy URL; empty means a SQLite file ``otter.db`` in the data dir."""
+    """SQLAlchemy URL; empty means a SQLite file ``otter.db`` in the data dir. A relative SQLite
+    file path is relative to the config file."""
     busy_timeout_ms: int = 10_000
     """How long SQLite waits on a lock before failing, in milliseconds."""
 
@@ -128,8 +132,16 @@ class Settings:
 SECTIONS: dict[str, type[Any]] = {
     name: hint for name, hint in get_type_hints(Settings).items() if name != "source"
 }
-POSITIVE = {"busy_timeout_ms", "max_parallel", "log_batch_ms", "log_batch_lines", "lease_seconds"}
-PATH_KEYS = {("paths", "data_dir"), ("paths", "plans_dir")}
+POSITIVE = {
+    "busy_timeout_ms",
+    "max_parallel",
+    "log_batch_ms",
+    "log_batch_lines",
+    "lease_seconds",
+    "connect_timeout",
+    "run_all_cap",
+}
+NON_NEGATIVE = {"cancel_grace_seconds", "log_days", "job_days", "misfire_grace_seconds"}
 
 
 def find_config(explicit: str | Path | None, cwd: Path | None = None) -> Path | None:
@@ -191,9 +203,29 @@ def _section(name: str, cls: type[Any], values: Mapping[str, Any]) -> Any:
             known = ", ".join(hints)
             raise ConfigError(f"unknown key '{name}.{key}' (known in [{name}]: {known})")
         kwargs[key] = _coerce(f"{name}.{key}", hints[key], value)
-        if key in POSITIVE and kwargs[key] <= 0:
-            raise ConfigError(f"'{name}.{key}' must be greater than 0, got {value!r}")
+        _check_range(f"{name}.{key}", key, kwargs[key])
+    if name == "database" and kwargs.get("url"):
+        _check_url(kwargs["url"])
     return cls(**kwargs)
+
+
+def _check_range(path: str, key: str, value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"'{path}' must be a finite number, got {value!r}")
+    if key in POSITIVE and value <= 0:
+        raise ConfigError(f"'{path}' must be greater than 0, got {value!r}")
+    if key in NON_NEGATIVE and value < 0:
+        raise ConfigError(f"'{path}' must be 0 or more, got {value!r}")
+
+
+def _check_url(url: str) -> None:
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"'database.url' is not a database URL: {url!r} "
+            "(e.g. sqlite:///otter.db or postgresql+psycopg://user@host/otter)"
+        ) from None
 
 
 def _coerce(key: str, hint: Any, value: Any) -> Any:
@@ -214,12 +246,34 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
 
 
 def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    """Every path setting made absolute: ``~`` expanded, relative ones against ``base``."""
     data = settings.paths.data_dir or platformdirs.user_data_dir(APP_NAME)
     paths = PathSettings(
         data_dir=str(_absolute(data, base)),
         plans_dir=str(_absolute(settings.paths.plans_dir, base)),
     )
-    return dataclasses.replace(settings, paths=paths)
+    ssh = dataclasses.replace(
+        settings.ssh,
+        known_hosts=str(_absolute(settings.ssh.known_hosts, base)),
+        ssh_config=str(_absolute(settings.ssh.ssh_config, base)) if settings.ssh.ssh_config else "",
+        client_keys=tuple(str(_absolute(k, base)) for k in settings.ssh.client_keys),
+    )
+    database = dataclasses.replace(settings.database, url=_sqlite_url(settings.database.url, base))
+    return dataclasses.replace(settings, paths=paths, ssh=ssh, database=database)
+
+
+def _sqlite_url(url: str, base: Path) -> str:
+    """A SQLite URL with a relative file path points next to the config file, not the cwd."""
+    if not url:
+        return url
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return url
+    absolute = str(_absolute(name, base))
+    if name.startswith("file:") or absolute == name:
+        return url
+    return parsed.set(database=absolute).render_as_string(hide_password=False)
 
 
 def _absolute(value: str, base: Path) -> Path:
