@@ -1,0 +1,67 @@
+"""UTC-offset facts about a zone that zoneinfo computes but does not expose directly.
+
+zoneinfo answers "what is the offset at this instant" but not "when does the offset next change".
+The cron engine needs the second, so it probes offsets one day apart and bisects to the second.
+That is exact because (a) tzdata records every transition on a whole second and (b) no zone in
+tzdata since 1970 changes its offset twice within two days (checked against every zone's transition
+table), so a one-day probe cannot step over a change and its reversal.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta, tzinfo
+
+PROBE_STEP = timedelta(days=1)
+
+
+def as_utc(moment: datetime, name: str) -> datetime:
+    """``moment`` in UTC; a naive datetime is a bug in the caller (not user input), so it raises."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got {moment.isoformat()}")
+    return moment.astimezone(UTC)
+
+
+def utc_offset(zone: tzinfo, moment: datetime) -> timedelta:
+    """The zone's UTC offset at the aware instant ``moment``."""
+    offset = moment.astimezone(zone).utcoffset()
+    if offset is None:
+        raise ValueError(f"time zone {zone} has no UTC offset at {moment.isoformat()}")
+    return offset
+
+
+def first_change(zone: tzinfo, start: datetime, end: datetime, base: timedelta) -> datetime | None:
+    """The first instant in ``(start, end]`` whose offset is not ``base``, or None.
+
+    ``start`` itself is never looked at, so a caller may pass the instant just before a
+    transition together with the offset that holds after it.
+    """
+    low = start
+    while low < end:
+        high = min(low + PROBE_STEP, end)
+        if utc_offset(zone, high) != base:
+            return _bisect(zone, low, high, base)
+        low = high
+    return None
+
+
+def _bisect(zone: tzinfo, low: datetime, high: datetime, base: timedelta) -> datetime:
+    """The change in ``(low, high]``, to the second; ``high`` is known to have another offset."""
+    low_s, high_s = math.floor(low.timestamp()), math.floor(high.timestamp())
+    while high_s - low_s > 1:
+        middle = (low_s + high_s) // 2
+        if utc_offset(zone, datetime.fromtimestamp(middle, UTC)) == base:
+            low_s = middle
+        else:
+            high_s = middle
+    return datetime.fromtimestamp(high_s, UTC)
+
+
+def in_second_pass(zone: tzinfo, moment: datetime) -> bool:
+    """True when ``moment`` shows a wall time the zone already showed earlier (fall-back).
+
+    zoneinfo marks the later of two equal wall times with ``fold=1``; the offset check guards
+    against a fold flag on a wall time that is not actually repeated.
+    """
+    local = moment.astimezone(zone)
+    return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
