@@ -100,6 +100,45 @@ def recorded_keys(
     return known.match(host, addr, None if port == DEFAULT_SSH_PORT else port)[0]
 
 
+class HostKeyVerdict:
+    """Why a server's host key was refused: unknown (trust it) or CHANGED (never trust inline).
+
+    Filled in during the handshake by the SSH client's ``validate_host_public_key``, which
+    asyncssh calls only for a key not already trusted, so every key seen here is refused.
+    """
+
+    def __init__(self, known: asyncssh.SSHKnownHosts) -> None:
+        self.known = known
+        self.refused: asyncssh.SSHKey | None = None
+        self.changed = False
+        """A different key is recorded for this host."""
+
+    def refuse(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        """Record ``key`` and whether another one is recorded; always False (not trusted)."""
+        self.refused = key
+        self.changed = bool(recorded_keys(self.known, host, port, addr))
+        return False
+
+    def error(
+        self, name: str, host: str, port: int, files: Sequence[Path], exc: Exception
+    ) -> HostKeyError:
+        """The one-line error for server ``name``, with the fingerprint and what to do."""
+        if self.refused is None:  # e.g. a revoked key or a bad certificate
+            return HostKeyError(f"{name}: host key of {host}:{port} refused: {exc}")
+        shown = f"{self.refused.get_algorithm()} {fingerprint(self.refused)}"
+        if self.changed:
+            return HostKeyError(
+                f"{name}: host key CHANGED for {host}:{port}: it now presents {shown}, not the "
+                f"key recorded in {', '.join(map(str, files))}; refusing to connect (possible "
+                "man-in-the-middle; if the server was really reinstalled, remove the old entry "
+                f"and run `otter-tui servers trust {name}`)"
+            )
+        return HostKeyError(
+            f"{name}: unknown host key for {host}:{port} ({shown}); if that fingerprint is "
+            f"right, trust it with `otter-tui servers trust {name}`"
+        )
+
+
 def describe_connect_failure(host: str, port: int, exc: BaseException) -> str:
     """One line saying why a TCP/SSH connection to ``host:port`` failed, for any error type."""
     where = f"{host}:{port}"

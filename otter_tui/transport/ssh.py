@@ -23,10 +23,10 @@ import asyncssh
 from otter_tui.errors import HostKeyError, OtterError, TransportError
 from otter_tui.transport.base import Command, CommandResult, LineSink
 from otter_tui.transport.known_hosts import (
+    DEFAULT_SSH_PORT,
+    HostKeyVerdict,
     describe_connect_failure,
-    fingerprint,
     load_known_hosts,
-    recorded_keys,
 )
 from otter_tui.transport.local import (
     DEFAULT_OUTPUT_CAP,
@@ -42,8 +42,8 @@ SecretLookup = Callable[[str, str], "str | None"]
 
 _WRAPPER = 'echo "$$"; exec sh -c "$1"'
 """Prints the shell's PID, which is its process group (sshd starts each session with setsid),
-then becomes the command. Cancelling signals that whole group over a second channel, because
-OpenSSH ignores or misdelivers SSH "signal" requests for sessions without a pty."""
+then becomes the command. Cancelling signals that whole group over a second channel: an SSH
+"signal" request reaches only the session's first process (and old OpenSSH ignores it)."""
 
 
 @dataclass(frozen=True)
@@ -85,23 +85,18 @@ class Endpoint:
 
 
 class _Client(asyncssh.SSHClient):
-    """Remembers the host key it refused, so the error can say "unknown" or "CHANGED"."""
+    """Records the verdict on the host key and asks for a password only when one is needed."""
 
     def __init__(self, known: asyncssh.SSHKnownHosts, transport: SshTransport) -> None:
-        self._known = known
+        self.verdict = HostKeyVerdict(known)
         self._transport = transport
         self._password_tried = False
-        self.refused_key: asyncssh.SSHKey | None = None
-        self.key_changed = False
         self.lookup_error: OtterError | None = None
 
     def validate_host_public_key(
         self, host: str, addr: str, port: int, key: asyncssh.SSHKey
     ) -> bool:
-        # Called only for keys not already trusted; every such key is refused.
-        self.refused_key = key
-        self.key_changed = bool(recorded_keys(self._known, host, port, addr))
-        return False
+        return self.verdict.refuse(host, addr, port, key)
 
     async def password_auth_requested(self) -> str | None:
         if self._password_tried:
@@ -179,10 +174,10 @@ class SshTransport:
         tunnel: asyncssh.SSHClientConnection | None = None
         for hop in endpoint.jumps:
             user, host, port = _parse_hop(hop)
-            tunnel = await self._dial(host, port, user, tunnel, keys, (host, port or 22))
+            hop_endpoint = Endpoint(host, port or DEFAULT_SSH_PORT, user or "", ())
+            tunnel = await self._dial(host, port, user, tunnel, keys, hop_endpoint)
             self._hops.append(tunnel)
-        where = (endpoint.host, endpoint.port)
-        return await self._dial(self.host, self.port, self.user, tunnel, keys, where)
+        return await self._dial(self.host, self.port, self.user, tunnel, keys, endpoint)
 
     async def _dial(
         self,
@@ -191,9 +186,9 @@ class SshTransport:
         user: str | None,
         tunnel: asyncssh.SSHClientConnection | None,
         keys: Sequence[asyncssh.SSHKeyPair],
-        where: tuple[str, int],
+        where: Endpoint,
     ) -> asyncssh.SSHClientConnection:
-        """One verified SSH connection; ``where`` is the resolved host:port for messages."""
+        """One verified SSH connection; ``where`` is the resolved address, for messages."""
         known = await asyncio.to_thread(load_known_hosts, self.options.known_hosts)
         clients: list[_Client] = []
 
@@ -221,37 +216,24 @@ class SshTransport:
         except asyncssh.PermissionDenied:
             raise self._login_error(clients, where) from None
         except (OSError, TimeoutError, asyncssh.Error) as exc:
-            raise TransportError(f"{self.name}: {describe_connect_failure(*where, exc)}") from None
+            failure = describe_connect_failure(where.host, where.port, exc)
+            raise TransportError(f"{self.name}: {failure}") from None
 
     def _host_key_error(
-        self, clients: list[_Client], where: tuple[str, int], exc: Exception
+        self, clients: list[_Client], where: Endpoint, exc: Exception
     ) -> HostKeyError:
-        host_port = f"{where[0]}:{where[1]}"
-        client = clients[-1] if clients else None
-        if client is None or client.refused_key is None:
-            return HostKeyError(f"{self.name}: host key of {host_port} refused: {exc}")
-        key = client.refused_key
-        shown = f"{key.get_algorithm()} {fingerprint(key)}"
-        if client.key_changed:
-            files = ", ".join(str(p) for p in self.options.known_hosts)
-            return HostKeyError(
-                f"{self.name}: host key CHANGED for {host_port}: it now presents {shown}, "
-                f"not the key recorded in {files}; refusing to connect (possible "
-                "man-in-the-middle; if the server was really reinstalled, remove the old "
-                f"entry and run `otter-tui servers trust {self.name}`)"
-            )
-        return HostKeyError(
-            f"{self.name}: unknown host key for {host_port} ({shown}); if that fingerprint is "
-            f"right, trust it with `otter-tui servers trust {self.name}`"
-        )
+        if not clients:
+            return HostKeyError(f"{self.name}: host key of {where.host}:{where.port}: {exc}")
+        files = self.options.known_hosts
+        return clients[-1].verdict.error(self.name, where.host, where.port, files, exc)
 
-    def _login_error(self, clients: list[_Client], where: tuple[str, int]) -> OtterError:
+    def _login_error(self, clients: list[_Client], where: Endpoint) -> OtterError:
         lookup_error = clients[-1].lookup_error if clients else None
         if lookup_error is not None:
             return lookup_error
-        user = self.user or "the configured user"
+        login = f"login as {where.user}" if where.user else "login"
         return TransportError(
-            f"{self.name}: login as {user} to {where[0]}:{where[1]} refused "
+            f"{self.name}: {login} to {where.host}:{where.port} refused "
             "(no key or password was accepted)"
         )
 
@@ -404,14 +386,26 @@ class _RemoteRun:
         return CommandResult(status, self.out.text(), self.err.text())
 
     async def _pump_stdout(self, on_line: LineSink | None) -> None:
-        """The first stdout line is the wrapper's PID; the rest is the command's output."""
+        """The first stdout line is the wrapper's PID; the rest is the command's output.
+
+        A first line that is not a PID (a login shell like nologin that never ran the wrapper)
+        is output like any other, so its message reaches the operator.
+        """
+        stdout = self.process.stdout
+        leftover: list[bytes] = []
         try:
-            first = await self.process.stdout.readline()
-            self.pgid.set_result(int(first) if first.strip().isdigit() else None)
+            first = await stdout.readline()
+            is_pid = first.strip().isdigit()
+            self.pgid.set_result(int(first) if is_pid else None)
+            leftover = [] if is_pid or not first else [first]
         finally:
             if not self.pgid.done():
                 self.pgid.set_result(None)
-        await pump_lines(self.process.stdout.read, "stdout", on_line, self.out)
+
+        async def read(size: int) -> bytes:
+            return leftover.pop() if leftover else await stdout.read(size)
+
+        await pump_lines(read, "stdout", on_line, self.out)
 
     async def _stop(self, pumps: list[asyncio.Task[None]]) -> None:
         """SIGTERM the remote group; SIGKILL it if the channel is still open after the grace."""
