@@ -1,0 +1,117 @@
+"""The console app: one Textual mode per section, the header, and the bridge from the core's bus.
+
+Adding a section is one :class:`Section` in ``SECTIONS`` plus its screen file: the mode, the
+number key that switches to it and its Footer entry all come from that entry. A section's screen
+is built with the runtime (the services) and the app's ``core_events`` signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from textual import on
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.signal import Signal
+
+from otter_tui.events import Event, EventBus
+from otter_tui.runtime import Runtime
+from screens.messages import CoreEvent
+from screens.servers import ServersScreen
+
+BRIDGE_BACKLOG = 500
+"""Pending UI messages above which the bridge stops draining the bus, so the UI's lossy
+subscription overflows (and later resyncs) instead of the app's message queue growing."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A top-level section of the console: a Textual mode with its own screen stack."""
+
+    mode: str
+    """The mode's name (``servers``, ``jobs``, ...)."""
+    title: str
+    """Shown in the Footer and the header."""
+    screen: Callable[[Runtime, Signal[Event]], Screen[None]]
+    """Builds the section's base screen."""
+
+
+SECTIONS: tuple[Section, ...] = (Section("servers", "Servers", ServersScreen),)
+"""In Footer order; section N is switched to with the key N."""
+
+
+def database_label(runtime: Runtime) -> str:
+    """The database as the header shows it: a SQLite file's path, or a URL without password."""
+    url = runtime.db.engine.url
+    if runtime.db.is_sqlite:
+        return str(url.database or ":memory:")
+    return url.render_as_string(hide_password=True)
+
+
+class OtterApp(App[None]):
+    """The otter-tui console."""
+
+    CSS_PATH = "otter.tcss"
+    TITLE = "otter-tui"
+    DEFAULT_MODE = SECTIONS[0].mode
+    BINDINGS = [
+        *(
+            Binding(str(number), f"section('{section.mode}')", section.title)
+            for number, section in enumerate(SECTIONS, start=1)
+        ),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, runtime: Runtime, bus: EventBus | None = None) -> None:
+        super().__init__()
+        self.runtime = runtime
+        """The services every screen calls."""
+        self.bus = bus
+        """The core's event bus; None when nothing in this process publishes."""
+        self.core_events: Signal[Event] = Signal(self, "core-events")
+        """Every core event, on the UI thread; section screens subscribe to it."""
+        self.sub_title = f"{runtime.ctx.actor} @ {database_label(runtime)}"
+        for section in SECTIONS:
+            self.add_mode(section.mode, partial(section.screen, runtime, self.core_events))
+
+    def on_mount(self) -> None:
+        self._show_section_title(self.current_mode)
+        if self.bus is not None:
+            self.run_worker(
+                self._bridge(self.bus),
+                name="event-bridge",
+                group="core-events",
+                exit_on_error=False,
+            )
+
+    def action_section(self, mode: str) -> None:
+        self.switch_mode(mode)
+        self._show_section_title(mode)
+
+    def _show_section_title(self, mode: str) -> None:
+        titles = {section.mode: section.title for section in SECTIONS}
+        self.title = f"{self.TITLE} · {titles.get(mode, mode)}"
+
+    async def _bridge(self, bus: EventBus) -> None:
+        """Turn the bus's events into messages; stop draining while the UI is far behind."""
+        subscription = bus.subscribe(lossy=True)
+        try:
+            async for event in subscription:
+                self.post_message(CoreEvent(event))
+                while self.message_queue_size > BRIDGE_BACKLOG:
+                    await asyncio.sleep(0.05)
+        finally:
+            bus.unsubscribe(subscription)
+
+    @on(CoreEvent)
+    def _core_event(self, message: CoreEvent) -> None:
+        self.core_events.publish(message.event)
+
+
+def run_console(runtime: Runtime, bus: EventBus | None = None) -> None:
+    """Open the console on ``runtime`` until the user quits (the CLI's entry into the UI)."""
+    OtterApp(runtime, bus).run()

@@ -1,0 +1,62 @@
+"""Blocking service calls in thread workers, with results handled back on the UI thread.
+
+The services talk to the database synchronously. A thread worker runs the call and only returns
+its result; the node that started it gets ``Worker.StateChanged`` on the UI thread and routes the
+result (or the one-line error) to a handler there. Widgets are never touched from a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from textual.dom import DOMNode
+from textual.worker import Worker, WorkerState
+
+from otter_tui.errors import OtterError
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+def error_line(error: BaseException | None) -> str:
+    """What the user sees for a failure: the service's one line, never a traceback."""
+    if isinstance(error, OtterError):
+        return str(error)
+    return f"unexpected error: {type(error).__name__}: {error} (details in the log)"
+
+
+def run_blocking(
+    node: DOMNode, call: Callable[[], T], *, group: str, exclusive: bool = False
+) -> Worker[T]:
+    """Run ``call`` in a thread worker named and grouped ``group``; failures never exit the app.
+
+    With ``exclusive`` an earlier worker of the group is cancelled, so a stale result (the
+    previous cursor position, an older reload) never lands after a newer one.
+    """
+    return node.run_worker(
+        call, name=group, group=group, thread=True, exclusive=exclusive, exit_on_error=False
+    )
+
+
+def route_result(
+    event: Worker.StateChanged,
+    handlers: Mapping[str, Callable[[Any], None]],
+    on_error: Callable[[str], None],
+) -> bool:
+    """Hand a finished worker's result to ``handlers[group]``, or its error line to ``on_error``.
+
+    Returns False when the worker's group is not one of ``handlers`` (someone else's worker).
+    Unexpected errors (anything but an :class:`OtterError`) are logged with their traceback.
+    """
+    worker = event.worker
+    if worker.group not in handlers:
+        return False
+    if event.state is WorkerState.SUCCESS:
+        handlers[worker.group](worker.result)
+    elif event.state is WorkerState.ERROR:
+        if not isinstance(worker.error, OtterError):
+            log.error("worker %r failed", worker.name, exc_info=worker.error)
+        on_error(error_line(worker.error))
+    return True

@@ -1,0 +1,41 @@
+"""One read of the inventory, taken off the UI thread and shown by every inventory pane."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from otter_tui.runtime import Runtime
+from otter_tui.services.inventory import GroupView, ServerView
+
+
+@dataclass(frozen=True)
+class InventorySnapshot:
+    """Servers, roles and environments as they were at one moment."""
+
+    servers: tuple[ServerView, ...] = ()
+    """Every server, by name."""
+    roles: tuple[GroupView, ...] = ()
+    """Every role, by name."""
+    environments: tuple[GroupView, ...] = ()
+    """Every environment, by name (``parent`` set on nested ones)."""
+
+    @property
+    def role_names(self) -> list[str]:
+        return [role.name for role in self.roles]
+
+    @property
+    def environment_names(self) -> list[str]:
+        return [env.name for env in self.environments]
+
+    def server(self, name: str) -> ServerView | None:
+        return next((s for s in self.servers if s.name == name), None)
+
+
+def load_snapshot(runtime: Runtime) -> InventorySnapshot:
+    """Blocking: read the whole inventory (call it from a thread worker)."""
+    inventory = runtime.inventory
+    return InventorySnapshot(
+        tuple(inventory.list_servers()),
+        tuple(inventory.list_roles()),
+        tuple(inventory.list_environments()),
+    )
