@@ -57,25 +57,45 @@ class RunContext:
         *,
         transport: Transport | None,
         server: ServerInfo | None,
-        role: str | None,
         variables: Mapping[str, object],
         simulation: bool,
         log: LogSink,
-        on_line: LineSink | None = None,
+        output: LineSink | None = None,
         secrets: Sequence[str] = (),
+        role: str | None = None,
     ) -> None:
         self._transport = transport
         self.server = server
         """The server in context; ``None`` for a job with no targets."""
-        self.role = role
-        """The role in context (the one the job targeted this server through), if any."""
+        self.role = role if role is not None else (server.role if server else None)
+        """The role in context (the one the job targeted this server through), if any;
+        defaults to ``server.role``."""
         self.vars = variables
         """The job's typed variables over the server's resolved ones."""
         self.simulation = simulation
         self.secrets = tuple(s for s in secrets if s)
         self._log = masked_log(log, self.secrets)
-        self._on_line = masked_lines(on_line, self.secrets)
+        self._on_line = masked_lines(output, self.secrets)
         self.tally = Tally()
+
+    @property
+    def changes(self) -> int:
+        """Changes made (commands run, operations applied, files uploaded)."""
+        return self.tally.changes
+
+    @property
+    def would_change(self) -> int:
+        """In simulation: operations that would have changed something."""
+        return self.tally.would_change
+
+    @property
+    def unknowns(self) -> int:
+        """Steps whose outcome cannot be known without a real run (simulated commands)."""
+        return self.tally.unknowns
+
+    @property
+    def warnings(self) -> int:
+        return self.tally.warnings
 
     def in_role(self, name: str) -> bool:
         """Otter's ``for role`` block: the role in context is ``name``, or, with no role in
