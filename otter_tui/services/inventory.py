@@ -75,8 +75,8 @@ def server_view(server: Server) -> ServerView:
         user=server.user,
         transport=server.transport.value,
         active=server.active,
-        roles=tuple(r.name for r in server.roles),
-        environments=tuple(e.name for e in server.environments),
+        roles=tuple(sorted(r.name for r in server.roles)),
+        environments=tuple(sorted(e.name for e in server.environments)),
         description=server.description,
         drift_checked_at=server.drift_checked_at,
     )
@@ -203,6 +203,8 @@ class InventoryService:
             changed = {k: v for k, v in changes.items() if v is not None}
             for key, value in changed.items():
                 setattr(server, key, value)
+            if server.transport is TransportKind.SSH and not server.host:
+                raise UsageError(f"server '{name}': an ssh server needs a host")
             self.ctx.audit(
                 s, "server.update", "server", name, **{k: str(v) for k, v in changed.items()}
             )
