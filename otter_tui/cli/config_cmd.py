@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import tomli_w
 
 from otter_tui.cli.output import emit_json
 from otter_tui.cli.state import CliState
@@ -28,11 +29,9 @@ def config_show(state: CliState, as_json: bool) -> None:
     if as_json:
         emit_json({"source": str(settings.source) if settings.source else None, **data})
         return
+    # Valid TOML, so a line can be pasted into config.toml as it is.
     click.echo(f"# source: {settings.source or '(built-in defaults)'}")
-    for section, values in data.items():
-        click.echo(f"[{section}]")
-        for key, value in values.items():
-            click.echo(f"{key} = {value!r}")
+    click.echo(tomli_w.dumps(data).rstrip())
 
 
 @config_group.command("set")

@@ -78,7 +78,7 @@ def servers_show(state: CliState, name: str, as_json: bool) -> None:
 @click.option("--inactive", is_flag=True, help="Create it inactive (left out of jobs).")
 @json_option
 @pass_state
-def servers_add(state: CliState, name: str, **opts: Any) -> None:
+def servers_add(state: CliState, /, name: str, **opts: Any) -> None:
     """Add a server."""
     as_json = opts.pop("as_json")
     view = state.runtime().inventory.add_server(
@@ -108,7 +108,7 @@ def servers_add(state: CliState, name: str, **opts: Any) -> None:
 @click.option("--remove-environments", default="")
 @json_option
 @pass_state
-def servers_set(state: CliState, name: str, **opts: Any) -> None:
+def servers_set(state: CliState, /, name: str, **opts: Any) -> None:
     """Change a server's fields and memberships."""
     inventory = state.runtime().inventory
     as_json = opts.pop("as_json")
