@@ -7,7 +7,11 @@ exercises "paths are relative to the file".
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +23,8 @@ import tomli_w
 
 from otter_tui.config import load_settings
 from otter_tui.runtime import Runtime, open_runtime
+from otter_tui.services.demo import seed_demo
+from otter_tui.store.db import open_database
 
 ACTOR = "alice"
 """The user every test runtime acts as; the first user of a fresh database is its admin."""
@@ -57,14 +63,41 @@ def make_runtime(
     actor: str = ACTOR,
     clock: FixedClock | None = None,
     sections: dict[str, dict[str, Any]] | None = None,
+    fresh: bool = False,
 ) -> Runtime:
-    """An opened runtime on a SQLite file under ``tmp_path/data`` (demo seeded unless told)."""
+    """An opened runtime on a SQLite file under ``tmp_path/data`` (demo seeded unless told).
+
+    Migrating a new database takes most of a test's time, so a new database starts as a copy of
+    one migrated once per session, then gets its admin and demo exactly as a first start does.
+    ``fresh=True`` lets ``open_runtime`` do all of it from an empty file instead.
+    """
     config = tmp_path / "config.toml"
     if not config.exists() or sections:
         write_config(tmp_path, sections)
-    return open_runtime(
-        settings=load_settings(config), actor=actor, clock=clock or FixedClock(), seed=seed
-    )
+    settings = load_settings(config)
+    database = settings.data_dir / "otter.db"
+    copied = not fresh and not database.exists() and not settings.database.url
+    if copied:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_migrated_template(), database)
+    rt = open_runtime(settings=settings, actor=actor, clock=clock or FixedClock(), seed=seed)
+    if copied:
+        rt.users.bootstrap()
+        if seed:
+            seed_demo(rt.ctx)
+    return rt
+
+
+@functools.cache
+def _migrated_template() -> Path:
+    directory = Path(tempfile.mkdtemp(prefix="otter-template-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = directory / "otter.db"
+    open_database(f"sqlite:///{path}").dispose()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return path
 
 
 def db_file(tmp_path: Path) -> Path:

@@ -47,7 +47,7 @@ def pragma(db: Database, name: str) -> object:
 def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_the_configured_busy_timeout(
     tmp_path: Path,
 ) -> None:
-    rt = make_runtime(tmp_path, sections={"database": {"busy_timeout_ms": 4321}})
+    rt = make_runtime(tmp_path, sections={"database": {"busy_timeout_ms": 4321}}, fresh=True)
     try:
         assert pragma(rt.db, "journal_mode") == "wal"
         assert pragma(rt.db, "foreign_keys") == 1

@@ -15,6 +15,7 @@ checked (``PRAGMA quick_check``) and copied aside with the online backup API.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -190,9 +191,17 @@ def _config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
+    head = _scripts(MIGRATIONS).get_current_head()
     assert head is not None
     return head
+
+
+@functools.lru_cache(maxsize=4)
+def _scripts(location: Path) -> ScriptDirectory:
+    """The migration scripts, read once per process: reading compiles every revision file."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(location))
+    return ScriptDirectory.from_config(cfg)
 
 
 def _current_revision(db: Database) -> str | None:
@@ -206,7 +215,7 @@ def _current_revision(db: Database) -> str | None:
                 "refusing to start (point database.url at an empty or otter-tui database)"
             )
         current = MigrationContext.configure(conn).get_current_revision()
-    known = {s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions()}
+    known = {s.revision for s in _scripts(MIGRATIONS).walk_revisions()}
     if current is not None and current not in known:
         raise StoreError(
             f"database {_shown(db.url)} is at revision {current}, written by a newer otter-tui; "
