@@ -63,6 +63,7 @@ class OtterApp(App[None]):
             Binding(str(number), f"section('{section.mode}')", section.title)
             for number, section in enumerate(SECTIONS, start=1)
         ),
+        Binding("f1", "toggle_keys", "Keys"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -91,6 +92,13 @@ class OtterApp(App[None]):
     def action_section(self, mode: str) -> None:
         self.switch_mode(mode)
         self._show_section_title(mode)
+
+    def action_toggle_keys(self) -> None:
+        """Show or hide Textual's panel of the keys that work where the focus is."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
 
     def _show_section_title(self, mode: str) -> None:
         titles = {section.mode: section.title for section in SECTIONS}

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Input, Label, Select, Static
 from textual.worker import Worker
 
 from screens.background import route_result, run_blocking
@@ -49,6 +49,7 @@ class ConfirmModal(ModalScreen[bool]):
             with Horizontal(classes="dialog--buttons"):
                 yield Button(f"{self.confirm_label} (y)", variant="error", id="confirm-yes")
                 yield Button("Cancel (n)", id="confirm-no")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()
@@ -129,6 +130,7 @@ class FormModal(ModalScreen[ResultT | None], Generic[ResultT]):
             with Horizontal(classes="dialog--buttons"):
                 yield Button(self.submit_label, variant="primary", id="form-submit")
                 yield Button("Cancel", id="form-cancel")
+        yield Footer()
 
     def on_mount(self) -> None:
         editable = [w for w in self.query(".form--fields > *") if w.focusable]

@@ -14,7 +14,7 @@ from otter_tui.runtime import Runtime
 from otter_tui.services.inventory import ServerView
 from screens.background import route_result, run_blocking
 
-CASCADE = "closest wins: server > environment > role > global"
+CASCADE = "closest wins: server > env > role > global"
 
 
 def address(server: ServerView) -> str:
@@ -59,9 +59,10 @@ class ServerDetail(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("No server selected.", id="server-fields", markup=False)
-        yield Label("Resolved variables", classes="section-title")
-        yield Static(CASCADE, classes="hint", markup=False)
-        yield DataTable(id="server-variables", cursor_type="row", zebra_stripes=True)
+        with Vertical(id="variables-box"):
+            yield Label("Resolved variables", classes="section-title")
+            yield Static(CASCADE, classes="hint", markup=False)
+            yield DataTable(id="server-variables", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.query_one("#server-variables", DataTable).add_columns("variable", "value")

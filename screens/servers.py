@@ -85,7 +85,11 @@ class ServersPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filter-bar"):
-            yield Input(placeholder="/ to filter: name, host, role, environment...", id="filter")
+            yield Input(
+                placeholder="/ to filter: name, host, user, role, environment...",
+                id="filter",
+                compact=True,
+            )
             yield Label("", id="servers-count")
         with Horizontal(id="servers-body"):
             yield DataTable(id="servers", cursor_type="row", zebra_stripes=True)
@@ -145,6 +149,10 @@ class ServersPane(Vertical):
         detail.drift = self.drift.get(server.name, "-") if server else "-"
         detail.server = server
         self.refresh_bindings()
+
+    @on(DataTable.RowSelected, "#servers")
+    def _row_chosen(self) -> None:
+        self.action_edit()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -243,6 +251,8 @@ class ServersPane(Vertical):
 class ServersScreen(Screen[None]):
     """Servers, roles and environments: what every job targets."""
 
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
+    """Below 130 columns the detail moves under the table, so the table keeps its columns."""
     BINDINGS = [
         Binding("r", "reload", "Refresh"),
         Binding("g", "switch_tab", "Servers/Groups"),
