@@ -16,7 +16,7 @@ from otter_tui.testing.sshd import SshdFleet
 from otter_tui.transport.base import Command, CommandResult
 from otter_tui.transport.known_hosts import fetch_host_key, trust_host_key
 from otter_tui.transport.ssh import SshTransport
-from tests.fixtures_ssh import MakeTransport, pgrep, unique_sleep, wait_until
+from tests.fixtures_ssh import MakeTransport, pgrep, require_sshd, unique_sleep, wait_until
 from tests.test_transport_local import Lines
 
 
@@ -76,6 +76,20 @@ async def test_cancel_ends_the_remote_process_group(ssh_transport: MakeTransport
     with pytest.raises(asyncio.CancelledError):
         await task
     assert await wait_until(lambda: not pgrep(foreground) and not pgrep(background))
+
+
+async def test_cancel_while_the_channel_opens_leaves_nothing_running(
+    ssh_transport: MakeTransport,
+) -> None:
+    sleeper = unique_sleep()
+    transport = ssh_transport()
+    await transport.connect()
+    task = asyncio.create_task(transport.run(Command.shell(sleeper)))
+    await asyncio.sleep(0)  # let run() send the channel-open request, no further
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not pgrep(sleeper)  # the cancellation returned only after the command was ended
 
 
 async def test_cancel_kills_a_remote_command_that_ignores_sigterm(
@@ -251,7 +265,18 @@ async def test_an_encrypted_key_uses_the_passphrase_lookup_only_when_needed(
     lone_sshd: SshdFleet, tmp_path: Path
 ) -> None:
     locked = tmp_path / "locked"
-    keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "open sesame", "-f", str(locked)]
+    keygen = [
+        "ssh-keygen",
+        "-q",
+        "-t",
+        "ed25519",
+        "-a",
+        "2",
+        "-N",
+        "open sesame",
+        "-f",
+        str(locked),
+    ]
     subprocess.run(keygen, check=True)  # OpenSSH's own format: decrypting it needs bcrypt
     with lone_sshd.authorized_keys.open("a") as authorized:
         authorized.write(Path(f"{locked}.pub").read_text())
@@ -271,3 +296,25 @@ async def test_an_encrypted_key_uses_the_passphrase_lookup_only_when_needed(
     await transport.close()
     with pytest.raises(TransportError, match=r"^srv001: cannot load client key .*locked"):
         await lone_sshd.transport(0, client_keys=(locked,)).connect()
+
+
+async def test_fleet_runs_16_ports_per_sshd_rekeys_one_server_and_stops_by_pid(
+    tmp_path: Path,
+) -> None:
+    require_sshd()
+    workdir = tmp_path / "fleet17"
+    with SshdFleet(workdir, 17) as fleet:
+        assert len(pgrep(f"sshd .*{workdir}/")) == 2  # ceil(17 / 16)
+        original = fleet.host_key_line(0)
+        for index in (0, 16):  # one shares its sshd with 15 others, one is alone in its own
+            fleet.rekey(index)
+        fetched = await asyncio.gather(
+            *(fetch_host_key(s.host, s.port, timeout=10) for s in fleet.servers)
+        )
+        for index, (line, _fingerprint) in enumerate(fetched):
+            assert line == fleet.host_key_line(index)
+            assert (line != original) == (index in (0, 16))
+        transport = fleet.transport(5)
+        assert (await transport.run(Command.shell("echo unaffected"))).ok
+        await transport.close()
+    assert pgrep(f"sshd .*{workdir}/") == []

@@ -164,7 +164,7 @@ class SshdFleet:
         _keygen([key])
         daemon.ports.remove(port)
         restart = [daemon] if daemon.ports else []
-        _terminate([daemon.process] if daemon.process is not None else [])
+        _terminate([daemon.process] if daemon.process is not None else [], sessions=False)
         if not daemon.ports:
             self._daemons.remove(daemon)
         alone = _Daemon(next(self._idents), [port], key)
@@ -351,11 +351,15 @@ def _failure(workdir: Path, daemon: _Daemon) -> str:
     return f"sshd for ports {daemon.ports} failed: {' | '.join(tail) or 'no log output'}"
 
 
-def _terminate(processes: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM each sshd and every descendant (connections, sessions), then SIGKILL stragglers."""
+def _terminate(processes: list[subprocess.Popen[bytes]], sessions: bool = True) -> None:
+    """SIGTERM each sshd (and, with ``sessions``, every descendant), then SIGKILL stragglers.
+
+    Without ``sessions`` only the listener goes: established connections live on until their
+    clients close them, which is what a real sshd restart does.
+    """
     if not processes:
         return
-    descendants = _descendants({p.pid for p in processes})
+    descendants = _descendants({p.pid for p in processes}) if sessions else []
     for pid in [p.pid for p in processes] + descendants:
         _kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE

@@ -270,15 +270,31 @@ class SshTransport:
     async def run(self, command: Command, on_line: LineSink | None = None) -> CommandResult:
         """Run ``command`` under ``sh -c``; cancelling it ends its process group on the server."""
         conn = await self._connection()
-        try:
-            process = await conn.create_process(
+        opening = asyncio.ensure_future(
+            conn.create_process(
                 f"exec sh -c {shlex.quote(_WRAPPER)} otter {shlex.quote(command.line)}",
                 encoding=None,
                 stdin=asyncssh.DEVNULL,
             )
+        )
+        try:
+            process = await asyncio.shield(opening)
         except (OSError, asyncssh.Error) as exc:
             raise self._lost(exc) from None
-        return await _RemoteRun(self, conn, process).finish(command, on_line)
+        except asyncio.CancelledError:
+            await asyncio.shield(asyncio.ensure_future(self._abort(conn, opening)))
+            raise
+        return await _RemoteRun(self, conn, process, on_line).finish(command)
+
+    async def _abort(
+        self,
+        conn: asyncssh.SSHClientConnection,
+        opening: asyncio.Future[asyncssh.SSHClientProcess[bytes]],
+    ) -> None:
+        """Cancelled while the channel opened: the command may already run, so end it too."""
+        with contextlib.suppress(OSError, TimeoutError, asyncssh.Error):
+            process = await asyncio.wait_for(opening, self.options.kill_grace)
+            await _RemoteRun(self, conn, process, None).stop()
 
     def _lost(self, exc: BaseException) -> TransportError:
         reason = exc.reason if isinstance(exc, asyncssh.Error) else str(exc)
@@ -355,6 +371,7 @@ class _RemoteRun:
         transport: SshTransport,
         conn: asyncssh.SSHClientConnection,
         process: asyncssh.SSHClientProcess[bytes],
+        on_line: LineSink | None,
     ) -> None:
         self.transport = transport
         self.conn = conn
@@ -362,21 +379,22 @@ class _RemoteRun:
         self.pgid: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         cap = transport.options.output_cap
         self.out, self.err = OutputTail(cap), OutputTail(cap)
-
-    async def finish(self, command: Command, on_line: LineSink | None) -> CommandResult:
-        pumps = [
+        self.pumps = [
             asyncio.create_task(self._pump_stdout(on_line)),
-            asyncio.create_task(pump_lines(self.process.stderr.read, "stderr", on_line, self.err)),
+            asyncio.create_task(pump_lines(process.stderr.read, "stderr", on_line, self.err)),
         ]
+
+    async def finish(self, command: Command) -> CommandResult:
+        """Wait for the end; on any interruption end the remote command before propagating."""
         try:
-            for pump in pumps:
+            for pump in self.pumps:
                 await asyncio.shield(pump)
             await asyncio.shield(self.process.wait_closed())
         except (OSError, asyncssh.Error) as exc:
-            await asyncio.shield(asyncio.ensure_future(self._stop(pumps)))
+            await asyncio.shield(asyncio.ensure_future(self.stop()))
             raise self.transport._lost(exc) from None
         except BaseException:
-            await asyncio.shield(asyncio.ensure_future(self._stop(pumps)))
+            await asyncio.shield(asyncio.ensure_future(self.stop()))
             raise
         status = self.process.returncode
         if status is None:
@@ -407,7 +425,7 @@ class _RemoteRun:
 
         await pump_lines(read, "stdout", on_line, self.out)
 
-    async def _stop(self, pumps: list[asyncio.Task[None]]) -> None:
+    async def stop(self) -> None:
         """SIGTERM the remote group; SIGKILL it if the channel is still open after the grace."""
         grace = self.transport.options.kill_grace
         try:
@@ -417,11 +435,11 @@ class _RemoteRun:
         if pgid is not None:
             await self._signal(pgid, "TERM", grace)
         closed = asyncio.ensure_future(self.process.wait_closed())
-        _done, pending = await asyncio.wait([closed, *pumps], timeout=grace)
+        _done, pending = await asyncio.wait([closed, *self.pumps], timeout=grace)
         if pending and pgid is not None:
             await self._signal(pgid, "KILL", grace)
         self.process.close()
-        settle([closed, *pumps])
+        settle([closed, *self.pumps])
 
     async def _signal(self, pgid: int, name: str, grace: float) -> None:
         line = f"kill -s {name} -- -{pgid} 2>/dev/null || kill -s {name} {pgid} 2>/dev/null"
