@@ -311,6 +311,8 @@ class SshTransport:
             return None
         except asyncssh.SFTPError as exc:
             raise TransportError(f"{self.name}: cannot read {path}: {exc.reason}") from None
+        except (OSError, asyncssh.Error) as exc:
+            raise self._lost(exc) from None
 
     async def write_file(self, path: str, data: bytes, mode: int | None = None) -> None:
         """Write over SFTP to a temp name beside ``path``, then ``posix-rename`` it into place.
@@ -332,6 +334,8 @@ class SshTransport:
             with contextlib.suppress(asyncssh.SFTPError):
                 await sftp.remove(temp)
             raise TransportError(f"{self.name}: cannot write {path}: {exc.reason}") from None
+        except (OSError, asyncssh.Error) as exc:
+            raise self._lost(exc) from None
 
     async def _sftp_client(self) -> asyncssh.SFTPClient:
         conn = await self._connection()
