@@ -150,10 +150,6 @@ class ServersPane(Vertical):
         detail.server = server
         self.refresh_bindings()
 
-    @on(DataTable.RowSelected, "#servers")
-    def _row_chosen(self) -> None:
-        self.action_edit()
-
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value
