@@ -7,12 +7,17 @@ Nothing happens at import time; tests pass their own settings and clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from otter_tui.config import Settings, load_settings
+from otter_tui.services.approvals import ApprovalService
 from otter_tui.services.context import Clock, ServiceContext, current_user, system_clock
 from otter_tui.services.demo import seed_demo
+from otter_tui.services.drift import DriftService
 from otter_tui.services.inventory import InventoryService
+from otter_tui.services.jobs import JobService
+from otter_tui.services.plans import PlanService
 from otter_tui.services.users import UserService
 from otter_tui.services.variables import VariableService
 from otter_tui.store.db import Database, open_database
@@ -38,6 +43,23 @@ class Runtime:
     def users(self) -> UserService:
         return UserService(self.ctx)
 
+    @cached_property
+    def plans(self) -> PlanService:
+        """One per runtime: it caches the plan classes loaded from the plans dir."""
+        return PlanService(self.ctx)
+
+    @property
+    def jobs(self) -> JobService:
+        return JobService(self.ctx, self.plans)
+
+    @property
+    def approvals(self) -> ApprovalService:
+        return ApprovalService(self.ctx)
+
+    @property
+    def drift(self) -> DriftService:
+        return DriftService(self.ctx)
+
     def close(self) -> None:
         self.db.dispose()
 
@@ -49,8 +71,13 @@ def open_runtime(
     actor: str | None = None,
     clock: Clock = system_clock,
     seed: bool = True,
+    sync_plans: bool = True,
 ) -> Runtime:
-    """Open the configured database (migrating it) and, on first start, seed the demo."""
+    """Open the configured database (migrating it), seed the demo on first start, sync plans.
+
+    Plan records are refreshed from the plan files at every start, as ``plans sync`` does; a plan
+    file that fails to import is reported by ``plans list``, it never stops the start.
+    """
     settings = settings or load_settings(config)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(settings.database_url, settings.database.busy_timeout_ms)
@@ -60,4 +87,6 @@ def open_runtime(
         runtime.users.bootstrap()
         if seed:
             seed_demo(ctx)
+    if sync_plans:
+        runtime.plans.sync(audit=False)
     return runtime

@@ -19,6 +19,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -130,7 +131,7 @@ class LogWriter:
             self.subscription.queue.task_done()
 
     async def _store(self, lines: Sequence[LogLine]) -> None:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "job_id": line.job_id,
                 "server_run_id": line.server_run_id,
@@ -145,7 +146,7 @@ class LogWriter:
         await self.dbthread.run(self._insert, rows)
         self.stored += len(rows)
 
-    def _insert(self, rows: list[dict[str, object]]) -> None:
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
         with self.db.transaction() as s:
             s.execute(insert(LogEntry), rows)
 

@@ -46,7 +46,7 @@ class ClaimService:
         """Claim the oldest due job in ``queues``; None when there is none."""
         while True:
             with self.ctx.db.transaction() as s:
-                job_id = s.scalar(self._claim_statement(s, queues))
+                job_id: int | None = s.scalar(self._claim_statement(s, queues))
                 if job_id is None:
                     return None
                 if self._still_valid(s, get_job(s, job_id)):

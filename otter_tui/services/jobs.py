@@ -37,6 +37,8 @@ from otter_tui.store.models import (
 from otter_tui.targeting import TargetSpec, resolve_targets
 
 SINGLETON_BLOCKING = (JobState.QUEUED, JobState.RUNNING)
+ALL_CONFIGURATION = "*"
+"""The plan key of a drift job: every enabled configuration plan that applies to a server."""
 
 
 @dataclass(frozen=True)
@@ -280,9 +282,42 @@ class JobService:
             template_id=request.template_id,
         )
 
+    def create_drift(self, targets: TargetSpec, *, remediate: bool, simulation: bool) -> JobView:
+        """A configuration job over every enabled configuration plan that applies to each server.
+
+        ``remediate=False`` is a drift check (collect only); with no targets it checks every
+        active server.
+        """
+        now = self.ctx.now()
+        with self.ctx.db.transaction() as s:
+            self.ctx.require(s, "jobs.run")
+            inventory = load_inventory(s)
+            if targets.empty:
+                names = tuple(sorted(x.name for x in inventory.servers))
+                targets = TargetSpec(servers=names, include_inactive=targets.include_inactive)
+            resolve_targets(targets, inventory)
+            _check_queue_exists(s, "default")
+            job = Job(
+                kind=PlanKind.CONFIGURATION,
+                plan_key=ALL_CONFIGURATION,
+                plan_name="drift remediation" if remediate else "drift check",
+                targets=targets.as_dict(),
+                simulation=simulation,
+                mode="run" if remediate else "check",
+                queue_name="default",
+                state=JobState.QUEUED,
+                requested_by=self.ctx.actor,
+                created_at=now,
+                run_at=now,
+            )
+            s.add(job)
+            s.flush()
+            self.ctx.audit(s, "job.create", "job", str(job.id), plan=job.plan_name)
+            return job_view(job)
+
     # reading ---------------------------------------------------------------------------------
 
-    def list(self, *, limit: int = 100, states: tuple[str, ...] = ()) -> list[JobView]:
+    def recent(self, *, limit: int = 100, states: tuple[str, ...] = ()) -> list[JobView]:
         with self.ctx.db.session() as s:
             query = select(Job).order_by(Job.id.desc()).limit(limit)
             if states:
@@ -382,11 +417,17 @@ def _check_queue(s: Session, record: PlanRecord, requested: str | None) -> str:
     if queue not in allowed:
         names = ", ".join(sorted(allowed))
         raise UsageError(f"plan '{record.name}' may not use queue '{queue}' (allowed: {names})")
+    _check_queue_exists(s, queue)
+    return queue
+
+
+def _check_queue_exists(s: Session, queue: str) -> None:
+    """Known queues only; ``default`` is made on first use."""
     if s.scalar(select(JobQueue.id).where(JobQueue.name == queue)) is None:
         if queue != "default":
             raise NotFoundError(f"unknown job queue '{queue}'")
         s.add(JobQueue(name="default", backend="local", concurrency=4))
-    return queue
+        s.flush()
 
 
 __all__ = ["ACTIVE_JOB_STATES", "JobRequest", "JobService", "JobView", "LogView", "fingerprint"]

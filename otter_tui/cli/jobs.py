@@ -1,0 +1,356 @@
+"""``run``, ``jobs``, ``drift`` and ``approvals``: create, follow and decide on jobs.
+
+``run`` creates the job as a row, claims it and runs it in this process, streaming each server's
+lines prefixed with its name; its exit code is the job's result (0 succeeded or warning, 1
+otherwise). ``--detach`` leaves the job queued for the console or the daemon instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from typing import Any
+
+import click
+
+from otter_tui.cli.inventory import csv, json_option
+from otter_tui.cli.output import emit_json, fields, table
+from otter_tui.cli.state import CliState
+from otter_tui.engine.local_run import run_claimed
+from otter_tui.errors import UsageError
+from otter_tui.events import LogLine
+from otter_tui.services.jobs import JobRequest, JobView, LogView
+from otter_tui.store.models import JobState
+from otter_tui.targeting import TargetSpec
+
+pass_state = click.make_pass_decorator(CliState)
+OK_STATES = {"succeeded", "warning"}
+
+
+def target_options(func: Any) -> Any:
+    for option in reversed(
+        (
+            click.option("--servers", default="", help="Comma-separated servers."),
+            click.option("--roles", default="", help="Comma-separated roles."),
+            click.option("--environments", default="", help="Comma-separated environments."),
+            click.option("--include-inactive", is_flag=True, help="Also run on inactive servers."),
+        )
+    ):
+        func = option(func)
+    return func
+
+
+def spec_from(opts: dict[str, Any]) -> TargetSpec:
+    return TargetSpec(
+        csv(opts.pop("servers")),
+        csv(opts.pop("roles")),
+        csv(opts.pop("environments")),
+        opts.pop("include_inactive"),
+    )
+
+
+def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--var takes NAME=VALUE, got {pair!r}")
+        out[name] = value
+    return out
+
+
+def parse_when(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--at takes an ISO time with a zone, e.g. 2026-12-01T03:00+01:00; got {text!r}"
+        ) from None
+    if when.tzinfo is None:
+        raise UsageError(f"--at needs a time zone (e.g. +00:00 or Z), got {text!r}")
+    return when
+
+
+def print_line(line: LogLine | LogView) -> None:
+    server = line.server or "job"
+    marker = {"warn": "! ", "error": "x "}.get(line.level, "")
+    click.echo(f"[{server}] {marker}{line.text}")
+
+
+def finish(view: JobView) -> int:
+    click.echo(f"job {view.id} {view.state}" + (f": {view.error}" if view.error else ""))
+    return 0 if view.state in OK_STATES else 1
+
+
+def execute_here(state: CliState, view: JobView, secrets: dict[str, Any], follow: bool) -> int:
+    """Claim and run a queued job in this process; print where it stands otherwise."""
+    runtime = state.runtime()
+    if view.state != JobState.QUEUED.value:
+        click.echo(f"job {view.id} created: {view.state}")
+        return 0
+    result = asyncio.run(
+        run_claimed(
+            runtime.ctx,
+            view.id,
+            secrets=secrets,
+            plans=runtime.plans,
+            on_line=print_line if follow else None,
+        )
+    )
+    if result is None:
+        click.echo(
+            f"job {view.id} was claimed by another worker; follow it with jobs logs --follow"
+        )
+        return 0
+    return finish(runtime.jobs.show(view.id))
+
+
+@click.command("run")
+@click.argument("plan")
+@target_options
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="A job variable.")
+@click.option("--simulate/--no-simulate", default=None, help="Simulate (default: the plan's).")
+@click.option("--queue", default=None, help="The job queue (default: the plan's).")
+@click.option("--at", "at", default=None, help="Run at this ISO time (with zone) instead of now.")
+@click.option("--follow/--quiet", default=True, help="Stream the log (default) or not.")
+@click.option("--detach", is_flag=True, help="Leave the job queued for the console or daemon.")
+@pass_state
+def run_command(state: CliState, /, plan: str, **opts: Any) -> int:
+    """Run PLAN now (or --at a time) on the given targets."""
+    spec = spec_from(opts)
+    request = JobRequest(
+        plan=plan,
+        targets=spec,
+        variables=parse_vars(opts["variables"]),
+        simulation=opts["simulate"],
+        queue=opts["queue"],
+        run_at=parse_when(opts["at"]),
+    )
+    secrets: dict[str, Any] = {}
+    view = state.runtime().jobs.create(request, secrets_out=secrets)
+    if opts["detach"]:
+        click.echo(f"job {view.id} created: {view.state}")
+        return 0
+    return execute_here(state, view, secrets, opts["follow"])
+
+
+@click.group()
+def jobs() -> None:
+    """Jobs: list, show, logs, cancel, edit."""
+
+
+@jobs.command("list")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--state", "states", multiple=True, type=click.Choice([s.value for s in JobState]))
+@json_option
+@pass_state
+def jobs_list(state: CliState, limit: int, states: tuple[str, ...], as_json: bool) -> None:
+    """The newest jobs first."""
+    views = state.runtime().jobs.recent(limit=limit, states=states)
+    if as_json:
+        emit_json([v.as_dict() for v in views])
+        return
+    table(
+        ["id", "state", "plan", "targets", "sim", "by", "created", "finished"],
+        [
+            (
+                v.id,
+                v.state,
+                v.plan_name,
+                v.targets.describe(),
+                v.simulation,
+                v.requested_by,
+                v.created_at,
+                v.finished_at,
+            )
+            for v in views
+        ],
+    )
+
+
+@jobs.command("show")
+@click.argument("job_id", type=int)
+@json_option
+@pass_state
+def jobs_show(state: CliState, job_id: int, as_json: bool) -> None:
+    """A job with its server runs."""
+    view = state.runtime().jobs.show(job_id)
+    if as_json:
+        emit_json(view.as_dict())
+        return
+    fields([(k, v) for k, v in view.as_dict().items() if k not in ("server_runs", "targets")])
+    fields([("targets", view.targets.describe())])
+    table(
+        ["run", "server", "role", "state", "changes", "unknown", "warnings", "error"],
+        [
+            (r.id, r.server or "-", r.role, r.state, r.changes, r.unknowns, r.warnings, r.error)
+            for r in view.server_runs
+        ],
+    )
+
+
+@jobs.command("logs")
+@click.argument("job_id", type=int)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the job ends.")
+@click.option("--server", default=None, help="Only this server's lines.")
+@pass_state
+def jobs_logs(state: CliState, job_id: int, follow: bool, server: str | None) -> int:
+    """Print a job's log; with --follow, until it ends (exit code by its result)."""
+    service = state.runtime().jobs
+    seq = 0
+    while True:
+        for line in service.logs(job_id, after_seq=seq):
+            seq = line.seq
+            if server is None or line.server == server:
+                print_line(line)
+        view = service.show(job_id)
+        if not follow or JobState(view.state).finished:
+            break
+        time.sleep(0.3)
+    if follow:
+        for line in service.logs(job_id, after_seq=seq):
+            print_line(line)
+        return finish(view)
+    return 0
+
+
+@jobs.command("cancel")
+@click.argument("job_id", type=int)
+@pass_state
+def jobs_cancel(state: CliState, job_id: int) -> None:
+    """Cancel a waiting job, or stop a running one (remote processes included)."""
+    view = state.runtime().jobs.cancel(job_id)
+    click.echo(f"job {job_id}: {'cancel requested' if view.state == 'running' else view.state}")
+
+
+@jobs.command("edit")
+@click.argument("job_id", type=int)
+@target_options
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE")
+@click.option("--at", "at", default=None, help="New ISO time (with zone).")
+@pass_state
+def jobs_edit(state: CliState, /, job_id: int, **opts: Any) -> None:
+    """Change a waiting job; an approval it had is void."""
+    spec = spec_from(opts)
+    view = state.runtime().jobs.edit(
+        job_id,
+        targets=None if spec.empty else spec,
+        variables=parse_vars(opts["variables"]) if opts["variables"] else None,
+        run_at=parse_when(opts["at"]),
+    )
+    click.echo(f"job {job_id}: {view.state}")
+
+
+@click.group()
+def drift() -> None:
+    """Configuration drift: check, show, remediate."""
+
+
+@drift.command("check")
+@target_options
+@pass_state
+def drift_check(state: CliState, /, **opts: Any) -> int:
+    """Collect every configuration plan that applies to the targets (default: all servers)."""
+    view = state.runtime().jobs.create_drift(spec_from(opts), remediate=False, simulation=False)
+    code = execute_here(state, view, {}, follow=True)
+    _print_drift(state, None)
+    return code
+
+
+@drift.command("remediate")
+@target_options
+@click.option("--simulate", is_flag=True, help="Show what would change; change nothing.")
+@pass_state
+def drift_remediate(state: CliState, /, simulate: bool, **opts: Any) -> int:
+    """Apply only the drifted items, then collect again to confirm."""
+    view = state.runtime().jobs.create_drift(spec_from(opts), remediate=True, simulation=simulate)
+    return execute_here(state, view, {}, follow=True)
+
+
+@drift.command("show")
+@click.argument("server", required=False)
+@json_option
+@pass_state
+def drift_show(state: CliState, server: str | None, as_json: bool) -> None:
+    """Drift status per server, or the items of one server."""
+    _print_drift(state, server, as_json)
+
+
+def _print_drift(state: CliState, server: str | None, as_json: bool = False) -> None:
+    drift_service = state.runtime().drift
+    if server is None:
+        rows = drift_service.servers()
+        if as_json:
+            emit_json([r.as_dict() for r in rows])
+        else:
+            table(
+                ["server", "drift", "checked", "drifted", "unknown"],
+                [(r.server, r.status, r.checked_at, r.drifted, r.unknown) for r in rows],
+            )
+        return
+    items = drift_service.items(server)
+    if as_json:
+        emit_json([i.as_dict() for i in items])
+        return
+    table(
+        ["plan", "status", "item", "message"],
+        [(i.plan_key, i.status, i.item, i.message) for i in items],
+    )
+    for item in items:
+        if item.diff:
+            click.echo(f"--- {item.item}")
+            click.echo(item.diff)
+
+
+@click.group()
+def approvals() -> None:
+    """Jobs waiting for approval; approve or deny (never your own)."""
+
+
+@approvals.command("list")
+@json_option
+@pass_state
+def approvals_list(state: CliState, as_json: bool) -> None:
+    views = state.runtime().approvals.pending()
+    if as_json:
+        emit_json([v.as_dict() for v in views])
+        return
+    table(
+        ["id", "plan", "targets", "variables", "sim", "by", "run at"],
+        [
+            (
+                v.id,
+                v.plan_name,
+                v.targets.describe(),
+                v.variables,
+                v.simulation,
+                v.requested_by,
+                v.run_at,
+            )
+            for v in views
+        ],
+    )
+
+
+@approvals.command("approve")
+@click.argument("job_id", type=int)
+@click.option("--comment", default="")
+@pass_state
+def approvals_approve(state: CliState, job_id: int, comment: str) -> None:
+    view = state.runtime().approvals.approve(job_id, comment)
+    click.echo(f"job {job_id}: {view.state}")
+
+
+@approvals.command("deny")
+@click.argument("job_id", type=int)
+@click.option("--comment", default="")
+@pass_state
+def approvals_deny(state: CliState, job_id: int, comment: str) -> None:
+    view = state.runtime().approvals.deny(job_id, comment)
+    click.echo(f"job {job_id}: {view.state}")
+
+
+COMMANDS = (run_command, jobs, drift, approvals)

@@ -1,0 +1,74 @@
+"""Time limits and cancellation for one server run.
+
+Soft limit (or a cancel): the run's task is cancelled, which ends any command it is running on
+the server (transports kill the remote process on cancellation) and runs the plan's ``finally``
+blocks; it gets a grace period to clean up. Hard limit: whatever is still going is abandoned,
+the connection is dropped (which ends remote processes), and the run is failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """Why a run did not finish by itself."""
+
+    reason: str
+    """``soft``, ``hard`` or ``cancel``."""
+    message: str
+
+
+async def run_limited(
+    body: Awaitable[T],
+    *,
+    soft: float | None,
+    hard: float | None,
+    cancel: asyncio.Event,
+    grace: float,
+    on_stop: Callable[[str], None],
+    force_close: Callable[[], Awaitable[None]],
+) -> T | Stopped:
+    """Run ``body`` under the limits; returns its result or why it was stopped."""
+    task = asyncio.ensure_future(body)
+    canceller = asyncio.ensure_future(cancel.wait())
+    try:
+        first = soft if soft is not None else hard
+        await asyncio.wait({task, canceller}, timeout=first, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return task.result()
+        if cancel.is_set():
+            stopped = Stopped("cancel", "cancelled")
+        elif soft is not None and (hard is None or soft < hard):
+            stopped = Stopped("soft", f"soft time limit ({soft:g}s) reached; stopped")
+        else:
+            return await _kill(task, hard, on_stop, force_close)
+        on_stop(f"{stopped.message}: asking the run to stop")
+        task.cancel()
+        remaining = grace if hard is None or stopped.reason == "cancel" else hard - (soft or 0)
+        await asyncio.wait({task}, timeout=max(remaining, 0))
+        if task.done():
+            return stopped
+        return await _kill(task, hard, on_stop, force_close)
+    finally:
+        canceller.cancel()
+
+
+async def _kill(
+    task: asyncio.Future[Any],
+    hard: float | None,
+    on_stop: Callable[[str], None],
+    force_close: Callable[[], Awaitable[None]],
+) -> Stopped:
+    message = f"time limit ({hard:g}s) reached; killed" if hard else "did not stop; killed"
+    on_stop(message)
+    task.cancel()
+    await force_close()
+    await asyncio.wait({task}, timeout=5)
+    return Stopped("hard", message)

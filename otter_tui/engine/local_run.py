@@ -1,0 +1,71 @@
+"""Run one job in this process, now: the path of ``otter-tui run`` and of sensitive variables.
+
+The job is created as a row (by the caller, through the job service), then claimed by id, so a
+daemon polling the same queue can never run it as well. Sensitive values never leave memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from otter_tui.engine.runner import Engine
+from otter_tui.engine.worker import worker_name
+from otter_tui.events import EventBus, LogLine, LogLines, Subscription
+from otter_tui.services.claims import ClaimService
+from otter_tui.services.context import ServiceContext
+from otter_tui.services.plans import PlanService
+from otter_tui.store.models import JobState
+
+LinePrinter = Callable[[LogLine], None]
+
+
+async def run_claimed(
+    ctx: ServiceContext,
+    job_id: int,
+    *,
+    secrets: Mapping[str, Any] | None = None,
+    plans: PlanService | None = None,
+    on_line: LinePrinter | None = None,
+    engine_factory: Callable[[EventBus], Engine] | None = None,
+) -> JobState | None:
+    """Claim ``job_id`` and run it here; None if another worker already has it."""
+    claims = ClaimService(ctx, worker_name(), ctx.settings.engine.lease_seconds)
+    if not claims.claim(job_id):
+        return None
+    bus = EventBus()
+    engine = engine_factory(bus) if engine_factory else Engine(ctx, bus, plans=plans)
+    sub = bus.subscribe(lossy=False, maxsize=10_000) if on_line else None
+    printer = asyncio.create_task(_print(sub, job_id, on_line)) if sub and on_line else None
+    await engine.start()
+    leases = asyncio.create_task(_keep_lease(claims, engine, job_id))
+    try:
+        return await engine.run_job(job_id, secrets)
+    finally:
+        leases.cancel()
+        await engine.close()
+        if sub is not None and printer is not None:
+            await sub.queue.join()
+            printer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await printer
+
+
+async def _print(sub: Subscription, job_id: int, on_line: LinePrinter) -> None:
+    async for event in sub:
+        if isinstance(event, LogLines):
+            for line in event.lines:
+                if line.job_id == job_id:
+                    on_line(line)
+        sub.queue.task_done()
+
+
+async def _keep_lease(claims: ClaimService, engine: Engine, job_id: int) -> None:
+    interval = max(claims.lease.total_seconds() / 3, 0.5)
+    while True:
+        await asyncio.sleep(interval)
+        cancelled = await engine.dbthread.run(claims.heartbeat, [job_id])
+        if job_id in cancelled:
+            engine.cancel(job_id)

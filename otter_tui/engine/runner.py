@@ -1,0 +1,184 @@
+"""Run a claimed job: fan out its server runs, stream their logs, record every result.
+
+One server run per (server, role in context), all concurrent under ``engine.max_parallel``, each
+with its own connection. A server that cannot be reached, refuses the login or whose command
+fails fails only its own run; the others go on. The job ends ``succeeded``, ``warning`` (changes
+made with warnings), ``failed`` (any run failed) or ``cancelled``. Every state change is written
+before it is published, and the job's final state is written only after its last log line is
+stored, so a finished job always reads back complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from otter_tui.engine.dbthread import DbThread
+from otter_tui.engine.execute import ServerRunExecutor
+from otter_tui.engine.limits import Stopped, run_limited
+from otter_tui.engine.logs import JobLog, LogWriter
+from otter_tui.engine.records import JobRecorder, Outcome
+from otter_tui.engine.targets import JobPlan, PlannedRun, prepare_job
+from otter_tui.engine.transports import TransportFactory, default_transports
+from otter_tui.events import EventBus
+from otter_tui.services.context import ServiceContext
+from otter_tui.services.plans import PlanService
+from otter_tui.store.models import JobState, RunState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ActiveJob:
+    """A job this engine is running: its log and its cancel switch."""
+
+    plan: JobPlan
+    log: JobLog
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Engine:
+    """Executes jobs in this process. Start it, run jobs, close it."""
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        bus: EventBus,
+        *,
+        plans: PlanService | None = None,
+        transports: TransportFactory | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.bus = bus
+        self.plans = plans or PlanService(ctx)
+        self.transports = transports or default_transports(ctx.settings)
+        self.dbthread = DbThread()
+        self.writer = LogWriter(ctx.db, bus, self.dbthread)
+        self.recorder = JobRecorder(ctx, bus, self.dbthread)
+        self.active: dict[int, ActiveJob] = {}
+        self._semaphore = asyncio.Semaphore(ctx.settings.engine.max_parallel)
+
+    async def start(self) -> None:
+        self.writer.start()
+
+    async def close(self) -> None:
+        await self.writer.close()
+        self.dbthread.close()
+
+    def cancel(self, job_id: int) -> bool:
+        """Ask a running job to stop; False if this engine is not running it."""
+        active = self.active.get(job_id)
+        if active is None:
+            return False
+        active.cancel.set()
+        return True
+
+    async def run_job(self, job_id: int, secrets: Mapping[str, Any] | None = None) -> JobState:
+        """Run a job this process has claimed, to the end."""
+        secrets = dict(secrets or {})
+        try:
+            plan = await self.dbthread.run(prepare_job, self.ctx.db, job_id, secrets)
+        except Exception as exc:  # a job that cannot even start must still end
+            log.exception("job %s could not start", job_id)
+            await self.recorder.finish_job(job_id, JobState.FAILED, {}, f"could not start: {exc}")
+            return JobState.FAILED
+        joblog = JobLog(
+            job_id,
+            self.bus,
+            self.ctx.now,
+            batch_ms=self.ctx.settings.engine.log_batch_ms,
+            batch_lines=self.ctx.settings.engine.log_batch_lines,
+        )
+        active = ActiveJob(plan, joblog)
+        self.active[job_id] = active
+        joblog.start()
+        try:
+            return await self._run(active, secrets)
+        finally:
+            self.active.pop(job_id, None)
+
+    async def _run(self, active: ActiveJob, secrets: dict[str, Any]) -> JobState:
+        plan, joblog = active.plan, active.log
+        await self.recorder.job_started(plan)
+        what = "simulating" if plan.simulation else "running"
+        joblog.emit(f"{what} {plan.plan_name} on {len(plan.runs)} server run(s)")
+        outcomes = await asyncio.gather(
+            *(self._server_run(active, run, secrets) for run in plan.runs)
+        )
+        state = job_state(outcomes, active.cancel.is_set())
+        summary = summarize(outcomes, plan.simulation)
+        joblog.emit(f"job {state.value}: {format_summary(summary)}")
+        await joblog.close()
+        await self.writer.drain()
+        await self.recorder.finish_job(plan.job_id, state, summary, "")
+        return state
+
+    async def _server_run(
+        self, active: ActiveJob, run: PlannedRun, secrets: dict[str, Any]
+    ) -> Outcome:
+        async with self._semaphore:
+            if active.cancel.is_set():
+                outcome = Outcome(RunState.CANCELLED, error="cancelled before it started")
+                await self.recorder.finish_run(active.plan, run, outcome)
+                return outcome
+            await self.recorder.run_started(active.plan, run)
+            executor = ServerRunExecutor(
+                active.plan, run, active.log, self.plans, self.transports, secrets
+            )
+            executor.recorder = self.recorder
+            result = await run_limited(
+                executor.execute(),
+                soft=active.plan.soft_time_limit,
+                hard=active.plan.time_limit,
+                cancel=active.cancel,
+                grace=self.ctx.settings.engine.cancel_grace_seconds,
+                on_stop=lambda msg: executor.say(msg, "warn"),
+                force_close=executor.force_close,
+            )
+            outcome = _stopped_outcome(result, executor) if isinstance(result, Stopped) else result
+            await self.recorder.finish_run(active.plan, run, outcome)
+            return outcome
+
+
+def _stopped_outcome(stopped: Stopped, executor: ServerRunExecutor) -> Outcome:
+    state = RunState.CANCELLED if stopped.reason == "cancel" else RunState.FAILED
+    tally = executor.tally()
+    return Outcome(state, tally.changes, tally.unknowns, tally.warnings, stopped.message)
+
+
+def job_state(outcomes: list[Outcome], cancelled: bool) -> JobState:
+    """The job's result from its server runs' results."""
+    states = {o.state for o in outcomes}
+    if cancelled or RunState.CANCELLED in states:
+        return JobState.CANCELLED
+    if RunState.FAILED in states:
+        return JobState.FAILED
+    if RunState.WARNING in states:
+        return JobState.WARNING
+    return JobState.SUCCEEDED
+
+
+def summarize(outcomes: list[Outcome], simulation: bool) -> dict[str, Any]:
+    states: dict[str, int] = {}
+    for o in outcomes:
+        states[o.state.value] = states.get(o.state.value, 0) + 1
+    return {
+        "server_runs": len(outcomes),
+        "states": states,
+        "changes": sum(o.changes for o in outcomes),
+        "unknowns": sum(o.unknowns for o in outcomes),
+        "warnings": sum(o.warnings for o in outcomes),
+        "simulation": simulation,
+    }
+
+
+def format_summary(summary: Mapping[str, Any]) -> str:
+    states = ", ".join(f"{n} {s}" for s, n in sorted(summary["states"].items())) or "no server runs"
+    verb = "would change" if summary["simulation"] else "changed"
+    return (
+        f"{states}; {summary['changes']} {verb}, {summary['unknowns']} unknown, "
+        f"{summary['warnings']} warning(s)"
+    )

@@ -1,0 +1,43 @@
+"""Build a server's transport from its record and the SSH settings.
+
+One factory for the whole engine, so every server run of every job gets the same trust rules:
+the user's known_hosts plus the app's own, agent forwarding off, passwords and key passphrases
+only from the keyring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from otter_tui.config import Settings
+from otter_tui.engine.targets import ServerFacts
+from otter_tui.transport.base import Transport
+from otter_tui.transport.credentials import keyring_lookup
+from otter_tui.transport.local import LocalTransport
+from otter_tui.transport.ssh import SshOptions, SshTransport
+
+TransportFactory = Callable[[ServerFacts], Transport]
+
+
+def ssh_options(settings: Settings) -> SshOptions:
+    ssh = settings.ssh
+    return SshOptions(
+        known_hosts=(Path(ssh.known_hosts).expanduser(), settings.app_known_hosts),
+        client_keys=tuple(Path(k).expanduser() for k in ssh.client_keys),
+        use_agent=ssh.use_agent,
+        connect_timeout=ssh.connect_timeout,
+        secret_lookup=keyring_lookup,
+        ssh_config=Path(ssh.ssh_config).expanduser() if ssh.ssh_config else None,
+    )
+
+
+def default_transports(settings: Settings) -> TransportFactory:
+    options = ssh_options(settings)
+
+    def make(server: ServerFacts) -> Transport:
+        if server.transport == "local":
+            return LocalTransport(server.name)
+        return SshTransport(server.name, server.host, server.port, server.user or None, options)
+
+    return make
