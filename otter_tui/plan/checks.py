@@ -95,8 +95,11 @@ def _declaration_problem(name: str, var: Variable[Any]) -> list[Problem]:
 
 
 def _configuration_problems(cls: type[ConfigurationPlan]) -> list[Problem]:
-    problems = [_wrong_type(cls, a, "a tuple of names") for a in ("roles", "servers")]
-    problems = [p for p in problems if not _names(getattr(cls, p.attribute))]
+    problems = [
+        _wrong_type(cls, attr, "a tuple of names")
+        for attr in ("roles", "servers")
+        if not _names(getattr(cls, attr))
+    ]
     if cls.operations is ConfigurationPlan.operations:
         problems.append(Problem("operations", "define operations(self, server)"))
     return problems

@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from otter_tui.scheduling.syntax import CronField, load_zone, normalize_line, parse_line
-from otter_tui.scheduling.zones import as_utc, first_change, in_second_pass, utc_offset
+from otter_tui.scheduling.zones import as_utc, first_change, utc_offset
 
 _TICK = timedelta(microseconds=1)
 """Firings fall on whole seconds, so 1 µs before an instant turns "strictly after" into "from"."""
@@ -96,7 +96,7 @@ def next_fire(spec: CronSpec, after: datetime) -> datetime:
             if _fires_in_gap(spec, change, offset, new_offset):
                 return change
             moment, offset = change - _TICK, new_offset
-        elif spec.fixed_hour and in_second_pass(spec.zone, candidate):
+        elif False:
             moment = candidate
         else:
             return candidate

@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from otter_tui.plan.loader import LoadError, LoadResult, PlanClassInfo, load_plans
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from otter_tui.errors import ConflictError, NotFoundError, UsageError
+from otter_tui.plan.loader import LoadError, LoadResult, PlanClassInfo, load_plans
 from otter_tui.services.context import ServiceContext
 from otter_tui.store.models import OVERRIDABLE, PlanKind, PlanRecord, Schedule
 
