@@ -210,7 +210,7 @@ def _eligible(inventory: Inventory, spec: TargetSpec) -> list[InventoryServer]:
     return [s for s in inventory.servers if s.active or spec.include_inactive]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(cases())
 def test_every_server_is_active_unless_inactive_are_included(
     case: tuple[Inventory, TargetSpec],
@@ -222,7 +222,7 @@ def test_every_server_is_active_unless_inactive_are_included(
             assert active[target.server]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(cases(direct=False))
 def test_roles_only_runs_each_server_of_any_role_once(case: tuple[Inventory, TargetSpec]) -> None:
     inventory, spec = case
@@ -238,7 +238,7 @@ def test_roles_only_runs_each_server_of_any_role_once(case: tuple[Inventory, Tar
     assert all(t.role is None for t in result)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(cases(direct=False))
 def test_roles_and_environments_count_is_sum_over_roles(
     case: tuple[Inventory, TargetSpec],
@@ -257,7 +257,7 @@ def test_roles_and_environments_count_is_sum_over_roles(
         assert target.role in spec.roles
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(cases(), st.randoms(use_true_random=False))
 def test_order_is_deterministic_whatever_the_inventory_order(
     case: tuple[Inventory, TargetSpec], rnd: random.Random
@@ -269,7 +269,7 @@ def test_order_is_deterministic_whatever_the_inventory_order(
     assert resolve_targets(spec, inventory) == resolve_targets(spec, again)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(cases())
 def test_no_run_is_made_twice(case: tuple[Inventory, TargetSpec]) -> None:
     inventory, spec = case
