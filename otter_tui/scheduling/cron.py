@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from otter_tui.scheduling.syntax import CronField, load_zone, normalize_line, parse_line
-from otter_tui.scheduling.zones import as_utc, first_change, utc_offset
+from otter_tui.scheduling.zones import as_utc, first_change, in_second_pass, utc_offset
 
 _TICK = timedelta(microseconds=1)
 """Firings fall on whole seconds, so 1 µs before an instant turns "strictly after" into "from"."""
@@ -87,19 +87,21 @@ def parse_cron(expression: str, timezone: str) -> CronSpec:
 def next_fire(spec: CronSpec, after: datetime) -> datetime:
     """The first firing strictly after the aware instant ``after``, as an aware UTC datetime."""
     moment = as_utc(after, "after")
+    if spec.fixed_hour:
+        moment = _past_second_pass(spec.zone, moment)
     offset = utc_offset(spec.zone, moment)
     while True:
         candidate = _next_wall(spec, moment + offset) - offset
         change = first_change(spec.zone, moment, candidate, offset)
-        if change is not None:
-            new_offset = utc_offset(spec.zone, change)
-            if _fires_in_gap(spec, change, offset, new_offset):
-                return change
-            moment, offset = change - _TICK, new_offset
-        elif False:
-            moment = candidate
-        else:
+        if change is None:
             return candidate
+        new_offset = utc_offset(spec.zone, change)
+        if _fires_in_gap(spec, change, offset, new_offset):
+            return change
+        moment = change - _TICK
+        if spec.fixed_hour and new_offset < offset:
+            moment += offset - new_offset  # rule (b): walk on from the end of the repeat
+        offset = new_offset
 
 
 def iter_fires(spec: CronSpec, after: datetime) -> Iterator[datetime]:
@@ -143,6 +145,17 @@ def last_fire(spec: CronSpec, start: datetime, end: datetime) -> datetime | None
 def next_n(spec: CronSpec, after: datetime, n: int) -> list[tuple[datetime, datetime]]:
     """The next ``n`` firings as (wall time in the schedule's zone, UTC) pairs, for display."""
     return [(moment.astimezone(spec.zone), moment) for moment in islice(iter_fires(spec, after), n)]
+
+
+def _past_second_pass(zone: ZoneInfo, moment: datetime) -> datetime:
+    """Rule (b) when ``after`` itself lies in a repeated period: the instant just before the
+    repeat ends, so a fixed-hour schedule does not fire again in the second pass."""
+    if not in_second_pass(zone, moment):
+        return moment
+    local = moment.astimezone(zone)
+    before, after = utc_offset(zone, local.replace(fold=0)), utc_offset(zone, local)
+    change = first_change(zone, moment - (before - after), moment, before)
+    return moment if change is None else max(moment, change + (before - after) - _TICK)
 
 
 def _fires_in_gap(spec: CronSpec, change: datetime, before: timedelta, after: timedelta) -> bool:
