@@ -64,7 +64,11 @@ class SshSettings:
     known_hosts: str = "~/.ssh/known_hosts"
     """The user's known_hosts; the app also keeps its own in the data dir."""
     connect_timeout: float = 10.0
-    """Seconds to wait for a connection and login."""
+    """Seconds to wait for a connection and login (not counting a wait for a connect slot)."""
+    max_concurrent_connects: int = 64
+    """At most this many SSH handshakes (TCP, key exchange, login) at once per process; the
+    rest wait their turn. Hundreds of simultaneous key exchanges starve a small client (and the
+    servers' MaxStartups) until they time out; sessions after login are not limited by this."""
     use_agent: bool = True
     """Offer keys from ssh-agent. Agent forwarding is always off."""
     client_keys: tuple[str, ...] = ()
@@ -139,6 +143,7 @@ POSITIVE = {
     "log_batch_lines",
     "lease_seconds",
     "connect_timeout",
+    "max_concurrent_connects",
     "run_all_cap",
 }
 NON_NEGATIVE = {"cancel_grace_seconds", "log_days", "job_days", "misfire_grace_seconds"}

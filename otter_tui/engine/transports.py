@@ -27,6 +27,7 @@ def ssh_options(settings: Settings) -> SshOptions:
         client_keys=tuple(Path(k).expanduser() for k in ssh.client_keys),
         use_agent=ssh.use_agent,
         connect_timeout=ssh.connect_timeout,
+        max_concurrent_connects=ssh.max_concurrent_connects,
         secret_lookup=keyring_lookup,
         ssh_config=Path(ssh.ssh_config).expanduser() if ssh.ssh_config else None,
     )

@@ -14,6 +14,7 @@ import contextlib
 import posixpath
 import secrets
 import shlex
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,9 @@ class SshOptions:
     use_agent: bool = True
     """Offer keys from the ssh-agent at ``SSH_AUTH_SOCK``."""
     connect_timeout: float = 10.0
-    """Seconds for TCP connect, key exchange and login together."""
+    """Seconds for TCP connect, key exchange and login together (after a connect slot is free)."""
+    max_concurrent_connects: int = 64
+    """Handshakes in flight at once in this process (see :func:`connect_slots`)."""
     secret_lookup: SecretLookup | None = field(default=None, compare=False)
     """Where a password or key passphrase comes from (normally the keyring)."""
     ssh_config: Path | None = Path("~/.ssh/config")
@@ -71,6 +74,23 @@ class SshOptions:
     def agent_forwarding(self) -> bool:
         """Always False: a server we change must not be able to use the operator's agent."""
         return False
+
+
+_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def connect_slots(limit: int) -> asyncio.Semaphore:
+    """The running loop's gate on SSH handshakes, shared by every transport with this limit.
+
+    Key exchange and login cost CPU on both ends; hundreds at once on a small machine all
+    finish late and time out together, so handshakes queue here and sessions do not.
+    """
+    per_loop = _SLOTS.setdefault(asyncio.get_running_loop(), {})
+    if limit not in per_loop:
+        per_loop[limit] = asyncio.Semaphore(max(1, limit))
+    return per_loop[limit]
 
 
 @dataclass(frozen=True)
@@ -197,7 +217,10 @@ class SshTransport:
             return clients[-1]
 
         try:
-            async with asyncio.timeout(self.options.connect_timeout):
+            async with (
+                connect_slots(self.options.max_concurrent_connects),
+                asyncio.timeout(self.options.connect_timeout),
+            ):
                 return await asyncssh.connect(
                     host,
                     port if port is not None else (),
