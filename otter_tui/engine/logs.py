@@ -118,6 +118,8 @@ class LogWriter:
         self.subscription = bus.subscribe(lossy=False, maxsize=maxsize)
         self.bus = bus
         self.stored = 0
+        self.observers: list[Callable[[Sequence[LogLine]], None]] = []
+        """Called on the loop with each batch just stored (benchmarks time arrival to stored)."""
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -145,6 +147,8 @@ class LogWriter:
         ]
         await self.dbthread.run(self._insert, rows)
         self.stored += len(rows)
+        for observer in self.observers:
+            observer(lines)
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:
         with self.db.transaction() as s:
