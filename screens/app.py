@@ -8,6 +8,7 @@ is built with the runtime (the services) and the app's ``core_events`` signal.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -23,6 +24,8 @@ from otter_tui.runtime import Runtime
 from screens.messages import CoreEvent
 from screens.servers import ServersScreen
 
+EXIT_AFTER_FIRST_FRAME = "OTTER_TUI_EXIT_AFTER_FIRST_FRAME"
+"""Set (to anything) to quit once the first screen is painted: the benchmark times start-up."""
 BRIDGE_BACKLOG = 500
 """Pending UI messages above which the bridge stops draining the bus, so the UI's lossy
 subscription overflows (and later resyncs) instead of the app's message queue growing."""
@@ -81,6 +84,8 @@ class OtterApp(App[None]):
 
     def on_mount(self) -> None:
         self._show_section_title(self.current_mode)
+        if os.environ.get(EXIT_AFTER_FIRST_FRAME):
+            self.call_after_refresh(self.exit)
         if self.bus is not None:
             self.run_worker(
                 self._bridge(self.bus),
