@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -10,6 +11,7 @@ import click
 from otter_tui.cli.output import emit_json, fields, table
 from otter_tui.cli.state import CliState
 from otter_tui.services.inventory import GroupView, ServerView
+from otter_tui.services.trust import TrustService
 
 pass_state = click.make_pass_decorator(CliState)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -135,6 +137,39 @@ def servers_deactivate(state: CliState, name: str) -> None:
     """Leave a server out of jobs (unless a job includes inactive servers)."""
     state.runtime().inventory.update_server(name, active=False)
     click.echo(f"server '{name}' is inactive")
+
+
+@servers.command("trust")
+@click.argument("name")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Accept a key that differs from the recorded one (the server was reinstalled).",
+)
+@json_option
+@pass_state
+def servers_trust(state: CliState, name: str, replace: bool, as_json: bool) -> None:
+    """Fetch NAME's SSH host key, show its fingerprint and trust it.
+
+    The key is recorded in the app's own known_hosts (in the data dir). Nothing is run on the
+    server: only the key exchange happens. A key that differs from a recorded one is refused
+    unless --replace is given.
+    """
+    service = TrustService(state.runtime().ctx)
+    result = asyncio.run(service.trust(name, replace=replace))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    where = f"{result.host}:{result.port}"
+    click.echo(f"{result.server}: {where} presents {result.algorithm} {result.fingerprint}")
+    if result.outcome == "already trusted":
+        click.echo("already trusted; nothing changed")
+        return
+    for old in result.replaced:
+        click.echo(f"replaced the previously recorded key {old}")
+    click.echo(f"trusted: recorded in {result.file}")
+    for path in result.stale:
+        click.echo(f"note: {path} still lists the old key; otter-tui does not edit that file")
 
 
 @servers.command("rm")
