@@ -29,6 +29,7 @@ from otter_tui.store.models import (
     Job,
     JobQueue,
     JobState,
+    Lease,
     LogEntry,
     PlanKind,
     PlanRecord,
@@ -39,6 +40,8 @@ from otter_tui.targeting import TargetSpec, resolve_targets
 SINGLETON_BLOCKING = (JobState.QUEUED, JobState.RUNNING)
 ALL_CONFIGURATION = "*"
 """The plan key of a drift job: every enabled configuration plan that applies to a server."""
+DAEMON_LEASE = "scheduler"
+"""The lease a running daemon holds (its scheduler's leader lease)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,22 @@ class LogView:
     level: str
     stream: str
     text: str
+    run_id: int | None = None
+    """The server run the line belongs to; None for the job's own lines."""
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """How a job's server runs stand right now (finished or not)."""
+
+    states: dict[str, int]
+    """Server runs by state."""
+    changes: int
+    """Changes made (or, in a simulation, that would be made) so far."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.states.values())
 
 
 def job_view(job: Job, with_runs: bool = False) -> JobView:
@@ -332,21 +351,58 @@ class JobService:
                 raise NotFoundError(f"unknown job {job_id}")
             return job_view(job, with_runs=True)
 
-    def logs(self, job_id: int, *, after_seq: int = 0, limit: int = 10_000) -> list[LogView]:
-        """Log lines of a job in order, from ``after_seq`` on (for following)."""
+    def logs(
+        self,
+        job_id: int,
+        *,
+        after_seq: int = 0,
+        limit: int = 10_000,
+        server_run_id: int | None = None,
+    ) -> list[LogView]:
+        """Log lines of a job in order, from ``after_seq`` on (for following).
+
+        With ``server_run_id``, only that server run's lines.
+        """
         with self.ctx.db.session() as s:
             get_job(s, job_id)
+            query = _log_query(job_id, server_run_id).where(LogEntry.seq > after_seq)
+            rows = s.execute(query.order_by(LogEntry.seq).limit(limit))
+            return [_log_view(e, server) for e, server in rows]
+
+    def log_tail(
+        self, job_id: int, *, limit: int = 1000, server_run_id: int | None = None
+    ) -> list[LogView]:
+        """The last ``limit`` log lines of a job (or of one server run), oldest first."""
+        with self.ctx.db.session() as s:
+            get_job(s, job_id)
+            query = _log_query(job_id, server_run_id).order_by(LogEntry.seq.desc()).limit(limit)
+            return [_log_view(e, server) for e, server in reversed(list(s.execute(query)))]
+
+    def run_counts(self, job_ids: list[int]) -> dict[int, RunCounts]:
+        """Server runs by state and changes so far, for each job that has server runs."""
+        with self.ctx.db.session() as s:
             query = (
-                select(LogEntry, ServerRun.server_name)
-                .outerjoin(ServerRun, LogEntry.server_run_id == ServerRun.id)
-                .where(LogEntry.job_id == job_id, LogEntry.seq > after_seq)
-                .order_by(LogEntry.seq)
-                .limit(limit)
+                select(
+                    ServerRun.job_id,
+                    ServerRun.state,
+                    func.count(ServerRun.id),
+                    func.sum(ServerRun.changes),
+                )
+                .where(ServerRun.job_id.in_(job_ids))
+                .group_by(ServerRun.job_id, ServerRun.state)
             )
-            return [
-                LogView(e.seq, e.at, server or "", e.level, e.stream, e.text)
-                for e, server in s.execute(query)
-            ]
+            states: dict[int, dict[str, int]] = {}
+            changed: dict[int, int] = {}
+            for job_id, state, count, changes in s.execute(query):
+                states.setdefault(job_id, {})[state.value] = count
+                changed[job_id] = changed.get(job_id, 0) + int(changes or 0)
+            return {job_id: RunCounts(states[job_id], changed[job_id]) for job_id in states}
+
+    def daemon_holder(self, lease: str = DAEMON_LEASE) -> str | None:
+        """Who holds the daemon's unexpired lease (a daemon is running), or None."""
+        with self.ctx.db.session() as s:
+            now = self.ctx.now()
+            return s.scalar(select(Lease.holder).where(Lease.name == lease, Lease.expires_at > now))
 
     def count(self) -> int:
         with self.ctx.db.session() as s:
@@ -399,6 +455,29 @@ class JobService:
                 job.state = JobState.PENDING_APPROVAL
             self.ctx.audit(s, "job.edit", "job", str(job_id))
             return job_view(job)
+
+
+def _log_query(job_id: int, server_run_id: int | None):  # type: ignore[no-untyped-def]
+    query = (
+        select(LogEntry, ServerRun.server_name)
+        .outerjoin(ServerRun, LogEntry.server_run_id == ServerRun.id)
+        .where(LogEntry.job_id == job_id)
+    )
+    if server_run_id is not None:
+        query = query.where(LogEntry.server_run_id == server_run_id)
+    return query
+
+
+def _log_view(entry: LogEntry, server: str | None) -> LogView:
+    return LogView(
+        entry.seq,
+        entry.at,
+        server or "",
+        entry.level,
+        entry.stream,
+        entry.text,
+        entry.server_run_id,
+    )
 
 
 def _refuse_second_singleton(s: Session, record: PlanRecord) -> None:
