@@ -73,6 +73,23 @@ class SyncReport:
     uninstalled: list[str] = field(default_factory=list)
     errors: list[LoadError] = field(default_factory=list)
 
+    def merged(self, later: SyncReport) -> SyncReport:
+        """This report followed by ``later``: every key once, the later load errors."""
+
+        def both(a: list[str], b: list[str]) -> list[str]:
+            return list(dict.fromkeys([*a, *b]))
+
+        back = set(later.created) | set(later.updated)
+        gone = set(later.uninstalled)
+        created = [k for k in both(self.created, later.created) if k not in gone]
+        skip = gone | set(created)
+        return SyncReport(
+            created=created,
+            updated=[k for k in both(self.updated, later.updated) if k not in skip],
+            uninstalled=[k for k in both(self.uninstalled, later.uninstalled) if k not in back],
+            errors=list(later.errors),
+        )
+
 
 def plan_view(record: PlanRecord) -> PlanView:
     return PlanView(
@@ -111,6 +128,7 @@ class PlanService:
     def __init__(self, ctx: ServiceContext, loaded: LoadResult | None = None) -> None:
         self.ctx = ctx
         self._loaded = loaded
+        self._unreported = SyncReport()
 
     @property
     def loaded(self) -> LoadResult:
@@ -126,24 +144,21 @@ class PlanService:
         raise NotFoundError(f"plan '{key}' is not installed (its file is gone or fails to load)")
 
     def sync(self, *, audit: bool = True) -> SyncReport:
-        """Reload plan files and bring every record in line with the classes."""
+        """Reload plan files and bring every record in line with the classes.
+
+        A sync without ``audit`` (the one at start-up, or before ``plans list``) keeps what it
+        changed, so the next audited sync in this process reports and audits it: an operator
+        who runs ``plans sync`` sees what changed since the last one, not "0 new".
+        """
         self._loaded = load_plans(self.ctx.settings.plans_dir)
-        report = SyncReport(errors=list(self._loaded.errors))
-        found = {info.key: info for info in self._loaded.plans}
         with self.ctx.db.transaction() as s:
-            records = {r.key: r for r in s.scalars(select(PlanRecord))}
-            for key, info in found.items():
-                record = records.get(key)
-                if record is None:
-                    s.add(self._new_record(info))
-                    report.created.append(key)
-                elif _refresh(record, info, self.ctx):
-                    report.updated.append(key)
-            for key, record in records.items():
-                if key not in found and record.installed:
-                    record.installed = False
-                    report.uninstalled.append(key)
-            if audit and (report.created or report.uninstalled):
+            report = self._apply(s, self._loaded)
+            if not audit:
+                self._unreported = self._unreported.merged(report)
+                return report
+            report = self._unreported.merged(report)
+            self._unreported = SyncReport()
+            if report.created or report.uninstalled:
                 self.ctx.audit(
                     s,
                     "plans.sync",
@@ -152,6 +167,23 @@ class PlanService:
                     created=report.created,
                     uninstalled=report.uninstalled,
                 )
+        return report
+
+    def _apply(self, s: Session, loaded: LoadResult) -> SyncReport:
+        report = SyncReport(errors=list(loaded.errors))
+        found = {info.key: info for info in loaded.plans}
+        records = {r.key: r for r in s.scalars(select(PlanRecord))}
+        for key, info in found.items():
+            record = records.get(key)
+            if record is None:
+                s.add(self._new_record(info))
+                report.created.append(key)
+            elif _refresh(record, info, self.ctx):
+                report.updated.append(key)
+        for key, record in records.items():
+            if key not in found and record.installed:
+                record.installed = False
+                report.uninstalled.append(key)
         return report
 
     def _new_record(self, info: PlanClassInfo) -> PlanRecord:
