@@ -96,6 +96,15 @@ class SchedulerSettings:
 
 
 @dataclass(frozen=True)
+class DaemonSettings:
+    shutdown_grace_seconds: int = 30
+    """On SIGTERM the daemon claims nothing more and gives running jobs this long to finish; the
+    rest are cancelled (``engine.cancel_grace_seconds`` to clean up) and marked ``interrupted``."""
+    poll_seconds: float = 2.0
+    """How often workers look for jobs created by other processes (the CLI, the console)."""
+
+
+@dataclass(frozen=True)
 class ApprovalSettings:
     self_approval_exceptions: tuple[str, ...] = ()
     """Users allowed to approve their own jobs (for one-person teams)."""
@@ -112,6 +121,7 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
     source: Path | None = None
     """The file these settings were read from; None when built from defaults."""
 
@@ -145,8 +155,15 @@ POSITIVE = {
     "connect_timeout",
     "max_concurrent_connects",
     "run_all_cap",
+    "poll_seconds",
 }
-NON_NEGATIVE = {"cancel_grace_seconds", "log_days", "job_days", "misfire_grace_seconds"}
+NON_NEGATIVE = {
+    "cancel_grace_seconds",
+    "log_days",
+    "job_days",
+    "misfire_grace_seconds",
+    "shutdown_grace_seconds",
+}
 
 
 def find_config(explicit: str | Path | None, cwd: Path | None = None) -> Path | None:
