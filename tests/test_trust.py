@@ -202,3 +202,15 @@ def test_cli_json_names_the_fingerprint(
     code = run(["--config", str(config), "servers", "trust", "srv", "--json"])
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["fingerprint"] == shown(NEW_KEY) and data["outcome"] == "trusted"
+
+
+def test_an_unreachable_server_is_one_line_naming_it(
+    trust_rt: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trust_rt.inventory.add_server("gone", "127.0.0.1", port=1)
+    config = trust_rt.settings.source
+    assert config is not None
+    assert run(["--config", str(config), "servers", "trust", "gone"]) == 1
+    err = capsys.readouterr().err
+    assert err == "otter-tui: error: gone: cannot connect to 127.0.0.1:1: connection refused\n"
+    assert not trust_rt.settings.app_known_hosts.exists()

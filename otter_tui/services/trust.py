@@ -17,7 +17,7 @@ from pathlib import Path
 
 import asyncssh
 
-from otter_tui.errors import HostKeyError, UsageError
+from otter_tui.errors import HostKeyError, TransportError, UsageError
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.inventory import get_server
 from otter_tui.store.models import TransportKind
@@ -92,7 +92,10 @@ class TrustService:
         target = await asyncio.to_thread(self._target, name)
         where = target.endpoint
         timeout = self.ctx.settings.ssh.connect_timeout
-        line, shown = await self._fetch(where.host, where.port, timeout)
+        try:
+            line, shown = await self._fetch(where.host, where.port, timeout)
+        except TransportError as exc:
+            raise TransportError(f"{name}: {exc}") from None
         return await asyncio.to_thread(self._record, target, line, shown, replace)
 
     def _target(self, name: str) -> _Target:
