@@ -97,7 +97,7 @@ class Worker:
     def _queues_with_room(self) -> list[str]:
         """Queues where this worker runs fewer jobs than the queue's concurrency."""
         with self.ctx.db.session() as s:
-            limits = dict(s.execute(select(JobQueue.name, JobQueue.concurrency)).tuples())
+            limits = dict(s.execute(select(JobQueue.name, JobQueue.concurrency)).tuples().all())
         busy: dict[str, int] = {}
         for job_id in self.running:
             active = self.engine.active.get(job_id)
