@@ -1,0 +1,1 @@
+"""Benchmarks: fan-out against the raw-SSH floor, logs, scheduler, console (`./dev bench`)."""

@@ -1,0 +1,132 @@
+"""The product's real path, measured in a child process: job row, claim, engine, stored results.
+
+A job is created through :class:`JobService` (W1, W2, logs) or as a drift check (W3), then
+claimed and run by :func:`run_claimed`, the path of ``otter-tui run``: the engine fans out one
+server run per server, each over its own verified SSH connection, streams and stores the logs,
+records the runs and the drift results, and writes the job's final state after its last log
+line is stored. The clock stops when that call returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import pstats
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from io import StringIO
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bench.fleet import PLAN_KEYS
+from bench.timing import cpu_seconds, percentile
+from otter_tui.engine.local_run import run_claimed
+from otter_tui.engine.runner import Engine
+from otter_tui.events import EventBus, LogLine
+from otter_tui.runtime import Runtime, open_runtime
+from otter_tui.services.jobs import JobRequest, JobView
+from otter_tui.store.models import LogEntry, RunState, ServerRun
+from otter_tui.targeting import TargetSpec
+
+
+def create_job(runtime: Runtime, spec: dict[str, Any]) -> JobView:
+    targets = TargetSpec(roles=(f"n{spec['n']}",))
+    workload = spec["workload"]
+    if workload == "w3":
+        return runtime.jobs.create_drift(targets, remediate=False, simulation=False)
+    plan = {"w1": "fanout", "w2": "ensure", "lines": "lines"}[workload]
+    variables = {"count": str(spec["count"])} if workload == "lines" else {}
+    request = JobRequest(PLAN_KEYS[plan], targets, variables, simulation=False)
+    return runtime.jobs.create(request)
+
+
+@contextlib.contextmanager
+def maybe_profile(path: str | None) -> Iterator[None]:
+    if not path:
+        yield
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(path)
+
+
+def profile_summary(path: str, top: int = 25) -> str:
+    """The functions with the most time of their own, then by cumulative time."""
+    out = StringIO()
+    stats = pstats.Stats(path, stream=out).strip_dirs()
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+async def run_product(spec: dict[str, Any]) -> dict[str, Any]:
+    """Create, claim and run one job; check every server run succeeded and logs were stored."""
+    runtime = open_runtime(spec["fleet"]["config"], seed=False, sync_plans=False)
+    for key in PLAN_KEYS.values():
+        runtime.plans.plan_class(key)  # a running daemon has its plans loaded already
+    delays: list[float] = []
+
+    def engine_factory(bus: EventBus) -> Engine:
+        engine = Engine(runtime.ctx, bus, plans=runtime.plans)
+        engine.writer.observers.append(lambda lines: _record_delays(lines, delays))
+        return engine
+
+    started, cpu = time.perf_counter(), cpu_seconds()
+    with maybe_profile(spec.get("profile")):
+        view = create_job(runtime, spec)
+        state = await run_claimed(
+            runtime.ctx, view.id, plans=runtime.plans, engine_factory=engine_factory
+        )
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    result = {"wall": wall, "cpu": cpu, **_verify(runtime, view.id, spec), "state": str(state)}
+    if spec["workload"] == "lines" and delays:
+        result["delay_p50"] = percentile(delays, 0.50)
+        result["delay_p99"] = percentile(delays, 0.99)
+    runtime.close()
+    return result
+
+
+def _record_delays(lines: Sequence[LogLine], delays: list[float]) -> None:
+    now = datetime.now(UTC)
+    delays.extend((now - line.at).total_seconds() for line in lines if line.stream == "stdout")
+
+
+def _verify(runtime: Runtime, job_id: int, spec: dict[str, Any]) -> dict[str, Any]:
+    """Every server run succeeded and the log is in the store (lines: every line of it)."""
+    with runtime.db.session() as s:
+        runs = dict(
+            s.execute(
+                select(ServerRun.state, func.count())
+                .where(ServerRun.job_id == job_id)
+                .group_by(ServerRun.state)
+            )
+            .tuples()
+            .all()
+        )
+        stored = s.scalar(select(func.count()).where(LogEntry.job_id == job_id)) or 0
+        stdout = s.scalar(
+            select(func.count()).where(LogEntry.job_id == job_id, LogEntry.stream == "stdout")
+        )
+    job = runtime.jobs.show(job_id)
+    succeeded = runs.get(RunState.SUCCEEDED, 0)
+    errors = []
+    if succeeded != spec["n"]:
+        failed = [r for r in job.server_runs if r.state != "succeeded"][:1]
+        errors.append(
+            f"{succeeded}/{spec['n']} runs succeeded"
+            + "".join(f"; {r.server}: {r.error}" for r in failed)
+        )
+    if spec["workload"] == "lines" and stdout != spec["n"] * spec["count"]:
+        errors.append(f"stored {stdout} of {spec['n'] * spec['count']} output lines")
+    return {
+        "ok": not errors and job.state == "succeeded",
+        "error": "; ".join(errors) or ("" if job.state == "succeeded" else job.error),
+        "count": stdout,
+        "log_rows": stored,
+    }

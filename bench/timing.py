@@ -1,0 +1,29 @@
+"""Clocks and percentiles shared by the measurements."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import sys
+import time
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process so far, every thread included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by nearest rank; values need not be sorted."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(q * len(ordered))))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def progress(text: str) -> None:
+    """A timestamped progress line on stderr (the table goes to stdout)."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
