@@ -2,7 +2,11 @@
 
 Adding a section is one :class:`Section` in ``SECTIONS`` plus its screen file: the mode, the
 number key that switches to it and its Footer entry all come from that entry. A section's screen
-is built with the runtime (the services) and the app's ``core_events`` signal.
+is built with a :class:`ConsoleContext`: the runtime (the services), the app's ``core_events``
+signal and the job runner.
+
+The app owns the runner's life: it starts it on mount and stops it on exit, after asking when
+jobs are still running here (those are then marked ``interrupted``, never silently re-run).
 """
 
 from __future__ import annotations
@@ -21,7 +25,13 @@ from textual.signal import Signal
 
 from otter_tui.events import Event, EventBus
 from otter_tui.runtime import Runtime
+from screens.approvals import ApprovalsScreen
+from screens.context import ConsoleContext
+from screens.job_runner import ConsoleRunner, console_runner
+from screens.jobs import JobsScreen
 from screens.messages import CoreEvent
+from screens.modals import ConfirmModal
+from screens.plans import PlansScreen
 from screens.servers import ServersScreen
 
 EXIT_AFTER_FIRST_FRAME = "OTTER_TUI_EXIT_AFTER_FIRST_FRAME"
@@ -39,11 +49,20 @@ class Section:
     """The mode's name (``servers``, ``jobs``, ...)."""
     title: str
     """Shown in the Footer and the header."""
-    screen: Callable[[Runtime, Signal[Event]], Screen[None]]
+    screen: Callable[[ConsoleContext], Screen[None]]
     """Builds the section's base screen."""
 
 
-SECTIONS: tuple[Section, ...] = (Section("servers", "Servers", ServersScreen),)
+def servers_screen(ctx: ConsoleContext) -> Screen[None]:
+    return ServersScreen(ctx.runtime, ctx.events)
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("servers", "Servers", servers_screen),
+    Section("jobs", "Jobs", JobsScreen),
+    Section("approvals", "Approvals", ApprovalsScreen),
+    Section("plans", "Plans", PlansScreen),
+)
 """In Footer order; section N is switched to with the key N."""
 
 
@@ -70,20 +89,30 @@ class OtterApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, runtime: Runtime, bus: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        bus: EventBus | None = None,
+        runner: ConsoleRunner | None = None,
+    ) -> None:
         super().__init__()
         self.runtime = runtime
         """The services every screen calls."""
         self.bus = bus
         """The core's event bus; None when nothing in this process publishes."""
+        self.runner = runner
+        """Runs jobs in this process (started on mount, stopped on exit); None: none run here."""
         self.core_events: Signal[Event] = Signal(self, "core-events")
         """Every core event, on the UI thread; section screens subscribe to it."""
         self.sub_title = f"{runtime.ctx.actor} @ {database_label(runtime)}"
+        context = ConsoleContext(runtime, self.core_events, runner)
         for section in SECTIONS:
-            self.add_mode(section.mode, partial(section.screen, runtime, self.core_events))
+            self.add_mode(section.mode, partial(section.screen, context))
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self._show_section_title(self.current_mode)
+        if self.runner is not None:
+            await self.runner.start()
         if os.environ.get(EXIT_AFTER_FIRST_FRAME):
             self.call_after_refresh(self.exit)
         if self.bus is not None:
@@ -93,6 +122,28 @@ class OtterApp(App[None]):
                 group="core-events",
                 exit_on_error=False,
             )
+
+    async def on_unmount(self) -> None:
+        if self.runner is not None:
+            await self.runner.stop()
+
+    async def action_quit(self) -> None:
+        """Quit; when jobs run in this console, ask first (they would be interrupted)."""
+        running = self.runner.running if self.runner is not None else []
+        if not running:
+            self.exit()
+            return
+        ids = ", ".join(str(job_id) for job_id in running)
+        question = (
+            f"Job(s) {ids} are running in this console.\n\nQuit anyway? They get a moment "
+            "to finish; what is still running then is marked interrupted."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmModal(question, confirm_label="Quit", deny_label="Stay"), answered)
 
     def action_section(self, mode: str) -> None:
         self.switch_mode(mode)
@@ -126,5 +177,9 @@ class OtterApp(App[None]):
 
 
 def run_console(runtime: Runtime, bus: EventBus | None = None) -> None:
-    """Open the console on ``runtime`` until the user quits (the CLI's entry into the UI)."""
-    OtterApp(runtime, bus).run()
+    """Open the console on ``runtime`` until the user quits (the CLI's entry into the UI).
+
+    Jobs run in the console's own worker unless a daemon is running (see ``job_runner``).
+    """
+    bus = bus or EventBus()
+    OtterApp(runtime, bus, console_runner(runtime, bus)).run()

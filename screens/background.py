@@ -60,3 +60,31 @@ def route_result(
             log.error("worker %r failed", worker.name, exc_info=worker.error)
         on_error(error_line(worker.error))
     return True
+
+
+class Coalesced:
+    """One load at a time: requests made while one runs become exactly one more load after it.
+
+    Live screens are told "something changed" far more often than they can usefully reload (a
+    job with 200 servers changes state 400 times); this keeps them at one read in flight.
+    """
+
+    def __init__(self, start: Callable[[], object]) -> None:
+        self.start = start
+        """Starts the load (a thread worker); the handler of its result calls :meth:`done`."""
+        self.busy = False
+        """A load is in flight."""
+        self.again = False
+        """Something changed while it was in flight: load once more when it ends."""
+
+    def request(self) -> None:
+        if self.busy:
+            self.again = True
+            return
+        self.busy, self.again = True, False
+        self.start()
+
+    def done(self) -> None:
+        self.busy = False
+        if self.again:
+            self.request()

@@ -31,3 +31,12 @@ class InventoryChanged(Message):
         super().__init__()
         self.select = select
         """The name to put the cursor on after the reload, if any."""
+
+
+class JobsChanged(Message):
+    """A screen created, cancelled or decided on a job: job lists reload what they show."""
+
+    def __init__(self, select: int | None = None) -> None:
+        super().__init__()
+        self.select = select
+        """The job to put the cursor on after the reload, if any."""

@@ -36,19 +36,23 @@ class ConfirmModal(ModalScreen[bool]):
         Binding("escape", "answer(False)", "Cancel", show=False),
     ]
 
-    def __init__(self, question: str, *, confirm_label: str = "Delete") -> None:
+    def __init__(
+        self, question: str, *, confirm_label: str = "Delete", deny_label: str = "Cancel"
+    ) -> None:
         super().__init__()
         self.question = question
         """The question, shown literally (markup off)."""
         self.confirm_label = confirm_label
         """The label of the button that says yes."""
+        self.deny_label = deny_label
+        """The label of the button that says no."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.question, id="confirm-question", markup=False)
             with Horizontal(classes="dialog--buttons"):
                 yield Button(f"{self.confirm_label} (y)", variant="error", id="confirm-yes")
-                yield Button("Cancel (n)", id="confirm-no")
+                yield Button(f"{self.deny_label} (n)", id="confirm-no")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -84,6 +88,8 @@ class FormField:
     """A line of help under the field (for example the names that exist)."""
     read_only: bool = False
     """Shown but not editable (the name of a server being edited)."""
+    password: bool = False
+    """Typed characters are hidden (a sensitive variable)."""
 
 
 class FormModal(ModalScreen[ResultT | None], Generic[ResultT]):
@@ -148,6 +154,7 @@ class FormModal(ModalScreen[ResultT | None], Generic[ResultT]):
             placeholder=field.placeholder,
             id=widget_id,
             disabled=field.read_only,
+            password=field.password,
             compact=True,
         )
 

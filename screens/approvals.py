@@ -1,0 +1,185 @@
+"""The approvals section: jobs waiting for a decision; ``a`` approves, ``d`` denies.
+
+Approve is one key. Deny is one key too, then an optional reason and Enter. The approval service
+decides who may decide (never the requester, unless listed as an exception); when it refuses,
+its one line is shown. The selected job's plan, targets, variables and mode stay in view.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.worker import Worker
+
+from otter_tui.events import Event, JobStateChanged, Resync
+from otter_tui.services.jobs import JobView
+from screens.background import Coalesced, route_result, run_blocking
+from screens.context import ConsoleContext
+from screens.job_format import describe_job, mode_label, variables_text, when
+from screens.messages import JobsChanged
+from screens.modals import FormField, FormModal
+
+COLUMNS = ("id", "plan", "targets", "variables", "mode", "requested by", "requested", "run at")
+POLL_SECONDS = 2.0
+"""How often the list re-reads while on screen (jobs are created by other processes too)."""
+
+
+def approval_cells(view: JobView) -> list[Text]:
+    values = (
+        str(view.id),
+        view.plan_name,
+        view.targets.describe(),
+        variables_text(view),
+        mode_label(view),
+        view.requested_by,
+        when(view.created_at),
+        when(view.run_at),
+    )
+    return [Text(value) for value in values]
+
+
+class ApprovalsScreen(Screen[None]):
+    """Jobs in ``pending_approval``, oldest run time first."""
+
+    BINDINGS = [
+        Binding("a", "approve", "Approve"),
+        Binding("d", "deny", "Deny"),
+        Binding("f5", "reload", "Refresh", show=False),
+    ]
+
+    def __init__(self, ctx: ConsoleContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        """Services, core events and the runner."""
+        self.pending: tuple[JobView, ...] = ()
+        """The jobs on show."""
+        self._loads = Coalesced(self._start_load)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label("", id="approvals-count")
+        with Horizontal(id="approvals-body"):
+            yield DataTable(id="approvals", cursor_type="row", zebra_stripes=True)
+            yield Static("No job is waiting for approval.", id="approval-fields", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#approvals", DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        table.focus()
+        self.ctx.events.subscribe(self, self._core_event)
+        self.set_interval(POLL_SECONDS, self._poll)
+        self.action_reload()
+
+    def selected(self) -> JobView | None:
+        table = self.query_one("#approvals", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((j for j in self.pending if str(j.id) == key), None)
+
+    # loading ----------------------------------------------------------------------------------
+
+    def action_reload(self) -> None:
+        self._loads.request()
+
+    def _start_load(self) -> None:
+        run_blocking(self, self.ctx.runtime.approvals.pending, group="approvals-load")
+
+    def _poll(self) -> None:
+        if self.is_current:
+            self.action_reload()
+
+    def _core_event(self, event: Event) -> None:
+        if isinstance(event, JobStateChanged | Resync):
+            self.action_reload()
+
+    @on(Worker.StateChanged)
+    def _worker_done(self, event: Worker.StateChanged) -> None:
+        if not route_result(event, {"approvals-load": self._loaded}, self._load_failed):
+            route_result(event, {"approval-decide": self._decided}, self._failed)
+
+    def _loaded(self, pending: list[JobView]) -> None:
+        self._loads.done()
+        current = self.selected()
+        self.pending = tuple(pending)
+        table = self.query_one("#approvals", DataTable)
+        row = table.cursor_row
+        table.clear()
+        for view in self.pending:
+            table.add_row(*approval_cells(view), key=str(view.id))
+        ids = [view.id for view in self.pending]
+        if ids:
+            keep = current.id if current else None
+            table.move_cursor(row=ids.index(keep) if keep in ids else min(row, len(ids) - 1))
+        count = f"{len(ids)} job(s) waiting for approval" if ids else "nothing waiting"
+        self.query_one("#approvals-count", Label).update(count)
+        self._show_selected()
+
+    @on(DataTable.RowHighlighted, "#approvals")
+    def _show_selected(self) -> None:
+        view = self.selected()
+        fields = self.query_one("#approval-fields", Static)
+        if view is None:
+            fields.update("No job is waiting for approval.")
+        else:
+            fields.update(describe_job(view, datetime.now(UTC)))
+        self.refresh_bindings()
+
+    def _load_failed(self, line: str) -> None:
+        self._loads.done()
+        self._failed(f"cannot read the approvals: {line}")
+
+    def _failed(self, line: str) -> None:
+        self.notify(line, severity="error", markup=False)
+
+    # deciding ---------------------------------------------------------------------------------
+
+    def action_approve(self) -> None:
+        view = self.selected()
+        if view is not None:
+            approvals, job_id = self.ctx.runtime.approvals, view.id
+            run_blocking(self, lambda: approvals.approve(job_id), group="approval-decide")
+
+    def action_deny(self) -> None:
+        view = self.selected()
+        if view is None:
+            return
+        approvals, job_id = self.ctx.runtime.approvals, view.id
+        reason = FormField("reason", "Reason", placeholder="optional; Enter denies")
+        form = FormModal(
+            f"Deny job {job_id} ({view.plan_name})",
+            [reason],
+            lambda values: approvals.deny(job_id, values["reason"]),
+            submit_label="Deny",
+        )
+        self.app.push_screen(form, self._denied_in_form)
+
+    def _denied_in_form(self, view: JobView | None) -> None:
+        if view is not None:
+            self._decided(view)
+
+    def _decided(self, view: JobView) -> None:
+        verb = {"queued": "approved: queued", "scheduled": "approved: scheduled"}
+        self.notify(f"job {view.id} {verb.get(view.state, view.state)}", markup=False)
+        if view.state == "queued" and self.ctx.runner is not None:
+            self.ctx.runner.notify()
+        self.post_message(JobsChanged(select=view.id))
+
+    @on(JobsChanged)
+    def _jobs_changed(self, message: JobsChanged) -> None:
+        message.stop()
+        self.action_reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in {"approve", "deny"} and self.is_mounted:
+            return self.selected() is not None or None
+        return True

@@ -1,0 +1,193 @@
+"""One job: its fields, its server runs (state, counts) and the live log of the selected run.
+
+The first row of the server-run table is the whole job (every run's lines, with the server's
+name); any other row shows that run's lines only. The job and its runs are re-read when the core
+says they changed, and on a timer while the job is active.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.worker import Worker
+
+from otter_tui.events import Event, JobStateChanged, LogLines, Resync, ServerRunStateChanged
+from otter_tui.services.jobs import JobView, ServerRunView
+from screens.background import Coalesced, route_result, run_blocking
+from screens.context import ConsoleContext
+from screens.job_actions import JobActions
+from screens.job_format import describe_job, duration, state_text
+from screens.job_log import JobLogPane
+from screens.messages import JobsChanged
+
+ALL_RUNS = "all"
+RUN_COLUMNS = ("server", "role", "state", "changed", "unknown", "warnings", "duration", "error")
+FOLLOW_SECONDS = 0.5
+"""While the job is active, how often the log and the runs are re-read (other processes' jobs)."""
+
+
+def run_cells(run: ServerRunView, now: datetime) -> list[Text]:
+    values = (
+        run.server or "(no server)",
+        run.role or "-",
+        None,
+        str(run.changes),
+        str(run.unknowns),
+        str(run.warnings),
+        duration(run.started_at, run.finished_at, now),
+        run.error or "",
+    )
+    return [state_text(run.state) if v is None else Text(v) for v in values]
+
+
+def run_title(run: ServerRunView) -> str:
+    role = f" as {run.role}" if run.role else ""
+    return f"{run.server or 'no server'}{role}"
+
+
+class JobDetailScreen(Screen[None]):
+    """Pushed over the jobs list; Esc goes back."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("c", "cancel_job", "Cancel job"),
+        Binding("r", "rerun", "Re-run"),
+        Binding("pageup", "scroll_log('page_up')", "Log up", priority=True),
+        Binding("pagedown", "scroll_log('page_down')", "Log down", priority=True),
+        Binding("end", "scroll_log('end')", "Follow", priority=True),
+        Binding("home", "scroll_log('home')", "Log start", show=False, priority=True),
+    ]
+
+    def __init__(self, ctx: ConsoleContext, view: JobView) -> None:
+        super().__init__()
+        self.ctx = ctx
+        """Services, core events and the runner."""
+        self.view = view
+        """The job as last read (with its server runs after the first read)."""
+        self.actions = JobActions(self, ctx)
+        """Cancel and re-run."""
+        self._loads = Coalesced(self._start_load)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(describe_job(self.view, datetime.now(UTC)), id="job-fields", markup=False)
+        with Horizontal(id="job-body"):
+            with Vertical(id="runs-box"):
+                yield Label("Server runs", classes="section-title")
+                yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+            yield JobLogPane(self.ctx.runtime, self.view.id, id="job-log-pane")
+        yield Footer()
+
+    @property
+    def pane(self) -> JobLogPane:
+        return self.query_one(JobLogPane)
+
+    @property
+    def active(self) -> bool:
+        return self.view.state in {"pending_approval", "scheduled", "queued", "running"}
+
+    def on_mount(self) -> None:
+        table = self.query_one("#runs", DataTable)
+        for column in RUN_COLUMNS:
+            table.add_column(column, key=column)
+        table.focus()
+        self.ctx.events.subscribe(self, self._core_event)
+        self.set_interval(FOLLOW_SECONDS, self._follow)
+        self.pane.show_run(None, "all server runs")
+        self._loads.request()
+
+    # reading ----------------------------------------------------------------------------------
+
+    def _start_load(self) -> None:
+        jobs, job_id = self.ctx.runtime.jobs, self.view.id
+        run_blocking(self, lambda: jobs.show(job_id), group="job-show")
+
+    def _follow(self) -> None:
+        if self.active and self.is_current:
+            self._loads.request()
+            self.pane.poke()
+
+    def _core_event(self, event: Event) -> None:
+        if isinstance(event, LogLines):
+            if any(line.job_id == self.view.id for line in event.lines):
+                self.pane.poke()
+        elif isinstance(event, JobStateChanged | ServerRunStateChanged):
+            if event.job_id == self.view.id:
+                self._loads.request()
+                self.pane.poke()
+        elif isinstance(event, Resync):
+            self._loads.request()
+            self.pane.poke()
+
+    @on(Worker.StateChanged)
+    def _worker_done(self, event: Worker.StateChanged) -> None:
+        if not route_result(event, {"job-show": self._loaded}, self._load_failed):
+            route_result(event, self.actions.handlers, self._failed)
+
+    def _loaded(self, view: JobView) -> None:
+        self._loads.done()
+        self.view = view
+        now = datetime.now(UTC)
+        self.query_one("#job-fields", Static).update(describe_job(view, now))
+        table = self.query_one("#runs", DataTable)
+        row = table.cursor_row
+        table.clear()
+        whole = [Text("all"), Text("-"), state_text(view.state)]
+        table.add_row(*whole, *(Text("") for _ in RUN_COLUMNS[3:]), key=ALL_RUNS)
+        for run in view.server_runs:
+            table.add_row(*run_cells(run, now), key=str(run.id))
+        table.move_cursor(row=min(row, table.row_count - 1))
+        self.refresh_bindings()
+
+    def _load_failed(self, line: str) -> None:
+        self._loads.done()
+        self._failed(f"cannot read job {self.view.id}: {line}")
+
+    def _failed(self, line: str) -> None:
+        self.notify(line, severity="error", markup=False)
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def _run_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        run = next((r for r in self.view.server_runs if str(r.id) == key), None)
+        if run is None:
+            self.pane.show_run(None, "all server runs")
+        else:
+            self.pane.show_run(run.id, run_title(run))
+
+    # actions ----------------------------------------------------------------------------------
+
+    def action_scroll_log(self, where: str) -> None:
+        log = self.pane.log_widget
+        if where == "page_up":
+            log.scroll_page_up(animate=False)
+        elif where == "page_down":
+            log.scroll_page_down(animate=False)
+        elif where == "home":
+            log.scroll_home(animate=False)
+        else:
+            log.scroll_end(animate=False)
+
+    def action_cancel_job(self) -> None:
+        self.actions.cancel(self.view)
+
+    def action_rerun(self) -> None:
+        self.actions.rerun(self.view)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_job":
+            return self.active or None
+        return True
+
+    @on(JobsChanged)
+    def _jobs_changed(self, message: JobsChanged) -> None:
+        message.stop()
+        self._loads.request()
+        self.pane.poke()

@@ -1,0 +1,201 @@
+"""The jobs section: recent jobs, updated live; Enter opens one, with its server runs and log.
+
+The list is one read (jobs plus their server-run counts) in a thread worker. It reloads when the
+core says a job or server run changed state, and every couple of seconds for jobs that other
+processes (a daemon, the CLI) run, at most one read at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label
+from textual.worker import Worker
+
+from otter_tui.events import Event, JobCreated, JobStateChanged, Resync, ServerRunStateChanged
+from otter_tui.services.jobs import JobView, RunCounts
+from screens.background import Coalesced, route_result, run_blocking
+from screens.context import ConsoleContext
+from screens.job_actions import JobActions
+from screens.job_detail import JobDetailScreen
+from screens.job_format import counts_text, duration, mode_label, state_text, when
+from screens.messages import JobsChanged
+
+COLUMNS = ("id", "plan", "state", "mode", "targets", "created", "duration", "server runs")
+RECENT = 200
+"""How many of the newest jobs the list shows."""
+POLL_SECONDS = 2.0
+"""How often the list re-reads while on screen, for jobs run by other processes."""
+STATE_EVENTS = (JobCreated, JobStateChanged, ServerRunStateChanged, Resync)
+
+
+@dataclass(frozen=True)
+class JobsSnapshot:
+    """The newest jobs and how their server runs stand, read at one moment."""
+
+    jobs: tuple[JobView, ...] = ()
+    counts: dict[int, RunCounts] = field(default_factory=dict)
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def job_cells(view: JobView, counts: RunCounts | None, now: datetime) -> list[Text]:
+    values = (
+        str(view.id),
+        view.plan_name,
+        mode_label(view),
+        view.targets.describe(),
+        when(view.created_at),
+        duration(view.started_at, view.finished_at, now),
+        counts_text(counts, view.simulation),
+    )
+    cells = [Text(value) for value in values]
+    cells.insert(2, state_text(view.state))
+    return cells
+
+
+class JobsScreen(Screen[None]):
+    """Recent jobs; new, re-run, cancel; Enter for a job's server runs and live log."""
+
+    BINDINGS = [
+        Binding("n", "new_job", "New job"),
+        Binding("r", "rerun", "Re-run"),
+        Binding("c", "cancel_job", "Cancel job"),
+        Binding("f5", "reload", "Refresh", show=False),
+    ]
+
+    def __init__(self, ctx: ConsoleContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        """Services, core events and the runner."""
+        self.snapshot = JobsSnapshot()
+        """The jobs on show."""
+        self.actions = JobActions(self, ctx)
+        """New job, re-run, cancel."""
+        self._loads = Coalesced(self._start_load)
+        self._select: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label("", id="jobs-count")
+        yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#jobs", DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        table.focus()
+        self.ctx.events.subscribe(self, self._core_event)
+        self.set_interval(POLL_SECONDS, self._poll)
+        self.action_reload()
+
+    def selected(self) -> JobView | None:
+        table = self.query_one("#jobs", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((j for j in self.snapshot.jobs if str(j.id) == key), None)
+
+    # loading ----------------------------------------------------------------------------------
+
+    def action_reload(self, select: int | None = None) -> None:
+        if select is not None:
+            self._select = select
+        self._loads.request()
+
+    def _start_load(self) -> None:
+        jobs = self.ctx.runtime.jobs
+
+        def load() -> JobsSnapshot:
+            views = jobs.recent(limit=RECENT)
+            return JobsSnapshot(tuple(views), jobs.run_counts([v.id for v in views]))
+
+        run_blocking(self, load, group="jobs-load")
+
+    def _poll(self) -> None:
+        if self.is_current:
+            self.action_reload()
+
+    def _core_event(self, event: Event) -> None:
+        if isinstance(event, STATE_EVENTS):
+            self.action_reload()
+
+    @on(JobsChanged)
+    def _jobs_changed(self, message: JobsChanged) -> None:
+        message.stop()
+        self.action_reload(message.select)
+
+    @on(Worker.StateChanged)
+    def _worker_done(self, event: Worker.StateChanged) -> None:
+        if not route_result(event, {"jobs-load": self._loaded}, self._load_failed):
+            route_result(event, self.actions.handlers, self._failed)
+
+    def _loaded(self, snapshot: JobsSnapshot) -> None:
+        self._loads.done()
+        current = self.selected()
+        keep = self._select or (current.id if current else None)
+        self._select = None
+        self.snapshot = snapshot
+        self._fill(keep)
+
+    def _fill(self, keep: int | None) -> None:
+        table = self.query_one("#jobs", DataTable)
+        row = table.cursor_row
+        table.clear()
+        for view in self.snapshot.jobs:
+            counts = self.snapshot.counts.get(view.id)
+            table.add_row(*job_cells(view, counts, self.snapshot.at), key=str(view.id))
+        ids = [view.id for view in self.snapshot.jobs]
+        if ids:
+            table.move_cursor(row=ids.index(keep) if keep in ids else min(row, len(ids) - 1))
+        active = sum(1 for v in self.snapshot.jobs if v.state in ("running", "queued"))
+        label = f"{len(ids)} recent jobs, {active} queued or running"
+        self.query_one("#jobs-count", Label).update(label + self._runner_note())
+        self.refresh_bindings()
+
+    def _runner_note(self) -> str:
+        runner = self.ctx.runner
+        if runner is None:
+            return "  ·  this console runs no jobs"
+        if not runner.poll:
+            return "  ·  jobs run by the daemon"
+        return "  ·  jobs run in this console"
+
+    def _load_failed(self, line: str) -> None:
+        self._loads.done()
+        self._failed(f"cannot read the jobs: {line}")
+
+    def _failed(self, line: str) -> None:
+        self.notify(line, severity="error", markup=False)
+
+    # actions ----------------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#jobs")
+    def _open(self) -> None:
+        view = self.selected()
+        if view is not None:
+            self.app.push_screen(JobDetailScreen(self.ctx, view))
+
+    def action_new_job(self) -> None:
+        self.actions.new_job()
+
+    def action_rerun(self) -> None:
+        view = self.selected()
+        if view is not None:
+            self.actions.rerun(view)
+
+    def action_cancel_job(self) -> None:
+        view = self.selected()
+        if view is not None:
+            self.actions.cancel(view)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in {"rerun", "cancel_job"} and self.is_mounted:
+            return self.selected() is not None or None
+        return True
