@@ -49,7 +49,16 @@ def open_console(state: CliState) -> None:
 
 
 def _register() -> None:
-    for name in ("inventory", "config_cmd", "users", "plans", "jobs", "schedules", "daemon_cmd"):
+    for name in (
+        "inventory",
+        "config_cmd",
+        "users",
+        "plans",
+        "jobs",
+        "schedules",
+        "queues",
+        "daemon_cmd",
+    ):
         try:
             module = importlib.import_module(f"otter_tui.cli.{name}")
         except ModuleNotFoundError as exc:
