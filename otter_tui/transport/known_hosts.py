@@ -130,8 +130,8 @@ class HostKeyVerdict:
             return HostKeyError(
                 f"{name}: host key CHANGED for {host}:{port}: it now presents {shown}, not the "
                 f"key recorded in {', '.join(map(str, files))}; refusing to connect (possible "
-                "man-in-the-middle; if the server was really reinstalled, remove the old entry "
-                f"and run `otter-tui servers trust {name}`)"
+                "man-in-the-middle; if the server was really reinstalled, check the new key and "
+                f"run `otter-tui servers trust {name} --replace`)"
             )
         return HostKeyError(
             f"{name}: unknown host key for {host}:{port} ({shown}); if that fingerprint is "
