@@ -28,7 +28,9 @@ from otter_tui.scheduling.policies import (
     decide_overlap,
     plan_misfires,
 )
-from otter_tui.scheduling.syntax import CronSyntaxError, UnknownTimeZoneError
+from otter_tui.scheduling.syntax import CronSyntaxError, UnknownTimeZoneError, load_zone
+from otter_tui.scheduling.timing import DuePlan, Misfire, Timing
+from otter_tui.scheduling.zones import resolve_wall
 
 __all__ = [
     "CONFIGURATION_DEFAULTS",
@@ -39,18 +41,23 @@ __all__ = [
     "CronSpec",
     "CronSyntaxError",
     "Decision",
+    "DuePlan",
+    "Misfire",
     "MisfirePlan",
     "MisfirePolicy",
     "OverlapPolicy",
     "PolicyDefaults",
+    "Timing",
     "UnknownTimeZoneError",
     "decide_overlap",
     "describe",
     "fires_between",
     "iter_fires",
     "last_fire",
+    "load_zone",
     "next_fire",
     "next_n",
     "parse_cron",
     "plan_misfires",
+    "resolve_wall",
 ]

@@ -121,16 +121,19 @@ def plan_misfires(
     *,
     on_time: timedelta = ON_TIME,
     record_limit: int = MISSED_RECORD_LIMIT,
+    end: datetime | None = None,
 ) -> MisfirePlan:
     """Decide runs and missed records for the firings due since ``last_due``.
 
     ``last_due`` is the newest firing already handled; None means the schedule was never
     evaluated, so nothing before ``now`` is owed (pass the creation time to catch up from it).
+    Firings after ``end`` (a schedule's end time) are never due; ``next_due`` may lie past it.
     """
     _check_limits(grace, cap, on_time, record_limit)
     now = as_utc(now, "now")
     next_due = next_fire(spec, now)
-    newest = None if last_due is None else last_fire(spec, last_due, now)
+    until = now if end is None else min(now, as_utc(end, "end"))
+    newest = None if last_due is None else last_fire(spec, last_due, until)
     if last_due is None or newest is None:
         return MisfirePlan((), (), False, False, newest, next_due)
     window = _Window(spec, as_utc(last_due, "last_due"), now, newest, record_limit)

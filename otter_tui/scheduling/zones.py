@@ -65,3 +65,21 @@ def in_second_pass(zone: tzinfo, moment: datetime) -> bool:
     """
     local = moment.astimezone(zone)
     return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
+
+
+def resolve_wall(wall: datetime, zone: tzinfo) -> datetime:
+    """The UTC instant of a wall-clock time in ``zone``, by the same DST rules as cron firings.
+
+    A wall time that happens once is that instant. One that happens twice (fall back) is the
+    first pass. One that never happens (spring forward) is the first instant after the gap: the
+    change itself. ``wall`` is naive; its ``fold`` is ignored.
+    """
+    naive = wall.replace(tzinfo=None, fold=0)
+    first = naive.replace(tzinfo=zone).astimezone(UTC)
+    if first.astimezone(zone).replace(tzinfo=None) == naive:
+        return first
+    before = utc_offset(zone, first - PROBE_STEP)
+    change = first_change(zone, first - PROBE_STEP, first + PROBE_STEP, before)
+    if change is None:  # cannot happen with tzdata; fall back to zoneinfo's own answer
+        return first
+    return change

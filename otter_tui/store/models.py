@@ -435,13 +435,21 @@ class Schedule(Base):
     simulation: Mapped[bool] = mapped_column(default=False)
     queue_name: Mapped[str] = mapped_column(String(100), default="default")
     enabled: Mapped[bool] = mapped_column(default=True)
+    once_at: Mapped[datetime | None] = mapped_column(default=None)
+    """Set for a one-shot (``--at``): the single instant it fires; ``cron`` is then empty."""
     misfire_policy: Mapped[str] = mapped_column(String(16), default="run_once")
     overlap_policy: Mapped[str] = mapped_column(String(16), default="skip")
     grace_seconds: Mapped[int] = mapped_column(default=3600)
+    misfire_cap: Mapped[int] = mapped_column(default=10, server_default="10")
+    """With ``run_all``, at most this many missed firings are run after an outage."""
     approval_required: Mapped[bool] = mapped_column(default=False)
     next_due_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
     last_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """Why the scheduler cannot compute firings (a zone gone from tzdata); empty when fine."""
     created_by: Mapped[str] = mapped_column(String(100), default="")
+    updated_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    """Who last saved it; its jobs are requested as this user (with their permissions)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -450,7 +458,10 @@ class ScheduleFiring(Base):
     """One due firing of a schedule, written before any job starts: the exactly-once key."""
 
     __tablename__ = "schedule_firings"
-    __table_args__ = (UniqueConstraint("schedule_id", "due_at"),)
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "due_at"),
+        Index("ix_schedule_firings_state", "state"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
     due_at: Mapped[datetime] = mapped_column()

@@ -1,0 +1,313 @@
+"""Turning due firings into jobs, exactly once: the scheduler's database work.
+
+Each due schedule is handled in ONE write transaction that
+
+1. checks that this scheduler still holds the leader lease (a fence, not just a flag);
+2. re-reads the schedule: disabled, deleted, or already advanced by someone else -> nothing runs;
+3. applies the misfire policy to everything due since the stored ``next_due_at``;
+4. for each firing writes its ``schedule_firings`` row and flushes it *before* anything else: the
+   unique (schedule, due time) key makes a second scheduler fail right there;
+5. applies the overlap policy and creates the job through :class:`JobService` (validation, plan
+   queues, approvals, singleton: all as for a person), linking it to the firing row;
+6. stores the next due time.
+
+Because steps 4 and 5 commit together, a crash anywhere in between leaves nothing behind: after a
+restart the firing is still due and is dispatched once. Never a job without its firing row, never
+a firing row claiming a job that does not exist. A firing row left ``pending`` by anything else
+is marked ``failed`` at the next start (:meth:`Dispatcher.recover_pending`), never run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from otter_tui.errors import OtterError, UsageError
+from otter_tui.scheduler import lease
+from otter_tui.scheduling import Decision, MisfirePolicy, OverlapPolicy, decide_overlap
+from otter_tui.services.context import ServiceContext
+from otter_tui.services.jobs import JobRequest, JobService
+from otter_tui.services.plans import PlanService
+from otter_tui.services.schedules import timing_of
+from otter_tui.store.db import Database
+from otter_tui.store.models import (
+    ACTIVE_JOB_STATES,
+    FiringState,
+    Job,
+    PlanRecord,
+    Schedule,
+    ScheduleFiring,
+)
+from otter_tui.targeting import TargetSpec
+
+log = logging.getLogger(__name__)
+_Row = TypeVar("_Row", Schedule, ScheduleFiring)
+
+
+class LeaseLost(Exception):
+    """This scheduler no longer holds the leader lease: stop dispatching at once."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one firing, for the log and for waking the workers."""
+
+    schedule: str
+    due_at: datetime | None
+    state: str
+    job_id: int | None = None
+    plan_name: str = ""
+    job_state: str = ""
+    note: str = ""
+
+
+class Dispatcher:
+    """One scheduler's database work; every public method is short write transactions."""
+
+    def __init__(self, ctx: ServiceContext, plans: PlanService, holder: str) -> None:
+        self.ctx = ctx
+        self.plans = plans
+        self.holder = holder
+
+    # reading ---------------------------------------------------------------------------------
+
+    def due_schedule_ids(self, now: datetime, limit: int) -> list[int]:
+        query = (
+            select(Schedule.id)
+            .where(Schedule.enabled, Schedule.next_due_at <= now)
+            .order_by(Schedule.next_due_at, Schedule.id)
+            .limit(limit)
+        )
+        with self.ctx.db.session() as s:
+            return list(s.scalars(query))
+
+    def earliest_due(self) -> datetime | None:
+        """The soonest stored firing of any enabled schedule (an indexed MIN)."""
+        with self.ctx.db.session() as s:
+            return s.scalar(select(func.min(Schedule.next_due_at)).where(Schedule.enabled))
+
+    # dispatching -----------------------------------------------------------------------------
+
+    def fire_schedule(self, schedule_id: int, now: datetime) -> list[Outcome]:
+        """Handle everything due for one schedule, in one transaction."""
+        try:
+            with self._fenced(now) as s:
+                row = _locked(s, Schedule, schedule_id)
+                if row is None or not row.enabled or row.next_due_at is None:
+                    return []
+                if row.next_due_at > now:
+                    return []  # another scheduler advanced it since it was listed
+                return self._fire_due(s, row, now)
+        except IntegrityError:
+            log.warning(
+                "schedule_id=%s firing=duplicate: another scheduler recorded it", schedule_id
+            )
+            return []
+
+    def dispatch_queued(self, now: datetime) -> list[Outcome]:
+        """Start the waiting firings (overlap ``queue``) whose schedule has no active job."""
+        with self.ctx.db.session() as s:
+            query = select(ScheduleFiring.id).where(ScheduleFiring.state == FiringState.QUEUED)
+            waiting = list(s.scalars(query.order_by(ScheduleFiring.due_at)))
+        outcomes: list[Outcome] = []
+        for firing_id in waiting:
+            outcomes.extend(self._dispatch_one_queued(firing_id, now))
+        return outcomes
+
+    def recover_pending(self) -> int:
+        """Firing rows left ``pending`` (never committed by this code): fail, never run them."""
+        note = (
+            "the scheduler stopped between recording this firing and creating its job; "
+            "not started, so that it can never run twice"
+        )
+        with self.ctx.db.transaction() as s:
+            rows = list(
+                s.scalars(select(ScheduleFiring).where(ScheduleFiring.state == FiringState.PENDING))
+            )
+            for firing in rows:
+                linked = firing.job_id is not None
+                firing.state = FiringState.DISPATCHED if linked else FiringState.FAILED
+                firing.note = firing.note if linked else note
+            return len(rows)
+
+    # one schedule ----------------------------------------------------------------------------
+
+    def _fire_due(self, s: Session, row: Schedule, now: datetime) -> list[Outcome]:
+        assert row.next_due_at is not None
+        try:
+            timing = timing_of(row)
+        except UsageError as exc:  # e.g. its zone vanished from tzdata: flag it, run nothing
+            row.error, row.next_due_at = str(exc), None
+            return [Outcome(row.name, None, "error", note=str(exc))]
+        grace = timedelta(seconds=row.grace_seconds)
+        plan = timing.due_plan(
+            row.next_due_at, now, MisfirePolicy(row.misfire_policy), grace, row.misfire_cap
+        )
+        outcomes = [
+            self._record(s, row, m.due_at, FiringState.MISSED, m.reason) for m in plan.missed
+        ]
+        if plan.unlisted or plan.capped:
+            log.warning(
+                "schedule=%s misfire=%s capped=%s more_missed_unlisted=%s cap=%s",
+                *(row.name, row.misfire_policy, plan.capped, plan.unlisted, row.misfire_cap),
+            )
+        for due in plan.run:
+            outcomes.append(self._fire_one(s, row, due, now, plan.next_due))
+        row.last_due_at = plan.newest_due or row.last_due_at
+        row.next_due_at = plan.next_due
+        return outcomes
+
+    def _fire_one(
+        self, s: Session, row: Schedule, due: datetime, now: datetime, next_due: datetime | None
+    ) -> Outcome:
+        firing = ScheduleFiring(
+            schedule_id=row.id, due_at=due, state=FiringState.PENDING, created_at=now
+        )
+        s.add(firing)
+        s.flush()  # the exactly-once key is taken here, before any job exists
+        busy = _active_job(s, row.id)
+        waiting = _queued_count(s, row.id)
+        decision = decide_overlap(
+            OverlapPolicy(row.overlap_policy), 0 if busy is None else 1, waiting
+        )
+        if decision is Decision.SKIP:
+            reason = f"job {busy} of this schedule" if busy else "a queued firing"
+            note = f"skipped: {reason} was still waiting or running (overlap {row.overlap_policy})"
+            return self._settle(firing, row, FiringState.SKIPPED, note)
+        if decision is Decision.QUEUE:
+            note = f"queued behind job {busy} of this schedule (overlap queue)"
+            return self._settle(firing, row, FiringState.QUEUED, note)
+        return self._start_job(s, row, firing, next_due)
+
+    def _dispatch_one_queued(self, firing_id: int, now: datetime) -> list[Outcome]:
+        with self._fenced(now) as s:
+            firing = _locked(s, ScheduleFiring, firing_id)
+            if firing is None or firing.state is not FiringState.QUEUED:
+                return []
+            row = s.get(Schedule, firing.schedule_id)
+            if row is None or not row.enabled:
+                note = "skipped: the schedule was disabled while this firing waited"
+                return [self._settle(firing, row, FiringState.SKIPPED, note)]
+            if _active_job(s, row.id) is not None:
+                return []
+            return [self._start_job(s, row, firing, row.next_due_at)]
+
+    def _start_job(
+        self, s: Session, row: Schedule, firing: ScheduleFiring, next_due: datetime | None
+    ) -> Outcome:
+        if row.plan_id is None:
+            note = f"failed: plan '{row.plan_name}' was deleted"
+            return self._settle(firing, row, FiringState.FAILED, note)
+        request = JobRequest(
+            plan=row.plan_key,
+            targets=TargetSpec.from_dict(row.targets),
+            variables={k: str(v) for k, v in row.variables.items()},
+            simulation=row.simulation,
+            queue=row.queue_name,
+            window_end=self._window_end(s, row, firing.due_at, next_due),
+            approval_required=row.approval_required,
+            schedule_id=row.id,
+        )
+        try:
+            with s.begin_nested():
+                job = JobService(self._bound(s, row), self.plans).create(request)
+        except OtterError as exc:
+            return self._settle(firing, row, FiringState.FAILED, f"failed: {exc}")
+        firing.job_id = job.id
+        outcome = self._settle(firing, row, FiringState.DISPATCHED, f"job {job.id} {job.state}")
+        return Outcome(
+            *(outcome.schedule, outcome.due_at, outcome.state, job.id, job.plan_name, job.state),
+            outcome.note,
+        )
+
+    def _window_end(
+        self, s: Session, row: Schedule, due: datetime, next_due: datetime | None
+    ) -> datetime | None:
+        """An approval must come before the next occurrence (or within grace for the last)."""
+        record = s.get(PlanRecord, row.plan_id) if row.plan_id is not None else None
+        if not (row.approval_required or (record is not None and record.approval_required)):
+            return None
+        return next_due or due + timedelta(seconds=row.grace_seconds)
+
+    def _bound(self, s: Session, row: Schedule) -> ServiceContext:
+        """The job service's context: this transaction, acting as who last saved the schedule."""
+        actor = row.updated_by or row.created_by or self.ctx.actor
+        return ServiceContext(
+            _SessionDatabase(s, self.ctx.db), self.ctx.settings, actor, self.ctx.clock
+        )
+
+    def _record(
+        self, s: Session, row: Schedule, due: datetime, state: FiringState, note: str
+    ) -> Outcome:
+        firing = ScheduleFiring(schedule_id=row.id, due_at=due, state=state, note=note)
+        firing.created_at = self.ctx.now()
+        s.add(firing)
+        s.flush()
+        return self._settle(firing, row, state, note)
+
+    @staticmethod
+    def _settle(
+        firing: ScheduleFiring, row: Schedule | None, state: FiringState, note: str
+    ) -> Outcome:
+        firing.state, firing.note = state, note
+        return Outcome(
+            row.name if row else str(firing.schedule_id), firing.due_at, state.value, note=note
+        )
+
+    @contextmanager
+    def _fenced(self, now: datetime) -> Iterator[Session]:
+        """A write transaction that proceeds only while this scheduler holds the lease."""
+        with self.ctx.db.transaction() as s:
+            if not lease.holds(s, self.holder, now):
+                raise LeaseLost(self.holder)
+            yield s
+
+
+class _SessionDatabase(Database):
+    """The dispatch transaction, offered to a service as its database.
+
+    :class:`JobService` opens ``db.transaction()`` itself; here that yields the scheduler's open
+    transaction instead, so the job row and its firing row commit together or not at all.
+    """
+
+    def __init__(self, session: Session, base: Database) -> None:  # no engine of its own
+        self._open = session
+        self._base = base
+        self.url, self.is_sqlite, self.created = base.url, base.is_sqlite, False
+        self.engine = base.engine
+
+    def session(self) -> Session:
+        return self._base.session()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        yield self._open
+
+    def dispose(self) -> None:
+        """The base database belongs to the runtime; nothing to close here."""
+
+
+def _locked(s: Session, model: type[_Row], key: int) -> _Row | None:
+    """The row, locked for this transaction on PostgreSQL (SQLite's write lock covers it)."""
+    dialect = s.get_bind().dialect.name
+    return s.get(model, key, with_for_update=dialect == "postgresql")
+
+
+def _active_job(s: Session, schedule_id: int) -> int | None:
+    query = select(Job.id).where(Job.schedule_id == schedule_id, Job.state.in_(ACTIVE_JOB_STATES))
+    return s.scalar(query.order_by(Job.id).limit(1))
+
+
+def _queued_count(s: Session, schedule_id: int) -> int:
+    query = select(func.count(ScheduleFiring.id)).where(
+        ScheduleFiring.schedule_id == schedule_id, ScheduleFiring.state == FiringState.QUEUED
+    )
+    return s.scalar(query) or 0

@@ -1,0 +1,166 @@
+"""The scheduler loop: hold the leader lease, dispatch due firings, sleep until the next one.
+
+Every pass: take or renew the lease; if another scheduler holds it, step back and retry when it
+would expire. As leader: dispatch each schedule whose stored ``next_due_at`` has come (in batches,
+renewing the lease between them), start firings that waited for a running job, then sleep until
+the earliest stored ``next_due_at`` or the next lease renewal, whichever is first, or until
+:meth:`Scheduler.wake`. Database work runs on one thread of its own, so the console's event loop
+never waits on SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import ParamSpec, TypeVar
+
+from otter_tui.engine.dbthread import DbThread
+from otter_tui.events import EventBus, JobCreated
+from otter_tui.runtime import Runtime
+from otter_tui.scheduler import lease
+from otter_tui.scheduler.clock import Clock, SystemClock
+from otter_tui.scheduler.dispatch import Dispatcher, LeaseLost, Outcome
+from otter_tui.services.context import ServiceContext
+
+log = logging.getLogger("otter_tui.scheduler")
+P = ParamSpec("P")
+T = TypeVar("T")
+
+BATCH = 100
+"""Schedules handled per transaction round before the lease is renewed."""
+RETRY_AFTER = timedelta(seconds=5)
+"""After an unexpected error (a locked database), try again this much later, not at once."""
+
+
+class Scheduler:
+    """Creates jobs from schedules; one active per database (see the package docstring)."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        holder: str,
+        clock: Clock | None = None,
+        bus: EventBus | None = None,
+        on_job_created: Callable[[], None] | None = None,
+    ) -> None:
+        self.clock: Clock = clock or SystemClock(runtime.ctx.clock)
+        self.holder = holder
+        self.db = runtime.db
+        ctx = ServiceContext(runtime.db, runtime.settings, runtime.ctx.actor, self.clock.now)
+        self.dispatcher = Dispatcher(ctx, runtime.plans, holder)
+        self.lease_length = timedelta(seconds=runtime.settings.scheduler.lease_seconds)
+        self.bus = bus
+        self.on_job_created = on_job_created
+        self._leader = False
+        self._wake = asyncio.Event()
+        self._thread: DbThread | None = None
+
+    @property
+    def is_leader(self) -> bool:
+        """True while this scheduler holds the leader lease (the only one creating jobs)."""
+        return self._leader
+
+    def wake(self) -> None:
+        """Something changed (a schedule saved, a job finished): look again now."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Schedule until ``stop`` is set; then let the lease go so another can take over."""
+        self._thread = DbThread("otter-scheduler")
+        try:
+            while not stop.is_set():
+                deadline = await self._step()
+                await self._sleep(deadline, stop)
+        finally:
+            await self._step_down()
+            self._thread.close()
+            self._thread = None
+
+    async def _step(self) -> datetime:
+        """One pass; returns when to look again."""
+        now = self.clock.now()
+        try:
+            held = await self._db(lease.acquire, self.db, self.holder, now, self.lease_length)
+            await self._became(held)
+            if not held:
+                return await self._follower_deadline(now)
+            return await self._lead(now)
+        except LeaseLost:
+            await self._became(False)
+            return now
+        except Exception:
+            log.exception("scheduler %s: pass failed; retrying in %s", self.holder, RETRY_AFTER)
+            return now + RETRY_AFTER
+
+    async def _lead(self, now: datetime) -> datetime:
+        renew_at = now + self.lease_length / 3
+        due = await self._db(self.dispatcher.due_schedule_ids, now, BATCH)
+        for schedule_id in due:
+            await self._report(await self._db(self.dispatcher.fire_schedule, schedule_id, now))
+        if len(due) == BATCH:
+            return now  # more are due: renew the lease, then go on
+        await self._report(await self._db(self.dispatcher.dispatch_queued, now))
+        earliest = await self._db(self.dispatcher.earliest_due)
+        return renew_at if earliest is None else min(earliest, renew_at)
+
+    async def _follower_deadline(self, now: datetime) -> datetime:
+        """Retry when the holder's lease would run out (at least every third of a lease)."""
+        expires = await self._db(lease.expires_at, self.db)
+        fallback = now + self.lease_length / 3
+        return fallback if expires is None or expires <= now else min(expires, fallback)
+
+    async def _became(self, leader: bool) -> None:
+        if leader == self._leader:
+            return
+        self._leader = leader
+        log.info("scheduler=%s leader=%s", self.holder, "yes" if leader else "no")
+        if leader:
+            failed = await self._db(self.dispatcher.recover_pending)
+            if failed:
+                log.warning("scheduler=%s recovered_pending_firings=%s", self.holder, failed)
+
+    async def _report(self, outcomes: list[Outcome]) -> None:
+        created = False
+        for o in outcomes:
+            due = o.due_at.isoformat() if o.due_at else "-"
+            log.info(
+                "schedule=%s due=%s firing=%s job=%s note=%r",
+                *(o.schedule, due, o.state, o.job_id or "-", o.note),
+            )
+            if o.job_id is not None:
+                created = True
+                if self.bus is not None:
+                    await self.bus.publish(JobCreated(o.job_id, o.plan_name, o.job_state))
+        if created and self.on_job_created is not None:
+            self.on_job_created()
+
+    async def _sleep(self, deadline: datetime, stop: asyncio.Event) -> None:
+        if self._wake.is_set() or stop.is_set():
+            self._wake.clear()
+            return
+        waits = {
+            asyncio.ensure_future(self.clock.sleep_until(deadline)),
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(stop.wait()),
+        }
+        _done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        self._wake.clear()
+
+    async def _step_down(self) -> None:
+        if not self._leader:
+            return
+        self._leader = False
+        with contextlib.suppress(Exception):
+            await self._db(lease.release, self.db, self.holder, self.clock.now())
+        log.info("scheduler=%s leader=no reason=stopped", self.holder)
+
+    async def _db(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        assert self._thread is not None, "the scheduler is not running"
+        return await self._thread.run(func, *args, **kwargs)
