@@ -1,0 +1,248 @@
+"""The jobs section driven with Pilot: create, watch, follow the log, cancel.
+
+Jobs run on the demo inventory (local transport, sandbox folders under the test's tmp dir) by
+the console's own runner, exactly as in the real console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import suppress
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+from textual.worker import WorkerCancelled, WorkerFailed
+
+from otter_tui.engine.targets import prepare_job
+from otter_tui.events import EventBus, JobStateChanged, LogLine, LogLines
+from otter_tui.runtime import Runtime
+from otter_tui.services.claims import ClaimService
+from otter_tui.services.jobs import JobRequest, JobView
+from otter_tui.store.models import LogEntry
+from otter_tui.targeting import TargetSpec
+from screens.app import OtterApp
+from screens.job_detail import JobDetailScreen
+from screens.job_form import PlanPickerModal
+from screens.job_log import MAX_LINES
+from screens.job_runner import ConsoleRunner
+from screens.jobs import JobsScreen
+from screens.modals import ConfirmModal, FormModal
+from tests.fixtures_core import FixedClock, make_runtime
+
+PLANS_DIR = Path(__file__).resolve().parent.parent / "plans"
+DEPLOY = "demo_deploy.DemoDeploy"
+SIZE = (160, 50)
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    """The demo inventory and the example plans, acting as the admin ``alice``; deploy enabled."""
+    rt = make_runtime(
+        tmp_path, clock=FixedClock(), sections={"paths": {"plans_dir": str(PLANS_DIR)}}
+    )
+    rt.plans.set_enabled(DEPLOY, True)
+    yield rt
+    rt.close()
+
+
+def console(runtime: Runtime, *, runs_jobs: bool = True) -> tuple[OtterApp, EventBus]:
+    """The app as ``run_console`` builds it; ``runs_jobs=False``: queued jobs stay queued."""
+    bus = EventBus()
+    runner = ConsoleRunner(runtime, bus, poll_seconds=60) if runs_jobs else None
+    return OtterApp(runtime, bus, runner), bus
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Let every worker (but the never-ending event bridge) finish, and what follows be handled."""
+    for _ in range(4):
+        for worker in [w for w in pilot.app.workers if w.group != "core-events"]:
+            with suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+        await pilot.pause()
+
+
+def rows(app: OtterApp, table_id: str) -> list[list[str]]:
+    table: DataTable[object] = app.screen.query_one(table_id, DataTable)
+    return [[str(c) for c in table.get_row_at(r)] for r in range(table.row_count)]
+
+
+def notices(app: OtterApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+def deploy(runtime: Runtime, version: str = "1.2.3") -> JobView:
+    request = JobRequest(DEPLOY, TargetSpec(roles=("demo",)), {"version": version})
+    return runtime.jobs.create(request)
+
+
+async def open_section(pilot: Pilot[None], key: str) -> None:
+    await pilot.press(key)
+    await settle(pilot)
+
+
+async def wait_for_jobs(app: OtterApp) -> None:
+    """Wait until the console's runner has no job running (a sync point, not a sleep)."""
+    assert app.runner is not None
+    running = list(app.runner.worker.running.values())
+    if running:
+        await asyncio.wait(running, timeout=30)
+
+
+async def test_a_queued_job_turns_succeeded_in_the_list_when_the_console_runs_it(
+    runtime: Runtime,
+) -> None:
+    app, _bus = console(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "2")
+        assert isinstance(app.screen, JobsScreen)
+        assert app.title == "otter-tui · Jobs"
+        job = deploy(runtime)
+        app.screen.action_reload()
+        await settle(pilot)
+        row = rows(app, "#jobs")[0]
+        assert row[:5] == [str(job.id), "Demo deploy", "queued", "run", "roles demo"]
+        assert app.runner is not None
+        app.runner.notify()
+        await pilot.pause()
+        await wait_for_jobs(app)
+        await settle(pilot)
+        row = rows(app, "#jobs")[0]
+        assert row[2] == "succeeded"
+        assert row[7] == "3/3 done, 12 changed"
+        assert runtime.jobs.show(job.id).state == "succeeded"
+
+
+async def test_new_job_form_refuses_with_one_line_then_runs_the_job(runtime: Runtime) -> None:
+    app, _bus = console(runtime)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_section(pilot, "2")
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, PlanPickerModal)
+        await pilot.press("enter")  # the enabled plan is listed first
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormModal)
+        assert form.form_title == "New job: Demo deploy"
+        form.query_one("#field-roles").value = "demo"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(pilot)
+        error = str(form.query_one("#form-error", Static).visual)
+        assert error == "missing required variable 'version' for plan Demo deploy"
+        assert runtime.jobs.count() == 0
+        form.query_one("#field-var-version").value = "1.2.3"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, JobsScreen)
+        assert "job 1 (Demo deploy) queued" in notices(app)
+        await wait_for_jobs(app)
+        await settle(pilot)
+        assert rows(app, "#jobs")[0][2] == "succeeded"
+        assert runtime.jobs.show(1).variables == {"version": "1.2.3", "workers": 2}
+
+
+def store_lines(runtime: Runtime, job: JobView, run_id: int | None, texts: list[str]) -> LogLines:
+    """Store lines as the engine's log writer does; returns the batch to publish after."""
+    start = max((line.seq for line in runtime.jobs.logs(job.id)), default=0)
+    server = "demo-web1" if run_id else ""
+    lines = tuple(
+        LogLine(job.id, run_id, server, start + n, runtime.ctx.now(), "info", "", text)
+        for n, text in enumerate(texts, start=1)
+    )
+    rows_ = [
+        {"job_id": job.id, "server_run_id": run_id, "seq": line.seq, "at": line.at}
+        | {"level": "info", "stream": "", "text": line.text}
+        for line in lines
+    ]
+    with runtime.ctx.db.transaction() as s:
+        s.execute(insert(LogEntry), rows_)
+    return LogLines(lines)
+
+
+async def test_job_detail_shows_log_lines_as_they_arrive(runtime: Runtime) -> None:
+    job = deploy(runtime)
+    ClaimService(runtime.ctx, "elsewhere").claim(job.id)  # running in another process
+    plan = prepare_job(runtime.ctx.db, job.id, {})
+    web1 = next(run.run_id for run in plan.runs if run.server and run.server.name == "demo-web1")
+    app, bus = console(runtime, runs_jobs=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "2")
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, JobDetailScreen)
+        assert [r[0] for r in rows(app, "#runs")] == ["all", "demo-db1", "demo-web1", "demo-web2"]
+        assert detail.pane.lines == []
+
+        await bus.publish(store_lines(runtime, job, None, ["deploying 1.2.3"]))
+        await bus.publish(store_lines(runtime, job, web1, ["step [bold]one", "step two"]))
+        await settle(pilot)
+        assert [line[9:] for line in detail.pane.lines] == [
+            "(job)          deploying 1.2.3",
+            "demo-web1      step [bold]one",
+            "demo-web1      step two",
+        ]
+
+        await pilot.press("down", "down")  # the demo-web1 run: its lines only
+        await settle(pilot)
+        assert [line[9:] for line in detail.pane.lines] == ["step [bold]one", "step two"]
+        await bus.publish(store_lines(runtime, job, web1, [f"line {n}" for n in range(6000)]))
+        await settle(pilot)
+        lines = detail.pane.lines
+        assert len(lines) == MAX_LINES  # the widget holds a bounded tail
+        assert lines[-1].endswith("line 5999") and lines[0].endswith(f"line {6000 - MAX_LINES}")
+
+        await bus.publish(JobStateChanged(job.id, "running", runtime.ctx.now()))
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, JobsScreen)
+
+
+async def test_cancel_asks_first_and_only_yes_cancels(runtime: Runtime) -> None:
+    job = deploy(runtime)
+    app, _bus = console(runtime, runs_jobs=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_section(pilot, "2")
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        question = str(app.screen.query_one("#confirm-question", Static).visual)
+        assert question == f"Cancel job {job.id} (Demo deploy, queued)?"
+        await pilot.press("n")
+        await settle(pilot)
+        assert rows(app, "#jobs")[0][2] == "queued"
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert rows(app, "#jobs")[0][2] == "cancelled"
+        assert runtime.jobs.show(job.id).state == "cancelled"
+        assert f"job {job.id} cancelled" in notices(app)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, JobsScreen)  # nothing left to cancel: no question
+        assert f"job {job.id} has already finished (cancelled)" in notices(app)
+
+
+async def test_rerun_opens_the_form_filled_from_the_job(runtime: Runtime) -> None:
+    deploy(runtime, version="2.0.0")
+    app, _bus = console(runtime, runs_jobs=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "2")
+        await pilot.press("r")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormModal)
+        assert form.form_title == "Re-run: Demo deploy"
+        assert form.values()["roles"] == "demo"
+        assert form.values()["var-version"] == "2.0.0"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert [r[:3] for r in rows(app, "#jobs")] == [
+            ["2", "Demo deploy", "queued"],
+            ["1", "Demo deploy", "queued"],
+        ]
