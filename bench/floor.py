@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncssh
 
-from bench.timing import cpu_seconds
+from bench.timing import ChannelCounter, cpu_seconds
 
 W1_COMMAND = "hostname && uname -r && echo ok"
 Work = Callable[[asyncssh.SSHClientConnection, str, dict[str, Any]], Awaitable[int]]
@@ -70,6 +70,7 @@ async def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
     """Run workload ``spec['workload']`` on the first ``spec['n']`` servers; count results."""
     fleet = spec["fleet"]
     servers = fleet["servers"][: spec["n"]]
+    channels = ChannelCounter().install()
     started, cpu = time.perf_counter(), cpu_seconds()
     known = asyncssh.read_known_hosts(fleet["known_hosts"])
     keys = asyncssh.load_keypairs([fleet["client_key"]])
@@ -96,4 +97,11 @@ async def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
     failures = [r for r in results if isinstance(r, BaseException)]
     counted = sum(r for r in results if isinstance(r, int))
     error = f"{len(failures)} failed: {failures[0]!r}" if failures else ""
-    return {"ok": not failures, "error": error, "count": counted, "wall": wall, "cpu": cpu}
+    return {
+        "ok": not failures,
+        "error": error,
+        "count": counted,
+        "wall": wall,
+        "cpu": cpu,
+        "channels": channels.count,
+    }

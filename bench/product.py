@@ -16,12 +16,13 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from bench.fleet import PLAN_KEYS
-from bench.timing import cpu_seconds, percentile
+from bench.timing import ChannelCounter, cpu_seconds, percentile
 from otter_tui.engine.local_run import run_claimed
 from otter_tui.engine.runner import Engine
 from otter_tui.events import EventBus, LogLine
@@ -65,6 +66,39 @@ def profile_summary(path: str, top: int = 25) -> str:
     return out.getvalue()
 
 
+def profile_headline(path: str, top: int = 4) -> str:
+    """``35% socket.send, 6% ...``: the largest shares of the event-loop thread's own time."""
+    stats = pstats.Stats(path)
+    total = stats.total_tt or 1.0  # type: ignore[attr-defined]
+    rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)  # type: ignore[attr-defined]
+    parts = []
+    for (filename, line, name), (_cc, _nc, tottime, _ct, _callers) in rows[:top]:
+        where = name if filename == "~" else f"{Path(filename).name}:{line}({name})"
+        parts.append(f"{100 * tottime / total:.0f}% {where}")
+    return f"{total:.2f} s profiled: " + ", ".join(parts) + "; by package: " + _by_package(rows)
+
+
+def _by_package(rows: list[Any]) -> str:
+    """Own time grouped by where the code lives (C built-ins counted apart)."""
+    shares: dict[str, float] = {}
+    for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in rows:
+        shares[_package(filename)] = shares.get(_package(filename), 0.0) + tottime
+    total = sum(shares.values()) or 1.0
+    ranked = sorted(shares.items(), key=lambda item: item[1], reverse=True)[:6]
+    return ", ".join(f"{name} {100 * value / total:.0f}%" for name, value in ranked)
+
+
+def _package(filename: str) -> str:
+    if filename == "~":
+        return "C built-ins (socket, crypto, select)"
+    parts = Path(filename).parts
+    for marker in ("site-packages", "otter_tui", "bench"):
+        if marker in parts:
+            index = parts.index(marker)
+            return parts[index + 1] if marker == "site-packages" else marker
+    return "stdlib asyncio" if "asyncio" in parts else "stdlib/other"
+
+
 async def run_product(spec: dict[str, Any]) -> dict[str, Any]:
     """Create, claim and run one job; check every server run succeeded and logs were stored."""
     runtime = open_runtime(spec["fleet"]["config"], seed=False, sync_plans=False)
@@ -77,6 +111,7 @@ async def run_product(spec: dict[str, Any]) -> dict[str, Any]:
         engine.writer.observers.append(lambda lines: _record_delays(lines, delays))
         return engine
 
+    channels = ChannelCounter().install()
     started, cpu = time.perf_counter(), cpu_seconds()
     with maybe_profile(spec.get("profile")):
         view = create_job(runtime, spec)
@@ -85,6 +120,7 @@ async def run_product(spec: dict[str, Any]) -> dict[str, Any]:
         )
     wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     result = {"wall": wall, "cpu": cpu, **_verify(runtime, view.id, spec), "state": str(state)}
+    result["channels"] = channels.count
     if spec["workload"] == "lines" and delays:
         result["delay_p50"] = percentile(delays, 0.50)
         result["delay_p99"] = percentile(delays, 0.99)

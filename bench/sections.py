@@ -124,6 +124,8 @@ def _workload_rows(
         if key == "wall" and row.ratio is not None:
             ctx.ratios[(workload, n)] = row.ratio
         ctx.report.add(row)
+    per_server = [median([r["channels"] / n for r in runs]) for runs in (products, floors)]
+    ctx.report.add(Row(label, str(n), "SSH channels/server", per_server[0], "", per_server[1]))
     rss = median([r["rss_mb"] for r in products])
     ctx.report.add(Row(label, str(n), "peak RSS", rss, "MB", median([r["rss_mb"] for r in floors])))
 
@@ -245,7 +247,7 @@ def profile(ctx: Context) -> None:
     if not result.get("ok"):
         ctx.report.footnotes.append(f"Profile of {workload} at N={n} failed: {result.get('error')}")
         return
-    from bench.product import profile_summary
+    from bench.product import profile_headline, profile_summary
 
     summary = profile_summary(str(path))
     ctx.report.details += [
@@ -256,8 +258,9 @@ def profile(ctx: Context) -> None:
         "```",
     ]
     ctx.report.footnotes.append(
-        f"Profiled the worst wall ratio ({workload} at N={n}); see bench/results/latest.md and "
-        f"{path.relative_to(RESULTS_DIR.parent.parent)}."
+        f"Profile of the worst wall ratio ({workload} at N={n}, product, cProfile of the event "
+        f"loop thread; the DB thread is not in it): {profile_headline(str(path))}. Full listing "
+        f"in bench/results/latest.md and {path.relative_to(RESULTS_DIR.parent.parent)}."
     )
     progress(f"  profile written to {path}")
 

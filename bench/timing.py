@@ -6,6 +6,7 @@ import resource
 import statistics
 import sys
 import time
+from typing import Any
 
 
 def cpu_seconds() -> float:
@@ -27,3 +28,23 @@ def median(values: list[float]) -> float:
 def progress(text: str) -> None:
     """A timestamped progress line on stderr (the table goes to stdout)."""
     print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+class ChannelCounter:
+    """Counts SSH channels opened in this process (exec and SFTP alike), for channels/server."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def install(self) -> ChannelCounter:
+        import asyncssh
+
+        original = asyncssh.SSHClientConnection.create_session
+        counter = self
+
+        async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+            counter.count += 1
+            return await original(self, *args, **kwargs)
+
+        asyncssh.SSHClientConnection.create_session = counted  # type: ignore[method-assign]
+        return self
