@@ -97,15 +97,12 @@ class QueueService:
     def all(self) -> list[QueueView]:
         with self.ctx.db.transaction() as s:
             ensure_default(s)
-            counts = dict(
-                s.execute(
-                    select(Job.queue_name, func.count(Job.id))
-                    .where(Job.state.in_(WAITING))
-                    .group_by(Job.queue_name)
-                )
-                .tuples()
-                .all()
+            rows = s.execute(
+                select(Job.queue_name, func.count(Job.id))
+                .where(Job.state.in_(WAITING))
+                .group_by(Job.queue_name)
             )
+            counts = {name: n for name, n in rows}
             queues = s.scalars(select(JobQueue).order_by(JobQueue.name))
             return [_view(q, counts.get(q.name, 0)) for q in queues]
 
