@@ -168,6 +168,8 @@ class Dispatcher:
     def _fire_one(
         self, s: Session, row: Schedule, due: datetime, now: datetime, next_due: datetime | None
     ) -> Outcome:
+        if _recorded(s, row.id, due):
+            return Outcome(row.name, due, "recorded-before", note="already recorded; not again")
         firing = ScheduleFiring(
             schedule_id=row.id, due_at=due, state=FiringState.PENDING, created_at=now
         )
@@ -247,6 +249,8 @@ class Dispatcher:
     def _record(
         self, s: Session, row: Schedule, due: datetime, state: FiringState, note: str
     ) -> Outcome:
+        if _recorded(s, row.id, due):
+            return Outcome(row.name, due, "recorded-before", note="already recorded; not again")
         firing = ScheduleFiring(schedule_id=row.id, due_at=due, state=state, note=note)
         firing.created_at = self.ctx.now()
         s.add(firing)
@@ -311,3 +315,11 @@ def _queued_count(s: Session, schedule_id: int) -> int:
         ScheduleFiring.schedule_id == schedule_id, ScheduleFiring.state == FiringState.QUEUED
     )
     return s.scalar(query) or 0
+
+
+def _recorded(s: Session, schedule_id: int, due: datetime) -> bool:
+    """A firing row exists already (left by a crash of older code): never dispatch it again."""
+    query = select(ScheduleFiring.id).where(
+        ScheduleFiring.schedule_id == schedule_id, ScheduleFiring.due_at == due
+    )
+    return s.scalar(query) is not None

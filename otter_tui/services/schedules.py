@@ -109,7 +109,9 @@ class ScheduleView:
     @property
     def rule(self) -> str:
         """The cron line, or ``once at ...`` for a one-shot (for tables)."""
-        return self.cron or f"once {self.once_at:%Y-%m-%d %H:%M} UTC"
+        if self.cron or self.once_at is None:
+            return self.cron
+        return f"once {self.once_at.astimezone(load_zone(self.timezone)):%Y-%m-%d %H:%M %Z}"
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
