@@ -18,13 +18,18 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import tomli_w
 
 from otter_tui.cli import run
+from otter_tui.config import load_settings
+from otter_tui.runtime import open_runtime
 from otter_tui.services.queues import QueueService
+from otter_tui.services.schedules import ScheduleFields, ScheduleService
+from otter_tui.targeting import TargetSpec
 from tests.fixtures_core import ACTOR, make_runtime
 
 LAUNCH = """
@@ -59,6 +64,7 @@ SETTINGS = {
     "paths": {"data_dir": "data", "plans_dir": "plans"},
     "daemon": {"shutdown_grace_seconds": 3, "poll_seconds": 0.2},
     "engine": {"cancel_grace_seconds": 1, "lease_seconds": 5},
+    "scheduler": {"lease_seconds": 3},
 }
 
 
@@ -319,3 +325,30 @@ def test_an_unknown_queue_is_refused_before_the_daemon_starts(config: Path) -> N
     assert daemon.stderr.splitlines()[0] == (
         "otter-tui: error: unknown job queue 'nope' (known: a, b, default)"
     )
+
+
+def test_the_scheduler_leads_creates_a_due_job_the_worker_runs_and_steps_down(
+    config: Path, capsys: pytest.CaptureFixture[str], daemons: list[DaemonProcess]
+) -> None:
+    daemon = start(daemons, config)
+    assert daemon.wait_for("daemon.started")["scheduler"] == "on"
+    daemon.wait_for("scheduler.leader", state="acquired")
+    rt = open_runtime(settings=load_settings(config), actor=ACTOR)
+    try:
+        ScheduleService(rt.ctx, rt.plans).add(
+            "soon",
+            ScheduleFields(
+                plan="sleepy.Sleepy",
+                at=datetime.now(UTC) + timedelta(seconds=1),
+                targets=TargetSpec(servers=("demo-db1",)),
+                variables={"seconds": "0"},
+            ),
+        )
+    finally:
+        rt.close()
+    created = daemon.wait_for("job.created")
+    finished = daemon.wait_for("job.finished", job=created["job"])
+    assert (finished["state"], finished["plan"]) == ("succeeded", "sleepy.Sleepy")
+    daemon.send(signal.SIGTERM)
+    assert_clean_exit(daemon, daemon.finish(timeout=15))
+    assert daemon.events("scheduler.leader")[-1]["state"] == "released"

@@ -131,16 +131,14 @@ class Daemon:
         )
 
     def _scheduler_state(self) -> str:
-        if not self.options.scheduler:
-            return "off"
-        return "absent" if self.scheduler is None else "on"
+        return "on" if self.scheduler is not None else "off"
 
     def _start_scheduler(self) -> None:
         if not self.options.scheduler:
             return
-        self.scheduler = build_scheduler(self.runtime, self.bus, self.worker.notify)
-        if self.scheduler is None:
-            return
+        self.scheduler = build_scheduler(
+            self.runtime, self.bus, self.worker.name, self.worker.notify
+        )
         task = asyncio.create_task(self.scheduler.run(self._scheduler_stop), name="scheduler")
         task.add_done_callback(self._scheduler_ended)
         self._tasks.append(task)
@@ -192,6 +190,8 @@ class Daemon:
             )
             await self._sync_plans()
             await self._refresh_queues()
+            if self.scheduler is not None:
+                self.scheduler.wake()  # look at schedules (and plans) again now
 
     def _apply(self, new: Settings) -> None:
         old = self.settings

@@ -20,6 +20,7 @@ from otter_tui.events import (
     DriftChecked,
     Event,
     EventBus,
+    JobCreated,
     JobStateChanged,
     LogLines,
     ServerRunStateChanged,
@@ -94,7 +95,9 @@ class Journal:
                 sub.queue.task_done()
 
     async def record(self, event: Event) -> None:
-        if isinstance(event, JobStateChanged):
+        if isinstance(event, JobCreated):
+            await self._created(event)
+        elif isinstance(event, JobStateChanged):
             await self._job(event)
         elif isinstance(event, ServerRunStateChanged):
             self._run(event)
@@ -103,6 +106,12 @@ class Journal:
         elif isinstance(event, LogLines) and self.job_lines:
             for ln in event.lines:
                 emit("job.log", job=ln.job_id, server=ln.server, stream=ln.level, text=ln.text)
+
+    async def _created(self, event: JobCreated) -> None:
+        """A job this process created (the scheduler's): where it waits and in what state."""
+        facts = await asyncio.to_thread(job_facts, self.db, event.job_id)
+        plan, queue = (facts.plan, facts.queue) if facts else (event.plan_name, "")
+        emit("job.created", job=event.job_id, plan=plan, queue=queue, state=event.state)
 
     async def _job(self, event: JobStateChanged) -> None:
         facts = await asyncio.to_thread(job_facts, self.db, event.job_id)

@@ -20,9 +20,11 @@ RESTART_NEEDED = (
     "paths.data_dir",
     "engine.max_parallel",
     "engine.lease_seconds",
+    "scheduler.",
 )
 """Keys (or section prefixes) whose new value needs a restart: the database connection, the
-data dir, the engine's parallelism and the workers' lease are fixed when the daemon starts."""
+data dir, the engine's parallelism, the workers' lease and the scheduler's settings are fixed
+when the daemon starts."""
 
 
 @dataclass(frozen=True)

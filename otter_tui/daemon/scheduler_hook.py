@@ -1,20 +1,20 @@
-"""Where the daemon plugs in the scheduler (cron and ``--at`` jobs -> job rows).
+"""Where the daemon plugs in the scheduler (cron and one-shot schedules -> job rows).
 
-The scheduler package (``otter_tui.scheduler``) is built separately; the daemon needs only the
-small surface below. :func:`build_scheduler` is the one place that knows how to construct it:
-it returns None while the package (or its ``Scheduler``) does not exist, and the daemon then runs
-workers only and says so in its start-up line (``scheduler=absent``).
+The daemon needs only the small surface below (:class:`SchedulerLike`); :func:`build_scheduler`
+is the one place that knows how to construct :class:`otter_tui.scheduler.Scheduler`. The
+scheduler holds the ``scheduler`` leader lease: of all daemons and consoles on one database only
+the leader creates jobs, the others step back and take over when its lease runs out.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
+from otter_tui.scheduler import Scheduler
 
 
 class SchedulerLike(Protocol):
@@ -26,7 +26,7 @@ class SchedulerLike(Protocol):
         ...
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Schedule until ``stop`` is set."""
+        """Schedule until ``stop`` is set; then release the lease."""
         ...
 
     def wake(self) -> None:
@@ -35,20 +35,11 @@ class SchedulerLike(Protocol):
 
 
 def build_scheduler(
-    runtime: Runtime, bus: EventBus, on_job_created: Callable[[], None]
-) -> SchedulerLike | None:
-    """The scheduler for this daemon, or None when the scheduler package is not installed.
+    runtime: Runtime, bus: EventBus, holder: str, on_job_created: Callable[[], None]
+) -> SchedulerLike:
+    """This daemon's scheduler, named ``holder`` in the lease row.
 
-    ``on_job_created`` wakes the local workers, so a job the scheduler just created starts at
-    once instead of at the next poll.
+    ``on_job_created`` wakes the local worker, so a job the scheduler just created starts at once
+    instead of at the next poll; each new job is also published on ``bus`` (``job.created``).
     """
-    try:
-        module: Any = importlib.import_module("otter_tui.scheduler")
-    except ModuleNotFoundError as exc:
-        if exc.name != "otter_tui.scheduler":
-            raise
-        return None
-    if not hasattr(module, "Scheduler"):
-        return None
-    scheduler: SchedulerLike = module.Scheduler(runtime.ctx)
-    return scheduler
+    return Scheduler(runtime, holder=holder, bus=bus, on_job_created=on_job_created)
