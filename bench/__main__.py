@@ -52,6 +52,8 @@ def wanted(plan: Plan, section: str) -> bool:
 def main(argv: list[str]) -> int:
     plan = parse(argv)
     raise_open_files()
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / "children.log").write_text("")
     report = Report()
     machine_before = machine_line()
     started = time.perf_counter()

@@ -36,6 +36,10 @@ def _kind(name: str) -> Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str,
         from bench.product import run_product
 
         return run_product
+    if name == "scheduler":
+        from bench.scheduler import measure_scheduler
+
+        return measure_scheduler
     from bench.keys import measure_keys_spec
 
     return measure_keys_spec
