@@ -29,7 +29,7 @@ from otter_tui.events import (
 from otter_tui.store.db import Database
 from otter_tui.store.models import Job, JobState
 
-QUIET_STATES = {JobState.SUCCEEDED.value, JobState.WARNING.value}
+QUIET_STATES = {JobState.SUCCEEDED.value}
 FAILED_STATES = {JobState.FAILED.value}
 
 
@@ -148,7 +148,7 @@ class Journal:
         emit("job.finished", level, **fields)
 
     def _run(self, event: ServerRunStateChanged) -> None:
-        level = logging.WARNING if event.state in ("failed", "interrupted") else logging.INFO
+        level = logging.INFO if event.state in ("running", "succeeded") else logging.WARNING
         fields: dict[str, Any] = {
             "job": event.job_id,
             "run": event.server_run_id,

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from otter_tui.engine.runner import Engine
 from otter_tui.services.claims import ClaimService
+from otter_tui.services.queues import QueueBackend
 from otter_tui.store.models import JobQueue
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Worker:
         *,
         poll_seconds: float = 2.0,
         name: str | None = None,
+        backend: QueueBackend | None = None,
     ) -> None:
         self.engine = engine
         self.ctx = engine.ctx
@@ -43,6 +45,8 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.name = name or worker_name()
         self.claims = ClaimService(self.ctx, self.name, self.ctx.settings.engine.lease_seconds)
+        self.backend: QueueBackend = backend or self.claims
+        """Where jobs come from: ``local`` claims from the database (see services/queues.py)."""
         self.running: dict[int, asyncio.Task[object]] = {}
         self.wake = asyncio.Event()
         self._stopping = False
@@ -74,7 +78,7 @@ class Worker:
         open_queues = await self.engine.dbthread.run(self._queues_with_room)
         if not open_queues:
             return False
-        job_id = await self.engine.dbthread.run(self.claims.claim_next, open_queues)
+        job_id = await self.engine.dbthread.run(self.backend.claim_next, open_queues)
         if job_id is None:
             return False
         self._launch(job_id)
