@@ -1,4 +1,11 @@
-"""Key latency in the real console app (headless) while the engine streams a job's log."""
+"""Key latency in the real console app (headless) while it runs a job that streams its log.
+
+The app is built as the console builds it (runtime, bus, the console's own job runner). A job
+on a local-transport server prints ``rate`` lines a second; it is created through the job
+service and run by the console's worker, and its detail screen is open, following the log. Every
+100 ms the pilot presses ``End`` (follow the log) and the time from the press to the screen's
+action is recorded.
+"""
 
 from __future__ import annotations
 
@@ -10,29 +17,33 @@ from typing import Any
 import screens.app
 from bench.fleet import LOCAL_SERVER, PLAN_KEYS
 from bench.timing import cpu_seconds, percentile
-from otter_tui.engine.runner import Engine
-from otter_tui.engine.worker import worker_name
 from otter_tui.events import EventBus
 from otter_tui.runtime import open_runtime
-from otter_tui.services.claims import ClaimService
-from otter_tui.services.jobs import JobRequest
+from otter_tui.services.jobs import JobRequest, JobView
 from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
+from screens.context import ConsoleContext
+from screens.job_detail import JobDetailScreen
+from screens.job_runner import ConsoleRunner
 
 WARM_UP = 1.0
 """Seconds of streaming before the first press, so the stream is at its steady rate."""
 PRESS_EVERY = 0.1
+KEY = "end"
 
 
-class _TimedApp(OtterApp):
-    """The console, noting when the section action of a key press runs."""
+class _TimedDetail(JobDetailScreen):
+    """The job detail screen, noting when the action of a key press runs."""
 
-    CSS_PATH = str(Path(screens.app.__file__).with_name("otter.tcss"))
     handled: list[float]
 
-    def action_section(self, mode: str) -> None:
+    def action_scroll_log(self, where: str) -> None:
         self.handled.append(time.perf_counter())
-        super().action_section(mode)
+        super().action_scroll_log(where)
+
+
+class _App(OtterApp):
+    CSS_PATH = str(Path(screens.app.__file__).with_name("otter.tcss"))
 
 
 async def measure_keys_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -43,47 +54,54 @@ async def measure_keys(config: str, rate: int, seconds: int) -> dict[str, Any]:
     runtime = open_runtime(config, seed=False, sync_plans=False)
     runtime.plans.plan_class(PLAN_KEYS["stream"])
     bus = EventBus()
-    engine = Engine(runtime.ctx, bus, plans=runtime.plans)
-    app = _TimedApp(runtime, bus)
-    app.handled = []
+    runner = ConsoleRunner(runtime, bus)
+    app = _App(runtime, bus, runner)
     latencies: list[float] = []
     async with app.run_test(size=(160, 40)) as pilot:
-        await engine.start()
-        request = JobRequest(
-            PLAN_KEYS["stream"],
-            TargetSpec(servers=(LOCAL_SERVER,)),
-            {"rate": str(rate), "seconds": str(seconds)},
-            simulation=False,
-        )
-        view = runtime.jobs.create(request)
-        assert ClaimService(runtime.ctx, worker_name()).claim(view.id)
+        view = _create_job(runtime, rate, seconds)
         started, cpu = time.perf_counter(), cpu_seconds()
-        job = asyncio.create_task(engine.run_job(view.id))
+        runner.notify()
+        detail = _TimedDetail(ConsoleContext(runtime, app.core_events, runner), view)
+        detail.handled = []
+        await app.push_screen(detail)
         await asyncio.sleep(WARM_UP)
-        while not job.done():
-            latencies.append(await _press(pilot, app))
+        while not runner.running and time.perf_counter() - started < 10:
+            await asyncio.sleep(0.05)
+        while runner.running:
+            latencies.append(await _press(pilot, detail))
             await asyncio.sleep(PRESS_EVERY)
-        state = await job
         wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-        await engine.close()
+    job = runtime.jobs.show(view.id)
+    state, lines = job.state, runner.engine.writer.stored
+    ran = (job.finished_at - job.started_at).total_seconds() if job.finished_at else 0.0
     runtime.close()
-    lines = engine.writer.stored
     return {
-        "ok": state.value == "succeeded" and bool(latencies),
-        "error": "" if state.value == "succeeded" else f"stream job {state.value}",
+        "ok": state == "succeeded" and bool(latencies),
+        "error": "" if state == "succeeded" else f"stream job {state}",
         "p50": percentile(latencies, 0.5) if latencies else None,
         "p99": percentile(latencies, 0.99) if latencies else None,
         "presses": len(latencies),
-        "lines_per_s": lines / wall,
+        "lines_per_s": lines / ran if ran else 0.0,
         "wall": wall,
         "cpu": cpu,
     }
 
 
-async def _press(pilot: Any, app: _TimedApp) -> float:
-    before = len(app.handled)
+def _create_job(runtime: Any, rate: int, seconds: int) -> JobView:
+    request = JobRequest(
+        PLAN_KEYS["stream"],
+        TargetSpec(servers=(LOCAL_SERVER,)),
+        {"rate": str(rate), "seconds": str(seconds)},
+        simulation=False,
+    )
+    view: JobView = runtime.jobs.create(request)
+    return view
+
+
+async def _press(pilot: Any, screen: _TimedDetail) -> float:
+    before = len(screen.handled)
     pressed = time.perf_counter()
-    await pilot.press("1")
-    while len(app.handled) <= before:
+    await pilot.press(KEY)
+    while len(screen.handled) <= before:
         await asyncio.sleep(0.001)
-    return app.handled[before] - pressed
+    return screen.handled[before] - pressed
