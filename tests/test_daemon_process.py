@@ -230,8 +230,10 @@ def test_the_daemon_claims_a_job_the_cli_created_and_logs_each_step(
     assert started["queues"] == "a,b,default"
     assert started["scheduler"] == "off"
     job_id = create(config, capsys, 0)
-    claimed = daemon.wait_for("job.started", job=job_id)
+    claimed = daemon.wait_for("job.claimed", job=job_id)
     assert (claimed["plan"], claimed["queue"]) == ("sleepy.Sleepy", "default")
+    assert claimed["worker"] == started["worker"]
+    daemon.wait_for("job.started", job=job_id, plan="sleepy.Sleepy")
     daemon.wait_for("run.state", job=job_id, server="demo-db1", state="running")
     finished = daemon.wait_for("job.finished", job=job_id)
     assert (finished["state"], finished["level"], finished["runs"]) == ("succeeded", "info", "1")
@@ -311,7 +313,7 @@ def test_a_daemon_serves_only_its_queues_each_within_its_concurrency(
     daemon.send(signal.SIGTERM)
     assert_clean_exit(daemon, daemon.finish(timeout=15))
     assert job(config, capsys, in_b)["state"] == "queued"
-    assert {e["job"] for e in daemon.events("job.started")} == {first, second}
+    assert {e["job"] for e in daemon.events("job.claimed")} == {first, second}
     one, two = job(config, capsys, first), job(config, capsys, second)
     assert (one["state"], two["state"]) == ("succeeded", "succeeded")
     assert str(two["started_at"]) >= str(one["finished_at"]), "queue a runs one job at a time"

@@ -23,16 +23,17 @@ from sqlalchemy import select
 
 from otter_tui import __version__
 from otter_tui.config import Settings
-from otter_tui.daemon.journal import Journal
+from otter_tui.daemon.journal import Journal, LoggedClaims
 from otter_tui.daemon.logfmt import emit
 from otter_tui.daemon.reload import reload_settings
 from otter_tui.daemon.scheduler_hook import SchedulerLike, build_scheduler
 from otter_tui.engine.runner import Engine
 from otter_tui.engine.transports import TransportFactory, default_transports
-from otter_tui.engine.worker import Worker
+from otter_tui.engine.worker import Worker, worker_name
 from otter_tui.errors import UsageError
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
+from otter_tui.services.claims import ClaimService
 from otter_tui.services.queues import QueueService
 from otter_tui.store.models import Job
 
@@ -78,8 +79,7 @@ class Daemon:
         self._own_transports = transports is None
         self.engine = Engine(runtime.ctx, self.bus, plans=runtime.plans, transports=transports)
         self.journal = Journal(runtime.db, self.bus, job_lines=self.options.job_lines)
-        poll = runtime.settings.daemon.poll_seconds
-        self.worker = Worker(self.engine, self.queues, poll_seconds=poll)
+        self.worker = self._worker(worker_name())
         self.scheduler: SchedulerLike | None = None
         self.exit_code = 0
         self._stop_reason = "stopped"
@@ -87,6 +87,13 @@ class Daemon:
         self._scheduler_stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._reloading = asyncio.Lock()
+
+    def _worker(self, name: str) -> Worker:
+        """The local worker; its claims are logged (``job.claimed``)."""
+        lease = self.runtime.settings.engine.lease_seconds
+        claims = LoggedClaims(ClaimService(self.runtime.ctx, name, lease), self.runtime.db, name)
+        poll = self.runtime.settings.daemon.poll_seconds
+        return Worker(self.engine, self.queues, poll_seconds=poll, name=name, backend=claims)
 
     @property
     def settings(self) -> Settings:

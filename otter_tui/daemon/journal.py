@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from otter_tui.events import (
     ServerRunStateChanged,
     Subscription,
 )
+from otter_tui.services.queues import QueueBackend
 from otter_tui.store.db import Database
 from otter_tui.store.models import Job, JobState
 
@@ -58,6 +60,23 @@ def job_facts(db: Database, job_id: int) -> JobFacts | None:
             job.error,
             dict(job.summary),
         )
+
+
+class LoggedClaims:
+    """A queue backend that logs each claim (``job.claimed``) of the backend it wraps."""
+
+    def __init__(self, backend: QueueBackend, db: Database, worker: str) -> None:
+        self.backend = backend
+        self.db = db
+        self.worker = worker
+
+    def claim_next(self, queues: Sequence[str]) -> int | None:
+        job_id = self.backend.claim_next(queues)
+        if job_id is not None:
+            facts = job_facts(self.db, job_id)
+            plan, queue = (facts.plan, facts.queue) if facts else ("", "")
+            emit("job.claimed", job=job_id, plan=plan, queue=queue, worker=self.worker)
+        return job_id
 
 
 class Journal:
