@@ -247,7 +247,7 @@ def test_sigterm_lets_a_short_job_finish_interrupts_a_long_one_and_exits_0(
     config: Path, capsys: pytest.CaptureFixture[str], daemons: list[DaemonProcess]
 ) -> None:
     daemon = start(daemons, config, "--no-scheduler")
-    short, long = create(config, capsys, 2), create(config, capsys, 60)
+    short, long = create(config, capsys, 1), create(config, capsys, 60)
     daemon.wait_for("run.state", job=short, state="running")
     daemon.wait_for("run.state", job=long, state="running")
     daemon.send(signal.SIGTERM)

@@ -102,11 +102,14 @@ class Daemon:
     async def run(self) -> int:
         """Start, serve until a stop signal, shut down; the process exit code."""
         self._install_signals()
-        await self.start()
         try:
-            await self._stop.wait()
+            await self.start()
+            try:
+                await self._stop.wait()
+            finally:
+                await self.shutdown()
         finally:
-            await self.shutdown()
+            self._remove_signals()
         return self.exit_code
 
     def request_stop(self, reason: str) -> None:
@@ -177,6 +180,11 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig.name)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+
+    def _remove_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
 
     # reload -----------------------------------------------------------------------------------
 
