@@ -25,8 +25,7 @@ pass_state = click.make_pass_decorator(CliState)
 
 
 def _service(state: CliState) -> ScheduleService:
-    runtime = state.runtime()
-    return ScheduleService(runtime.ctx, runtime.plans)
+    return state.runtime().schedules
 
 
 def schedule_options(func: Any) -> Any:
