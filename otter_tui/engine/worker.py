@@ -122,6 +122,10 @@ class Worker:
         """Claim nothing more; wait up to ``timeout`` for running jobs, interrupt the rest."""
         self._stopping = True
         self.wake.set()
+        if self._tasks:
+            # Let a claim in flight land first: the job it took gets the grace (and is marked)
+            # like the others, instead of being left running with nobody to finish it.
+            await asyncio.wait({self._tasks[0]}, timeout=self.poll_seconds + 1)
         if self.running:
             await asyncio.wait(set(self.running.values()), timeout=timeout)
         left = list(self.running)
