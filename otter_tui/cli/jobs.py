@@ -18,6 +18,7 @@ from otter_tui.cli.inventory import csv, json_option
 from otter_tui.cli.output import emit_json, fields, table
 from otter_tui.cli.state import CliState
 from otter_tui.engine.local_run import run_claimed
+from otter_tui.engine.retention import prune
 from otter_tui.errors import UsageError
 from otter_tui.events import LogLine
 from otter_tui.services.jobs import JobRequest, JobView, LogView
@@ -207,6 +208,8 @@ def jobs_logs(state: CliState, job_id: int, follow: bool, server: str | None) ->
             if server is None or line.server == server:
                 print_line(line)
         view = service.show(job_id)
+        if seq == 0 and "log_pruned_at" in view.summary:
+            click.echo(f"(log pruned by retention at {view.summary['log_pruned_at']})")
         if not follow or JobState(view.state).finished:
             break
         time.sleep(0.3)
@@ -215,6 +218,13 @@ def jobs_logs(state: CliState, job_id: int, follow: bool, server: str | None) ->
             print_line(line)
         return finish(view)
     return 0
+
+
+@jobs.command("prune")
+@pass_state
+def jobs_prune(state: CliState) -> None:
+    """Prune old logs and finished jobs now, per [retention] (workers also do it hourly)."""
+    click.echo(prune(state.runtime().ctx).describe())
 
 
 @jobs.command("cancel")

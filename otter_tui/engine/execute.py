@@ -177,7 +177,12 @@ class ServerRunExecutor:
                 items = await collect_all(ops, self.transport, self.secrets)
             else:
                 items = await remediate(
-                    ops, self.transport, self.plan.simulation, self.say, self.secrets, self.output
+                    ops,
+                    self.transport,
+                    self.plan.simulation,
+                    lambda level, text: self.say(text, level),
+                    self.secrets,
+                    self.output,
                 )
             records += [self._record(key, item) for item in items]
         self._count(records)
@@ -185,18 +190,18 @@ class ServerRunExecutor:
             await self.recorder.store_drift(self.run.server.id, self.server_name, records)
 
     def _record(self, key: str, item: ItemResult) -> DriftRecord:
-        level = {"drifted": "warn", "error": "error"}.get(item.status.value, "info")
-        self.say(
-            f"{item.status.value}: {item.description}"
-            + (f" ({item.message})" if item.message else ""),
-            level,
-        )
-        if item.diff:
-            for line in item.diff.splitlines():
-                self.output("stdout", line)
+        if self.plan.mode == "check":
+            self._report(item)  # a remediation reports each item itself as it goes
         if item.status is Status.CHANGED:
             self._tally.changes += 1
         return DriftRecord(key, item.description, DRIFT_OF[item.status], item.diff, item.message)
+
+    def _report(self, item: ItemResult) -> None:
+        level = {"drifted": "warn", "error": "error"}.get(item.status.value, "info")
+        message = f" ({item.message})" if item.message else ""
+        self.say(f"{item.status.value}: {item.description}{message}", level)
+        for line in item.diff.splitlines():
+            self.output("stdout", line)
 
     def _count(self, records: list[DriftRecord]) -> None:
         self._tally.unknowns += sum(r.status is DriftStatus.UNKNOWN for r in records)

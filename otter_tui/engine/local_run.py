@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ from otter_tui.services.plans import PlanService
 from otter_tui.store.models import JobState
 
 LinePrinter = Callable[[LogLine], None]
+log = logging.getLogger(__name__)
 
 
 async def run_claimed(
@@ -33,12 +35,13 @@ async def run_claimed(
 ) -> JobState | None:
     """Claim ``job_id`` and run it here; None if another worker already has it."""
     claims = ClaimService(ctx, worker_name(), ctx.settings.engine.lease_seconds)
+    claims.recover_interrupted()  # a start, like a worker's: orphans are marked, never re-run
     if not claims.claim(job_id):
         return None
     bus = EventBus()
     engine = engine_factory(bus) if engine_factory else Engine(ctx, bus, plans=plans)
     sub = bus.subscribe(lossy=False, maxsize=10_000) if on_line else None
-    printer = asyncio.create_task(_print(sub, job_id, on_line)) if sub and on_line else None
+    printer = asyncio.create_task(_print(bus, sub, job_id, on_line)) if sub and on_line else None
     await engine.start()
     leases = asyncio.create_task(_keep_lease(claims, engine, job_id))
     try:
@@ -47,18 +50,32 @@ async def run_claimed(
         leases.cancel()
         await engine.close()
         if sub is not None and printer is not None:
-            await sub.queue.join()
+            if not printer.done():
+                await sub.queue.join()
             printer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await printer
 
 
-async def _print(sub: Subscription, job_id: int, on_line: LinePrinter) -> None:
-    async for event in sub:
-        if isinstance(event, LogLines):
-            for line in event.lines:
-                if line.job_id == job_id:
-                    on_line(line)
+async def _print(bus: EventBus, sub: Subscription, job_id: int, on_line: LinePrinter) -> None:
+    """Print the job's lines; if printing fails (``| head`` closed the pipe), stop printing
+    and step off the bus, so the job runs on and stores its whole log regardless."""
+    try:
+        async for event in sub:
+            if isinstance(event, LogLines):
+                for line in event.lines:
+                    if line.job_id == job_id:
+                        on_line(line)
+            sub.queue.task_done()
+    except Exception as exc:
+        log.warning("job=%s: stopped printing its log (%s); it runs on", job_id, exc)
+        bus.unsubscribe(sub)
+        _stop_following(sub)
+
+
+def _stop_following(sub: Subscription) -> None:
+    while not sub.queue.empty():
+        sub.queue.get_nowait()
         sub.queue.task_done()
 
 

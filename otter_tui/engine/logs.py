@@ -59,6 +59,9 @@ class JobLog:
         self._room.set()
         self._closed = False
         self._task: asyncio.Task[None] | None = None
+        self._publishing = asyncio.Lock()
+        """One flush at a time: two interleaved flushes could publish batches out of order, and a
+        follower reading ``seq > last seen`` would then skip the earlier batch for good."""
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._flusher(), name=f"job-{self.job_id}-log")
@@ -95,11 +98,12 @@ class JobLog:
 
     async def flush(self) -> None:
         """Publish everything buffered, in order, in chunks of ``batch_lines``."""
-        while self._buffer:
-            chunk = self._buffer[: self.batch_lines * 5]
-            del self._buffer[: len(chunk)]
-            await self.bus.publish(LogLines(tuple(chunk)))
-        self._room.set()
+        async with self._publishing:
+            while self._buffer:
+                chunk = self._buffer[: self.batch_lines * 5]
+                del self._buffer[: len(chunk)]
+                await self.bus.publish(LogLines(tuple(chunk)))
+            self._room.set()
 
     async def close(self) -> None:
         """Flush what is left and stop the flusher."""

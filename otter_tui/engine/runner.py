@@ -109,7 +109,7 @@ class Engine:
             *(self._server_run(active, run, secrets) for run in plan.runs)
         )
         state = job_state(outcomes, active.cancel.is_set())
-        summary = summarize(outcomes, plan.simulation)
+        summary = summarize(outcomes, plan.simulation, plan.mode)
         joblog.emit(f"job {state.value}: {format_summary(summary)}")
         await joblog.close()
         await self.writer.drain()
@@ -139,8 +139,15 @@ class Engine:
                 force_close=executor.force_close,
             )
             outcome = _stopped_outcome(result, executor) if isinstance(result, Stopped) else result
+            await self._store_log(active)
             await self.recorder.finish_run(active.plan, run, outcome)
             return outcome
+
+    async def _store_log(self, active: ActiveJob) -> None:
+        """Store every line logged so far: a run recorded finished has its whole log stored,
+        even if the process is killed a moment later."""
+        await active.log.flush()
+        await self.writer.drain()
 
 
 def _stopped_outcome(stopped: Stopped, executor: ServerRunExecutor) -> Outcome:
@@ -161,7 +168,7 @@ def job_state(outcomes: list[Outcome], cancelled: bool) -> JobState:
     return JobState.SUCCEEDED
 
 
-def summarize(outcomes: list[Outcome], simulation: bool) -> dict[str, Any]:
+def summarize(outcomes: list[Outcome], simulation: bool, mode: str = "run") -> dict[str, Any]:
     states: dict[str, int] = {}
     for o in outcomes:
         states[o.state.value] = states.get(o.state.value, 0) + 1
@@ -172,12 +179,16 @@ def summarize(outcomes: list[Outcome], simulation: bool) -> dict[str, Any]:
         "unknowns": sum(o.unknowns for o in outcomes),
         "warnings": sum(o.warnings for o in outcomes),
         "simulation": simulation,
+        "mode": mode,
     }
 
 
 def format_summary(summary: Mapping[str, Any]) -> str:
     states = ", ".join(f"{n} {s}" for s, n in sorted(summary["states"].items())) or "no server runs"
-    verb = "would change" if summary["simulation"] else "changed"
+    if summary.get("mode") == "check":
+        verb = "drifted"
+    else:
+        verb = "would change" if summary["simulation"] else "changed"
     return (
         f"{states}; {summary['changes']} {verb}, {summary['unknowns']} unknown, "
         f"{summary['warnings']} warning(s)"

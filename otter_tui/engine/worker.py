@@ -2,7 +2,8 @@
 
 It sleeps until there may be work (a job was created in this process, a claim found one, or the
 poll interval passed, for jobs created by other processes); it never spins. At start it marks
-jobs orphaned by a dead worker ``interrupted``. On stop it claims nothing more, gives running jobs
+jobs orphaned by a dead worker ``interrupted``. It prunes old logs and jobs in the background
+(:mod:`otter_tui.engine.retention`). On stop it claims nothing more, gives running jobs
 a bounded time to finish, and marks what is left ``interrupted``.
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
+from otter_tui.engine.retention import DEFAULT_INTERVAL, PeriodicPrune
 from otter_tui.engine.runner import Engine
 from otter_tui.services.claims import ClaimService
 from otter_tui.services.queues import QueueBackend
@@ -38,7 +40,9 @@ class Worker:
         poll_seconds: float = 2.0,
         name: str | None = None,
         backend: QueueBackend | None = None,
+        prune_every: float | None = DEFAULT_INTERVAL,
     ) -> None:
+        """``prune_every``: seconds between retention prunes; None leaves pruning to others."""
         self.engine = engine
         self.ctx = engine.ctx
         self.queues = tuple(queues)
@@ -48,9 +52,14 @@ class Worker:
         self.backend: QueueBackend = backend or self.claims
         """Where jobs come from: ``local`` claims from the database (see services/queues.py)."""
         self.running: dict[int, asyncio.Task[object]] = {}
+        self.queue_of: dict[int, str] = {}
+        """The queue each running job was claimed from (its share of that queue's concurrency)."""
         self.wake = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
+        self.retention = (
+            PeriodicPrune(self.ctx, engine.dbthread, prune_every) if prune_every else None
+        )
 
     async def start(self) -> None:
         interrupted = await self.engine.dbthread.run(self.claims.recover_interrupted)
@@ -60,6 +69,10 @@ class Worker:
             asyncio.create_task(self._claim_loop(), name="worker-claims"),
             asyncio.create_task(self._lease_loop(), name="worker-leases"),
         ]
+        if self.retention is not None:
+            self._tasks.append(
+                asyncio.create_task(self.retention.run_forever(), name="worker-retention")
+            )
 
     def notify(self) -> None:
         """A job may be waiting: claim now rather than at the next poll."""
@@ -67,7 +80,11 @@ class Worker:
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
-            claimed = await self._claim_what_fits()
+            try:
+                claimed = await self._claim_what_fits()
+            except Exception:  # e.g. the database was locked for too long: try again later
+                log.exception("worker %s: claiming failed", self.name)
+                claimed = False
             if claimed:
                 continue
             self.wake.clear()
@@ -75,27 +92,30 @@ class Worker:
                 await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
 
     async def _claim_what_fits(self) -> bool:
-        open_queues = await self.engine.dbthread.run(self._queues_with_room)
-        if not open_queues:
-            return False
-        job_id = await self.engine.dbthread.run(self.backend.claim_next, open_queues)
-        if job_id is None:
-            return False
-        self._launch(job_id)
-        return True
+        for queue in await self.engine.dbthread.run(self._queues_with_room):
+            job_id = await self.engine.dbthread.run(self.backend.claim_next, [queue])
+            if job_id is not None:
+                self._launch(job_id, queue)
+                return True
+        return False
 
-    def _launch(self, job_id: int) -> None:
+    def _launch(self, job_id: int, queue: str) -> None:
         log.info("job=%s state=running worker=%s", job_id, self.name)
         task: asyncio.Task[object] = asyncio.create_task(
             self.engine.run_job(job_id), name=f"job-{job_id}"
         )
         self.running[job_id] = task
+        self.queue_of[job_id] = queue
         task.add_done_callback(lambda _t: self._finished(job_id))
 
     def _finished(self, job_id: int) -> None:
         task = self.running.pop(job_id, None)
-        if task is not None and not task.cancelled() and task.exception() is None:
-            log.info("job=%s state=%s", job_id, getattr(task.result(), "value", task.result()))
+        self.queue_of.pop(job_id, None)
+        if task is not None and not task.cancelled():
+            if task.exception() is not None:
+                log.error("job=%s crashed", job_id, exc_info=task.exception())
+            else:
+                log.info("job=%s state=%s", job_id, getattr(task.result(), "value", ""))
         self.wake.set()
 
     def _queues_with_room(self) -> list[str]:
@@ -103,9 +123,7 @@ class Worker:
         with self.ctx.db.session() as s:
             limits = dict(s.execute(select(JobQueue.name, JobQueue.concurrency)).tuples().all())
         busy: dict[str, int] = {}
-        for job_id in self.running:
-            active = self.engine.active.get(job_id)
-            queue = active.plan.queue if active else ""
+        for queue in self.queue_of.values():
             busy[queue] = busy.get(queue, 0) + 1
         return [q for q in self.queues if busy.get(q, 0) < limits.get(q, 4)]
 
@@ -113,7 +131,13 @@ class Worker:
         interval = max(self.ctx.settings.engine.lease_seconds / 3, 0.5)
         while True:
             await asyncio.sleep(interval)
-            cancelled = await self.engine.dbthread.run(self.claims.heartbeat, list(self.running))
+            try:
+                cancelled = await self.engine.dbthread.run(
+                    self.claims.heartbeat, list(self.running)
+                )
+            except Exception:  # the lease outlives a few missed beats; keep beating
+                log.exception("worker %s: lease renewal failed", self.name)
+                continue
             for job_id in cancelled:
                 if self.engine.cancel(job_id):
                     log.info("job=%s cancel=requested", job_id)
