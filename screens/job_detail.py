@@ -28,7 +28,7 @@ from screens.job_log import JobLogPane
 from screens.messages import JobsChanged
 
 ALL_RUNS = "all"
-RUN_COLUMNS = ("server", "role", "state", "changed", "unknown", "warnings", "duration", "error")
+RUN_COLUMNS = ("server", "state", "changed", "unknown", "warn", "time", "role", "error")
 FOLLOW_SECONDS = 0.5
 """While the job is active, how often the log and the runs are re-read (other processes' jobs)."""
 
@@ -36,12 +36,12 @@ FOLLOW_SECONDS = 0.5
 def run_cells(run: ServerRunView, now: datetime) -> list[Text]:
     values = (
         run.server or "(no server)",
-        run.role or "-",
         None,
         str(run.changes),
         str(run.unknowns),
         str(run.warnings),
         duration(run.started_at, run.finished_at, now),
+        run.role or "-",
         run.error or "",
     )
     return [state_text(run.state) if v is None else Text(v) for v in values]
@@ -136,15 +136,23 @@ class JobDetailScreen(Screen[None]):
         self.view = view
         now = datetime.now(UTC)
         self.query_one("#job-fields", Static).update(describe_job(view, now))
-        table = self.query_one("#runs", DataTable)
-        row = table.cursor_row
-        table.clear()
-        whole = [Text("all"), Text("-"), state_text(view.state)]
-        table.add_row(*whole, *(Text("") for _ in RUN_COLUMNS[3:]), key=ALL_RUNS)
-        for run in view.server_runs:
-            table.add_row(*run_cells(run, now), key=str(run.id))
-        table.move_cursor(row=min(row, table.row_count - 1))
+        self._fill_runs(view, now)
         self.refresh_bindings()
+
+    def _fill_runs(self, view: JobView, now: datetime) -> None:
+        """Update the rows in place: clearing the table would move the cursor and the log."""
+        table = self.query_one("#runs", DataTable)
+        whole = [Text("all"), state_text(view.state), *(Text("") for _ in RUN_COLUMNS[2:])]
+        rows = [(ALL_RUNS, whole)] + [
+            (str(run.id), run_cells(run, now)) for run in view.server_runs
+        ]
+        shown = {key.value for key in table.rows}
+        for key, cells in rows:
+            if key not in shown:
+                table.add_row(*cells, key=key)
+                continue
+            for column, cell in zip(RUN_COLUMNS, cells, strict=True):
+                table.update_cell(key, column, cell)
 
     def _load_failed(self, line: str) -> None:
         self._loads.done()

@@ -52,11 +52,11 @@ def runnable(plan: PlanView) -> bool:
 
 def plan_option(plan: PlanView) -> Option:
     """One plan in the picker; a plan that cannot run is shown, greyed, with the reason."""
-    label = f"{plan.grouping + ' / ' if plan.grouping else ''}{plan.name}  ({plan.kind})"
+    label = f"{plan.name}  ({plan.kind})"
     if not plan.installed:
         label += "  - not installed"
     elif not plan.enabled:
-        label += "  - disabled: enable it in Plans"
+        label += "  - disabled (enable it in Plans)"
     return Option(label, id=plan.key, disabled=not runnable(plan))
 
 

@@ -1,12 +1,15 @@
 """A job's log (or one server run's), following new lines as they are stored.
 
 Lines are read from the store in batches by ``seq``: first the newest :data:`MAX_LINES`, then
-everything after the last line shown. A read is started when the core says the job logged or
-changed, and on a timer while the job is active (for jobs other processes run); at most one read
-is in flight, so a job streaming thousands of lines a second costs a few reads a second, not one
-per line. The widget holds at most :data:`MAX_LINES`; the whole log stays in the store
-(``otter-tui jobs logs``). Remote output is data: the ``Log`` widget shows it as plain text with
-control codes removed.
+everything after the last line shown. The core saying the job logged or changed (or a timer, for
+jobs other processes run) marks the pane stale; a stale pane reads at most every
+:data:`READ_EVERY` seconds, one read at a time, so a job streaming thousands of lines a second
+costs a few reads a second, and the reads never starve the log writer storing those lines.
+
+When more than a batch is waiting, the pane jumps to the newest lines and says so, rather than
+replay lines that would scroll out of it at once. The widget holds at most :data:`MAX_LINES`;
+the whole log stays in the store (``otter-tui jobs logs``). Remote output is data: the ``Log``
+widget shows it as plain text with control codes removed.
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ MAX_LINES = 5000
 """Lines the widget holds; older ones scroll out of it (never out of the store)."""
 BATCH = 2000
 """Lines per read while following."""
+READ_EVERY = 0.25
+"""Seconds between reads while new lines keep coming."""
 MARKERS = {"warn": "! ", "warning": "! ", "error": "x "}
+SKIPPED = "... lines skipped to keep up; every line is stored: otter-tui jobs logs {job}"
 
 
 @dataclass(frozen=True)
@@ -36,8 +42,8 @@ class LogRead:
 
     generation: int
     lines: list[LogView]
-    full: bool
-    """The read hit its limit: more lines are waiting."""
+    skipped: bool = False
+    """Lines between the last one shown and these were skipped to catch up (all are stored)."""
 
 
 def log_line(line: LogView, with_server: bool) -> str:
@@ -64,10 +70,14 @@ class JobLogPane(Vertical):
         self.generation = 0
         """Bumped when what is on show changes, so an older read's lines are dropped."""
         self._reads = Coalesced(self._start_read)
+        self._stale = False
 
     def compose(self) -> ComposeResult:
         yield Label("Log: all server runs", id="log-title", markup=False)
         yield Log(id="job-log", max_lines=MAX_LINES, auto_scroll=True)
+
+    def on_mount(self) -> None:
+        self.set_interval(READ_EVERY, self._read_if_stale)
 
     @property
     def log_widget(self) -> Log:
@@ -89,8 +99,13 @@ class JobLogPane(Vertical):
         self._reads.request()
 
     def poke(self) -> None:
-        """New lines may have been stored: read them (one read at a time)."""
-        self._reads.request()
+        """New lines may have been stored: read them at the next tick."""
+        self._stale = True
+
+    def _read_if_stale(self) -> None:
+        if self._stale and not self._reads.busy:
+            self._stale = False
+            self._reads.request()
 
     def _start_read(self) -> None:
         jobs, job_id, run_id = self.runtime.jobs, self.job_id, self.run_id
@@ -99,9 +114,15 @@ class JobLogPane(Vertical):
         def read() -> LogRead:
             if after == 0:
                 tail = jobs.log_tail(job_id, limit=MAX_LINES, server_run_id=run_id)
-                return LogRead(generation, tail, full=False)
+                return LogRead(generation, tail)
             lines = jobs.logs(job_id, after_seq=after, limit=BATCH, server_run_id=run_id)
-            return LogRead(generation, lines, full=len(lines) >= BATCH)
+            if len(lines) < BATCH:
+                return LogRead(generation, lines)
+            # Far behind: jump to the newest lines rather than replay what would scroll away.
+            tail = jobs.log_tail(job_id, limit=BATCH, server_run_id=run_id)
+            if tail and tail[0].seq > lines[-1].seq + 1:
+                return LogRead(generation, tail, skipped=True)
+            return LogRead(generation, lines + [t for t in tail if t.seq > lines[-1].seq])
 
         run_blocking(self, read, group="job-log")
 
@@ -115,11 +136,15 @@ class JobLogPane(Vertical):
             self._reads.again = True  # what is on show changed meanwhile: read it
         else:
             fresh = [line for line in read.lines if line.seq > self.last_seq]
+            if read.skipped and fresh:
+                self.log_widget.write_line(SKIPPED.format(job=self.job_id))
             if fresh:
                 with_server = self.run_id is None
                 self.log_widget.write_lines(log_line(line, with_server) for line in fresh)
+                # Once Log is at max_lines, a write while scrolled to the end prunes the top
+                # but repaints nothing (the offset does not move): repaint what is on show.
+                self.log_widget.refresh()
                 self.last_seq = fresh[-1].seq
-            self._reads.again = self._reads.again or read.full
         self._reads.done()
 
     def _failed(self, line: str) -> None:

@@ -47,6 +47,8 @@ def describe_plan(plan: PlanView) -> Text:
     text.append("\nMetadata (* overridden: plan sync leaves it as set)\n", style="bold")
     for field_name, value in plan.metadata.items():
         mark = "*" if field_name in plan.overridden else " "
+        if field_name == "description" and mark == " ":
+            continue  # shown in full above
         text.append(f" {mark}{field_name:<24}{value}\n")
     return text
 

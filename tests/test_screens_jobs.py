@@ -7,7 +7,7 @@ the console's own runner, exactly as in the real console.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
 from screens.job_detail import JobDetailScreen
 from screens.job_form import PlanPickerModal
-from screens.job_log import MAX_LINES
+from screens.job_log import MAX_LINES, SKIPPED
 from screens.job_runner import ConsoleRunner
 from screens.jobs import JobsScreen
 from screens.modals import ConfirmModal, FormModal
@@ -77,6 +77,15 @@ def notices(app: OtterApp) -> list[str]:
 def deploy(runtime: Runtime, version: str = "1.2.3") -> JobView:
     request = JobRequest(DEPLOY, TargetSpec(roles=("demo",)), {"version": version})
     return runtime.jobs.create(request)
+
+
+async def until(pilot: Pilot[None], shown: Callable[[], bool], seconds: float = 10) -> None:
+    """Let the app run until ``shown()`` holds (the log pane reads on a short tick)."""
+    for _ in range(int(seconds / 0.05)):
+        if shown():
+            return
+        await pilot.pause(0.05)
+    assert shown()
 
 
 async def open_section(pilot: Pilot[None], key: str) -> None:
@@ -180,7 +189,7 @@ async def test_job_detail_shows_log_lines_as_they_arrive(runtime: Runtime) -> No
 
         await bus.publish(store_lines(runtime, job, None, ["deploying 1.2.3"]))
         await bus.publish(store_lines(runtime, job, web1, ["step [bold]one", "step two"]))
-        await settle(pilot)
+        await until(pilot, lambda: len(detail.pane.lines) == 3)
         assert [line[9:] for line in detail.pane.lines] == [
             "(job)          deploying 1.2.3",
             "demo-web1      step [bold]one",
@@ -188,13 +197,19 @@ async def test_job_detail_shows_log_lines_as_they_arrive(runtime: Runtime) -> No
         ]
 
         await pilot.press("down", "down")  # the demo-web1 run: its lines only
-        await settle(pilot)
+        await until(pilot, lambda: len(detail.pane.lines) == 2)
         assert [line[9:] for line in detail.pane.lines] == ["step [bold]one", "step two"]
-        await bus.publish(store_lines(runtime, job, web1, [f"line {n}" for n in range(6000)]))
-        await settle(pilot)
-        lines = detail.pane.lines
-        assert len(lines) == MAX_LINES  # the widget holds a bounded tail
-        assert lines[-1].endswith("line 5999") and lines[0].endswith(f"line {6000 - MAX_LINES}")
+        await bus.publish(store_lines(runtime, job, web1, ["step three"]))
+        await until(pilot, lambda: len(detail.pane.lines) == 3)
+        assert detail.pane.lines[-1].endswith(" step three")
+
+        # Far behind: the pane jumps to the newest lines and says so, rather than replay them.
+        await bus.publish(store_lines(runtime, job, web1, [f"line {n}" for n in range(9000)]))
+        await until(pilot, lambda: detail.pane.lines[-1].endswith("line 8999"))
+        assert SKIPPED.format(job=job.id) in detail.pane.lines
+        await pilot.press("up", "up")  # the whole job again: a bounded tail of it
+        await until(pilot, lambda: len(detail.pane.lines) == MAX_LINES)
+        assert detail.pane.lines[-1].endswith("demo-web1      line 8999")
 
         await bus.publish(JobStateChanged(job.id, "running", runtime.ctx.now()))
         await pilot.press("escape")
