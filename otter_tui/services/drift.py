@@ -60,8 +60,7 @@ class DriftService:
     def servers(self) -> list[ServerDrift]:
         with self.ctx.db.session() as s:
             items: dict[int, list[str]] = {}
-            rows = s.execute(select(DriftItem.server_id, DriftItem.status)).tuples()
-            for server_id, item_status in rows:
+            for server_id, item_status in s.execute(select(DriftItem.server_id, DriftItem.status)):
                 items.setdefault(server_id, []).append(item_status.value)
             out = []
             for server in s.scalars(select(Server).order_by(Server.name)):
