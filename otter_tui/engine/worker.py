@@ -121,7 +121,8 @@ class Worker:
     def _queues_with_room(self) -> list[str]:
         """Queues where this worker runs fewer jobs than the queue's concurrency."""
         with self.ctx.db.session() as s:
-            limits = dict(s.execute(select(JobQueue.name, JobQueue.concurrency)).tuples().all())
+            rows = s.execute(select(JobQueue.name, JobQueue.concurrency))
+            limits = {name: concurrency for name, concurrency in rows}
         busy: dict[str, int] = {}
         for queue in self.queue_of.values():
             busy[queue] = busy.get(queue, 0) + 1

@@ -1,0 +1,155 @@
+"""Exactly once: a singleton plan under 20 simultaneous requests, and two workers (two processes,
+then two engines) on one SQLite file never running the same job twice."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from otter_tui.engine.runner import Engine
+from otter_tui.engine.worker import Worker
+from otter_tui.errors import ConflictError
+from otter_tui.events import EventBus
+from otter_tui.runtime import Runtime
+from otter_tui.services.context import ServiceContext
+from otter_tui.services.jobs import JobRequest, JobService, JobView
+from otter_tui.services.plans import PlanService
+from otter_tui.store.db import Database
+from otter_tui.store.models import Job, LogEntry, ServerRun
+from otter_tui.targeting import TargetSpec
+from tests.engine_support import add_local, create, engine_runtime, run_now
+from tests.fixtures_ssh import wait_until
+
+REQUESTS = 20
+
+
+def own_context(rt: Runtime) -> ServiceContext:
+    """A context on its own connection pool, as another process would have."""
+    db = Database(rt.settings.database_url, rt.settings.database.busy_timeout_ms)
+    return ServiceContext(db, rt.settings, rt.ctx.actor, rt.ctx.clock)
+
+
+def test_singleton_twenty_concurrent_requests_one_job(tmp_path: Path) -> None:
+    rt = engine_runtime(tmp_path)
+    server = add_local(rt, "here")
+    contexts = [own_context(rt) for _ in range(REQUESTS)]
+    barrier = threading.Barrier(REQUESTS)
+    created: list[int] = []
+    refused: list[str] = []
+
+    def request(ctx: ServiceContext) -> None:
+        service = JobService(ctx, PlanService(ctx))
+        barrier.wait()
+        try:
+            created.append(create_sleeper(service, server).id)
+        except ConflictError as exc:
+            refused.append(str(exc))
+
+    threads = [threading.Thread(target=request, args=(c,)) for c in contexts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert len(created) == 1 and len(refused) == REQUESTS - 1
+    assert all(f"singleton and job {created[0]} is still active" in m for m in refused)
+    assert rt.jobs.count() == 1
+    assert run_now(rt, created[0]) == "succeeded"
+    assert create_sleeper(rt.jobs, server).state == "queued"  # free again once it ended
+    for ctx in contexts:
+        ctx.db.dispose()
+    rt.close()
+
+
+def create_sleeper(service: JobService, server: str) -> JobView:
+    targets = TargetSpec(servers=(server,))
+    return service.create(JobRequest("engine_plans.Sleeper", targets, {"seconds": "0"}))
+
+
+CLAIMER = """
+import sys, time
+from pathlib import Path
+from otter_tui.config import load_settings
+from otter_tui.services.claims import ClaimService
+from otter_tui.services.context import ServiceContext
+from otter_tui.store.db import Database
+
+settings = load_settings(sys.argv[1])
+db = Database(settings.database_url, settings.database.busy_timeout_ms)
+claims = ClaimService(ServiceContext(db, settings, "alice"), sys.argv[2])
+go = Path(sys.argv[3])
+while not go.exists():
+    time.sleep(0.001)
+while (job := claims.claim_next(["default"])) is not None:
+    print(job, flush=True)
+"""
+
+
+def test_two_processes_never_claim_one_job_twice(tmp_path: Path) -> None:
+    rt = engine_runtime(tmp_path)
+    server = add_local(rt, "here")
+    jobs = {create(rt, "Echo", TargetSpec(servers=(server,))).id for _ in range(300)}
+    go = tmp_path / "go"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIMER, str(tmp_path / "config.toml"), f"w{i}", str(go)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    time.sleep(0.5)  # both interpreters up and polling for the start file
+    go.touch()
+    claimed = [{int(x) for x in w.communicate(timeout=60)[0].split()} for w in workers]
+
+    assert claimed[0].isdisjoint(claimed[1])
+    assert claimed[0] | claimed[1] == jobs
+    assert claimed[0] and claimed[1], "both workers should have won some claims"
+    with rt.db.session() as s:
+        owners = {job: worker for job, worker in s.execute(select(Job.id, Job.worker))}
+    assert all(owners[j] == "w0" for j in claimed[0])
+    assert all(owners[j] == "w1" for j in claimed[1])
+    rt.close()
+
+
+@pytest.mark.asyncio
+async def test_two_workers_run_each_job_once(tmp_path: Path) -> None:
+    rt = engine_runtime(tmp_path)
+    server = add_local(rt, "here")
+    jobs = [create(rt, "Staggered", TargetSpec(servers=(server,))).id for _ in range(24)]
+    contexts = [own_context(rt) for _ in range(2)]
+    engines = [Engine(ctx, EventBus(), plans=PlanService(ctx)) for ctx in contexts]
+    workers = [
+        Worker(e, poll_seconds=0.05, name=f"worker{i}", prune_every=None)
+        for i, e in enumerate(engines)
+    ]
+    for engine, worker in zip(engines, workers, strict=True):
+        await engine.start()
+        await worker.start()
+
+    def all_done() -> bool:
+        return all(v.state == "succeeded" for v in rt.jobs.recent(limit=100))
+
+    assert await wait_until(all_done, timeout=60)
+    for engine, worker in zip(engines, workers, strict=True):
+        await worker.stop(5)
+        await engine.close()
+
+    with rt.db.session() as s:
+        runs_per_job = select(ServerRun.job_id, func.count()).group_by(ServerRun.job_id)
+        runs = {job: n for job, n in s.execute(runs_per_job)}
+        headers = s.scalar(select(func.count()).where(LogEntry.text.like("running Staggered on %")))
+        per_worker = select(Job.worker, func.count()).group_by(Job.worker)
+        by_worker = {worker: n for worker, n in s.execute(per_worker)}
+    assert runs == {job: 1 for job in jobs}
+    assert headers == len(jobs)
+    assert set(by_worker) == {"worker0", "worker1"}
+    for ctx in contexts:
+        ctx.db.dispose()
+    rt.close()
