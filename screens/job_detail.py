@@ -152,7 +152,7 @@ class JobDetailScreen(Screen[None]):
                 table.add_row(*cells, key=key)
                 continue
             for column, cell in zip(RUN_COLUMNS, cells, strict=True):
-                table.update_cell(key, column, cell)
+                table.update_cell(key, column, cell, update_width=True)
 
     def _load_failed(self, line: str) -> None:
         self._loads.done()

@@ -261,3 +261,51 @@ async def test_rerun_opens_the_form_filled_from_the_job(runtime: Runtime) -> Non
             ["2", "Demo deploy", "queued"],
             ["1", "Demo deploy", "queued"],
         ]
+
+
+SLOW_PLAN = '''
+from otter_tui.plan import Command, OrchestrationPlan, RunContext
+
+
+class Slow(OrchestrationPlan):
+    """Runs until stopped."""
+
+    name = "Slow"
+
+    async def run(self, ctx: RunContext) -> None:
+        await ctx.shell(Command.argv("sleep", "60"))
+'''
+
+
+async def test_quitting_with_a_running_job_asks_then_marks_it_interrupted(tmp_path: Path) -> None:
+    plans = tmp_path / "slowplans"
+    plans.mkdir()
+    (plans / "slow.py").write_text(SLOW_PLAN)
+    sections = {"paths": {"plans_dir": str(plans)}, "engine": {"cancel_grace_seconds": 1}}
+    rt = make_runtime(tmp_path, clock=FixedClock(), sections=sections)
+    rt.plans.set_enabled("slow.Slow", True)
+    app, _bus = console(rt)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await open_section(pilot, "2")
+            job = rt.jobs.create(JobRequest("slow.Slow", TargetSpec(servers=("demo-db1",))))
+            assert app.runner is not None
+            app.runner.notify()
+            await until(pilot, lambda: rt.jobs.show(job.id).state == "running")
+            await pilot.press("ctrl+q")
+            await settle(pilot)
+            assert isinstance(app.screen, ConfirmModal)
+            assert str(job.id) in str(app.screen.query_one("#confirm-question", Static).visual)
+            await pilot.press("n")
+            await settle(pilot)
+            assert app.is_running and isinstance(app.screen, JobsScreen)
+            await pilot.press("ctrl+q")
+            await settle(pilot)
+            await pilot.press("y")
+        stopped = rt.jobs.show(job.id)
+        assert (stopped.state, stopped.error) == (
+            "interrupted",
+            "the worker stopped before the job finished",
+        )
+    finally:
+        rt.close()
