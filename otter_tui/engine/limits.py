@@ -2,8 +2,9 @@
 
 Soft limit (or a cancel): the run's task is cancelled, which ends any command it is running on
 the server (transports kill the remote process on cancellation) and runs the plan's ``finally``
-blocks; it gets a grace period to clean up. Hard limit: whatever is still going is abandoned,
-the connection is dropped (which ends remote processes), and the run is failed.
+blocks; it gets a grace period to clean up. Hard limit: the run is cancelled again, the command
+it is in ends its remote processes (bounded by ``REMOTE_STOP_SECONDS``), then the connection is
+dropped whatever the plan does, and the run is failed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+REMOTE_STOP_SECONDS = 3.0
+"""At a hard limit, how long a cancelled command may take to end its remote processes."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ async def _kill(
     message = f"time limit ({hard:g}s) reached; killed" if hard else "did not stop; killed"
     on_stop(message)
     task.cancel()
+    # Cancelling a command is what ends its processes on the server, and that needs the
+    # connection: closing it first would orphan a remote ``sleep`` (sshd does not kill a
+    # command whose client went away). So the task gets a bounded moment, then we hang up.
+    await asyncio.wait({task}, timeout=REMOTE_STOP_SECONDS)
     await force_close()
     await asyncio.wait({task}, timeout=5)
     return Stopped("hard", message)
