@@ -1,0 +1,96 @@
+"""The "done when" of the engine, from the command line against real sshd servers: ``run
+--follow`` streams prefixed per-server lines live and exits by result; ``drift check``, ``drift
+remediate``, ``drift check`` goes drifted -> current."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from otter_tui import cli
+from otter_tui.runtime import Runtime
+from otter_tui.testing.sshd import SshdFleet
+from tests.engine_support import add_fleet, engine_runtime
+
+OTTER = str(Path(sys.executable).with_name("otter-tui"))
+
+
+@pytest.fixture
+def fleet_rt(tmp_path: Path, ssh_fleet: SshdFleet, monkeypatch: pytest.MonkeyPatch) -> Runtime:
+    monkeypatch.setenv("OTTER_TUI_USER", "alice")
+    rt = engine_runtime(tmp_path, ssh_fleet)
+    for name in add_fleet(rt, ssh_fleet, range(3)):
+        root = tmp_path / "roots" / name
+        root.mkdir(parents=True)
+        rt.variables.set("server", name, "root", str(root))
+    return rt
+
+
+def otter(tmp_path: Path, *args: str) -> int:
+    return cli.run(["--config", str(tmp_path / "config.toml"), *args])
+
+
+def test_run_follow_prefixes_lines_and_exits_by_result(
+    fleet_rt: Runtime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert otter(tmp_path, "run", "engine_plans.Echo", "--roles", "fleet", "--var", "lines=2") == 0
+    out = capsys.readouterr().out.splitlines()
+    for name in ("srv001", "srv002", "srv003"):
+        assert [x for x in out if x.startswith(f"[{name}] ")][-3:] == [
+            f"[{name}] 1",
+            f"[{name}] 2",
+            f"[{name}] done on {name}",
+        ]
+    assert out[-1].startswith("job ") and out[-1].endswith(" succeeded")
+
+    fleet_rt.variables.set("server", "srv002", "fail", "1")
+    assert otter(tmp_path, "run", "engine_plans.Echo", "--roles", "fleet") == 1
+    out = capsys.readouterr().out.splitlines()
+    assert "[srv002] boom" in out and out[-1].endswith(" failed")
+    fleet_rt.close()
+
+
+def test_run_streams_while_the_job_runs(fleet_rt: Runtime, tmp_path: Path) -> None:
+    fleet_rt.variables.set("server", "srv001", "delay", "1.5")
+    argv = [OTTER, "--config", str(tmp_path / "config.toml"), "run", "engine_plans.Staggered"]
+    child = subprocess.Popen(
+        [*argv, "--servers", "srv001"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OTTER_TUI_USER": "alice"},
+    )
+    assert child.stdout is not None
+    for line in child.stdout:
+        if line.strip() == "[srv001] start":
+            seen = time.monotonic()
+            break
+    rest = child.stdout.read()
+    assert child.wait(timeout=30) == 0
+    assert time.monotonic() - seen > 1.0  # printed as it happened, not at the end
+    assert "[srv001] done on srv001" in rest
+    fleet_rt.close()
+
+
+def test_drift_check_remediate_check_on_sshd(
+    fleet_rt: Runtime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert otter(tmp_path, "drift", "check", "--roles", "fleet") == 0
+    table = capsys.readouterr().out.splitlines()[-3:]
+    assert [row.split()[:2] for row in table] == [[f"srv00{i}", "drifted"] for i in (1, 2, 3)]
+
+    assert otter(tmp_path, "drift", "remediate", "--roles", "fleet", "--simulate") == 0
+    assert "would change:" in capsys.readouterr().out
+    assert not (tmp_path / "roots" / "srv001" / "motd").exists()
+
+    assert otter(tmp_path, "drift", "remediate", "--roles", "fleet") == 0
+    assert otter(tmp_path, "drift", "check", "--roles", "fleet") == 0
+    table = capsys.readouterr().out.splitlines()[-3:]
+    assert [row.split()[:2] for row in table] == [[f"srv00{i}", "current"] for i in (1, 2, 3)]
+    assert otter(tmp_path, "drift", "show", "srv001") == 0
+    assert capsys.readouterr().out.count("desired") == 3
+    fleet_rt.close()
