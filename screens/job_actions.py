@@ -110,7 +110,8 @@ class JobActions:
             self._say(f"job {view.id} has already finished ({view.state})", "warning")
             return
         what = "Its running server runs are asked to stop." if view.state == "running" else ""
-        question = f"Cancel job {view.id} ({view.plan_name}, {view.state})?\n\n{what}".rstrip()
+        state = view.state.replace("_", " ")
+        question = f"Cancel job {view.id} ({view.plan_name}, {state})?\n\n{what}".rstrip()
         modal = ConfirmModal(question, confirm_label="Cancel job", deny_label="Keep it")
         jobs, job_id = self.ctx.runtime.jobs, view.id
 

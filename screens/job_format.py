@@ -60,8 +60,8 @@ def duration(started: datetime | None, finished: datetime | None, now: datetime)
     return seconds_text(max(((finished or now) - started).total_seconds(), 0))
 
 
-def counts_text(counts: RunCounts | None, simulation: bool) -> str:
-    """``2/3 done, 1 failed, 5 changed`` (``would change`` in a simulation)."""
+def counts_text(counts: RunCounts | None, simulation: bool, unknowns: int = 0) -> str:
+    """``2/3 done, 1 failed, 5 changed`` (``would change`` in a simulation, and the unknowns)."""
     if counts is None or not counts.total:
         return "-"
     states = counts.states
@@ -70,6 +70,8 @@ def counts_text(counts: RunCounts | None, simulation: bool) -> str:
     parts += [f"{states[s]} {s}" for s in ("failed", "warning", "cancelled") if states.get(s)]
     verb = "would change" if simulation else "changed"
     parts.append(f"{counts.changes} {verb}")
+    if unknowns:
+        parts.append(f"{unknowns} unknown")
     return ", ".join(parts)
 
 
@@ -87,14 +89,18 @@ def describe_job(view: JobView, now: datetime) -> Text:
     text.append(view.plan_name, style="bold")
     text.append("  ")
     text.append_text(state_text(view.state))
-    rows = (
+    rows: list[tuple[str, str]] = [
         ("plan", view.plan_key),
         ("mode", mode_label(view)),
         ("targets", view.targets.describe()),
         ("variables", variables_text(view)),
         ("requested", f"by {view.requested_by} at {when(view.created_at)}"),
-        ("ran", f"{when(view.started_at)} for {duration(view.started_at, view.finished_at, now)}"),
-    )
+    ]
+    if view.started_at is not None:
+        ran = f"{when(view.started_at)} for {duration(view.started_at, view.finished_at, now)}"
+        rows.append(("ran", ran))
+    elif view.run_at > view.created_at:
+        rows.append(("runs at", when(view.run_at)))
     for label, value in rows:
         text.append(f"\n{label:<10}", style="dim")
         text.append(value)

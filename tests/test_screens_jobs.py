@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import suppress
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,13 +23,13 @@ from otter_tui.events import EventBus, JobStateChanged, LogLine, LogLines
 from otter_tui.runtime import Runtime
 from otter_tui.services.claims import ClaimService
 from otter_tui.services.jobs import JobRequest, JobView
-from otter_tui.store.models import LogEntry
+from otter_tui.store.models import Lease, LogEntry
 from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
 from screens.job_detail import JobDetailScreen
 from screens.job_form import PlanPickerModal
 from screens.job_log import MAX_LINES, SKIPPED
-from screens.job_runner import ConsoleRunner
+from screens.job_runner import ConsoleRunner, console_runner
 from screens.jobs import JobsScreen
 from screens.modals import ConfirmModal, FormModal
 from tests.fixtures_core import FixedClock, make_runtime
@@ -309,3 +310,12 @@ async def test_quitting_with_a_running_job_asks_then_marks_it_interrupted(tmp_pa
         )
     finally:
         rt.close()
+
+
+def test_the_console_claims_no_jobs_while_a_daemon_holds_its_lease(runtime: Runtime) -> None:
+    assert console_runner(runtime, EventBus()).poll is True
+    until = runtime.ctx.now() + timedelta(seconds=30)
+    with runtime.ctx.db.transaction() as s:
+        s.add(Lease(name="scheduler", holder="otter-daemon@host:1", expires_at=until))
+    runner = console_runner(runtime, EventBus())
+    assert runner.poll is False and runner.worker.queues == ()
