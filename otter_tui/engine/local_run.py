@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from otter_tui.engine.leases import keep_leases
 from otter_tui.engine.runner import Engine
 from otter_tui.engine.worker import worker_name
 from otter_tui.events import EventBus, LogLine, LogLines, Subscription
@@ -43,7 +44,7 @@ async def run_claimed(
     sub = bus.subscribe(lossy=False, maxsize=10_000) if on_line else None
     printer = asyncio.create_task(_print(bus, sub, job_id, on_line)) if sub and on_line else None
     await engine.start()
-    leases = asyncio.create_task(_keep_lease(claims, engine, job_id))
+    leases = asyncio.create_task(keep_leases(claims, engine, lambda: [job_id]))
     try:
         return await engine.run_job(job_id, secrets)
     finally:
@@ -77,12 +78,3 @@ def _stop_following(sub: Subscription) -> None:
     while not sub.queue.empty():
         sub.queue.get_nowait()
         sub.queue.task_done()
-
-
-async def _keep_lease(claims: ClaimService, engine: Engine, job_id: int) -> None:
-    interval = max(claims.lease.total_seconds() / 3, 0.5)
-    while True:
-        await asyncio.sleep(interval)
-        cancelled = await engine.dbthread.run(claims.heartbeat, [job_id])
-        if job_id in cancelled:
-            engine.cancel(job_id)

@@ -69,9 +69,9 @@ class Engine:
         self.dbthread.close()
 
     def cancel(self, job_id: int) -> bool:
-        """Ask a running job to stop; False if this engine is not running it."""
+        """Ask a running job to stop; False if this engine is not running it (or was asked)."""
         active = self.active.get(job_id)
-        if active is None:
+        if active is None or active.cancel.is_set():
             return False
         active.cancel.set()
         return True

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
+from otter_tui.engine.leases import keep_leases
 from otter_tui.engine.retention import DEFAULT_INTERVAL, PeriodicPrune
 from otter_tui.engine.runner import Engine
 from otter_tui.services.claims import ClaimService
@@ -129,19 +130,7 @@ class Worker:
         return [q for q in self.queues if busy.get(q, 0) < limits.get(q, 4)]
 
     async def _lease_loop(self) -> None:
-        interval = max(self.ctx.settings.engine.lease_seconds / 3, 0.5)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                cancelled = await self.engine.dbthread.run(
-                    self.claims.heartbeat, list(self.running)
-                )
-            except Exception:  # the lease outlives a few missed beats; keep beating
-                log.exception("worker %s: lease renewal failed", self.name)
-                continue
-            for job_id in cancelled:
-                if self.engine.cancel(job_id):
-                    log.info("job=%s cancel=requested", job_id)
+        await keep_leases(self.claims, self.engine, lambda: list(self.running))
 
     async def stop(self, timeout: float) -> None:
         """Claim nothing more; wait up to ``timeout`` for running jobs, interrupt the rest."""

@@ -121,6 +121,14 @@ class ClaimService:
             query = select(Job.id).where(Job.id.in_(list(job_ids)), Job.cancel_requested)
             return list(s.scalars(query))
 
+    def cancel_requested(self, job_ids: Sequence[int]) -> list[int]:
+        """Which of ``job_ids`` someone asked to cancel (a read; polled more often than leases)."""
+        if not job_ids:
+            return []
+        with self.ctx.db.session() as s:
+            query = select(Job.id).where(Job.id.in_(list(job_ids)), Job.cancel_requested)
+            return list(s.scalars(query))
+
     def release_all(self, job_ids: Sequence[int], reason: str) -> None:
         """Mark our unfinished jobs interrupted (a clean shutdown that ran out of time)."""
         with self.ctx.db.transaction() as s:

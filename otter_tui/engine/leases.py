@@ -1,0 +1,55 @@
+"""Keeping a worker's leases alive, and noticing cancel requests quickly.
+
+A lease is renewed every third of its length (a job whose lease expired belonged to a dead
+worker). A cancel request (``jobs cancel`` from any process sets a flag on the job row) is looked
+for every second with a cheap read, so a running job stops within seconds even with a long lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from otter_tui.engine.runner import Engine
+from otter_tui.services.claims import ClaimService
+
+log = logging.getLogger(__name__)
+
+CANCEL_POLL_SECONDS = 1.0
+Sleep = Callable[[float], Awaitable[None]]
+
+
+async def keep_leases(
+    claims: ClaimService,
+    engine: Engine,
+    running: Callable[[], list[int]],
+    *,
+    sleep: Sleep = asyncio.sleep,
+) -> None:
+    """Until cancelled: renew the leases of ``running()`` jobs and pass on cancel requests."""
+    renew_every = max(claims.lease.total_seconds() / 3, 0.5)
+    poll = min(CANCEL_POLL_SECONDS, renew_every)
+    since_renewal = 0.0
+    while True:
+        await sleep(poll)
+        since_renewal += poll
+        renew = since_renewal >= renew_every
+        try:
+            cancelled = await _beat(claims, engine, running(), renew)
+        except Exception:  # a lease outlives a few missed beats; keep beating
+            log.exception("worker %s: lease renewal failed", claims.worker)
+            continue
+        if renew:
+            since_renewal = 0.0
+        for job_id in cancelled:
+            if engine.cancel(job_id):
+                log.info("job=%s cancel=requested", job_id)
+
+
+async def _beat(claims: ClaimService, engine: Engine, job_ids: list[int], renew: bool) -> list[int]:
+    if not job_ids:
+        return []
+    if renew:
+        return await engine.dbthread.run(claims.heartbeat, job_ids)
+    return await engine.dbthread.run(claims.cancel_requested, job_ids)
