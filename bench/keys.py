@@ -73,7 +73,8 @@ async def measure_keys(config: str, rate: int, seconds: int) -> dict[str, Any]:
         wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     job = runtime.jobs.show(view.id)
     state, lines = job.state, runner.engine.writer.stored
-    ran = (job.finished_at - job.started_at).total_seconds() if job.finished_at else 0.0
+    ended, began = job.finished_at, job.started_at
+    ran = (ended - began).total_seconds() if ended and began else 0.0
     runtime.close()
     return {
         "ok": state == "succeeded" and bool(latencies),

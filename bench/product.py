@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench.fleet import PLAN_KEYS
-from bench.timing import ChannelCounter, cpu_seconds, percentile
+from bench.timing import ChannelCounter, DbThreadCpu, cpu_seconds, percentile
 from otter_tui.engine.local_run import run_claimed
 from otter_tui.engine.runner import Engine
 from otter_tui.events import EventBus, LogLine
@@ -112,6 +112,7 @@ async def run_product(spec: dict[str, Any]) -> dict[str, Any]:
         return engine
 
     channels = ChannelCounter().install()
+    db_cpu = DbThreadCpu().install()
     started, cpu = time.perf_counter(), cpu_seconds()
     with maybe_profile(spec.get("profile")):
         view = create_job(runtime, spec)
@@ -121,6 +122,7 @@ async def run_product(spec: dict[str, Any]) -> dict[str, Any]:
     wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     result = {"wall": wall, "cpu": cpu, **_verify(runtime, view.id, spec), "state": str(state)}
     result["channels"] = channels.count
+    result["db_cpu"] = db_cpu.seconds
     if spec["workload"] == "lines" and delays:
         result["delay_p50"] = percentile(delays, 0.50)
         result["delay_p99"] = percentile(delays, 0.99)

@@ -124,6 +124,8 @@ def _workload_rows(
         if key == "wall" and row.ratio is not None:
             ctx.ratios[(workload, n)] = row.ratio
         ctx.report.add(row)
+    db_cpu = median([r["db_cpu"] for r in products])
+    ctx.report.add(Row(label, str(n), "  of which DB thread", db_cpu, "s"))
     per_server = [median([r["channels"] / n for r in runs]) for runs in (products, floors)]
     ctx.report.add(Row(label, str(n), "SSH channels/server", per_server[0], "", per_server[1]))
     rss = median([r["rss_mb"] for r in products])

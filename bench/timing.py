@@ -48,3 +48,29 @@ class ChannelCounter:
 
         asyncssh.SSHClientConnection.create_session = counted  # type: ignore[method-assign]
         return self
+
+
+class DbThreadCpu:
+    """CPU seconds spent inside the engine's database-thread calls (SQLite and the ORM)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def install(self) -> DbThreadCpu:
+        from otter_tui.engine.dbthread import DbThread
+
+        original = DbThread.run
+        meter = self
+
+        async def timed(self: Any, func: Any, *args: Any, **kwargs: Any) -> Any:
+            def call() -> Any:
+                started = time.thread_time()
+                try:
+                    return func(*args, **kwargs)
+                finally:
+                    meter.seconds += time.thread_time() - started
+
+            return await original(self, call)
+
+        DbThread.run = timed  # type: ignore[method-assign]
+        return self
