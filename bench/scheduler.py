@@ -35,7 +35,7 @@ async def measure_scheduler(spec: dict[str, Any]) -> dict[str, Any]:
     runtime.plans.set_enabled(PLAN_KEYS["fanout"], True)
     idle, total, due = spec["idle"], spec["total"], spec["due"]
     due_at = _first_minute_after(datetime.now(UTC) + timedelta(seconds=idle + SETTLE + 2))
-    _create(runtime, total, due, due_at)
+    create_schedules(runtime, total, due, due_at)
     stop = asyncio.Event()
     scheduler = Scheduler(runtime, holder="bench")
     task = asyncio.create_task(scheduler.run(stop))
@@ -62,19 +62,22 @@ def _first_minute_after(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
-def _create(runtime: Runtime, total: int, due: int, due_at: datetime) -> None:
+def create_schedules(runtime: Runtime, total: int, due: int, due_at: datetime) -> None:
+    """``due`` schedules firing daily at ``due_at``'s minute, the rest yearly (all enabled)."""
     service = ScheduleService(runtime.ctx, runtime.plans)
     plan = PLAN_KEYS["fanout"]
-    service.add("yearly-0", ScheduleFields(plan=plan, cron="0 0 1 1 *"))
-    service.add("due-0", ScheduleFields(plan=plan, cron=f"{due_at.minute} {due_at.hour} * * *"))
+    templates = [("yearly-0", "0 0 1 1 *", total - due)]
+    if due:
+        templates.append(("due-0", f"{due_at.minute} {due_at.hour} * * *", due))
+    for name, cron, _count in templates:
+        service.add(name, ScheduleFields(plan=plan, cron=cron))
     with runtime.db.engine.begin() as conn:
-        for template, copies in (("due-0", due - 1), ("yearly-0", total - due - 1)):
-            row = dict(
-                conn.execute(select(Schedule).where(Schedule.name == template)).one()._mapping
-            )
+        for name, _cron, count in templates:
+            query = select(Schedule).where(Schedule.name == name)
+            row = dict(conn.execute(query).one()._mapping)
             row.pop("id")
-            prefix = template.rsplit("-", 1)[0]
-            rows = [{**row, "name": f"{prefix}-{i}"} for i in range(1, copies + 1)]
+            prefix = name.rsplit("-", 1)[0]
+            rows = [{**row, "name": f"{prefix}-{i}"} for i in range(1, count)]
             if rows:
                 conn.execute(insert(Schedule), rows)
 

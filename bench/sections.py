@@ -212,6 +212,30 @@ def scheduler(ctx: Context) -> None:
     )
 
 
+# daemon -----------------------------------------------------------------------------------------
+
+
+def daemon(ctx: Context) -> None:
+    from bench.daemon import daemon_memory, prepare
+
+    servers, schedules = (200, 2_000) if ctx.plan.quick else (1_000, 10_000)
+    seconds = 8 if ctx.plan.quick else 20
+    config = prepare(ctx.fleet.workdir, servers, schedules)
+    result = daemon_memory(config, seconds, ctx.fleet.workdir / "daemon.log")
+    size = f"{servers:,} srv, {schedules:,} sched"
+    if not result.get("ok"):
+        ctx.report.add(
+            Row("Daemon", size, "resident memory", None, note=f"FAIL: {result['error']}")
+        )
+        return
+    peak = result["peak_mb"]
+    ctx.report.add(Row("Daemon", size, "peak RSS", peak, "MB", None, "< 150 MB", peak < 150))
+    ctx.report.footnotes.append(
+        f"Daemon: `otter-tui daemon` (scheduler + worker) for {seconds} s on a database with "
+        f"{servers:,} servers and {schedules:,} enabled schedules, nothing due; VmHWM from /proc."
+    )
+
+
 # console ----------------------------------------------------------------------------------------
 
 
@@ -295,6 +319,7 @@ SECTIONS: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("workloads", workloads),
     ("logs", logs),
     ("scheduler", scheduler),
+    ("daemon", daemon),
     ("console", console),
     ("profile", profile),
 )
