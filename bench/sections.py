@@ -164,6 +164,8 @@ def logs(ctx: Context) -> None:
     ctx.report.add(Row(label, size, "arrival->stored p99", p99, "ms", None, "< 250 ms", p99 < 250))
     p50 = median([r["delay_p50"] * 1000 for r in products])
     ctx.report.add(Row(label, size, "arrival->stored p50", p50, "ms"))
+    rss = median([r["rss_mb"] for r in products])
+    ctx.report.add(Row(label, size, "peak RSS", rss, "MB", median([r["rss_mb"] for r in floors])))
     ctx.report.footnotes.append(
         f"Logs: {n} servers over sshd each run `seq 1 {count}`; lines/s = stdout lines stored / "
         "job wall time; lost = expected minus rows counted in log_entries; delay = time stored "
