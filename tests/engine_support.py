@@ -117,6 +117,7 @@ def engine_runtime(
     *,
     engine: dict[str, Any] | None = None,
     retention: dict[str, Any] | None = None,
+    database: dict[str, Any] | None = None,
     clock: Callable[[], Any] = system_clock,
 ) -> Runtime:
     """A runtime on its own SQLite file with the test plans enabled and a real clock."""
@@ -136,6 +137,8 @@ def engine_runtime(
         }
     if retention:
         sections["retention"] = retention
+    if database:
+        sections["database"] = database
     rt = make_runtime(tmp_path, seed=False, clock=clock, sections=sections)  # type: ignore[arg-type]
     for name in PLAN_KEYS:
         rt.plans.set_enabled(f"engine_plans.{name}", True)

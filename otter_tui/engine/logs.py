@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from otter_tui.engine.dbthread import DbThread
+from otter_tui.engine.dbthread import DbThread, is_busy
 from otter_tui.events import EventBus, LogLine, LogLines
 from otter_tui.store.db import Database
 from otter_tui.store.models import LogEntry
@@ -132,9 +132,11 @@ class LogWriter:
     async def _run(self) -> None:
         while True:
             event = await self.subscription.get()
-            if isinstance(event, LogLines):
-                await self._store(event.lines)
-            self.subscription.queue.task_done()
+            try:
+                if isinstance(event, LogLines):
+                    await self._store(event.lines)
+            finally:
+                self.subscription.queue.task_done()
 
     async def _store(self, lines: Sequence[LogLine]) -> None:
         rows: list[dict[str, Any]] = [
@@ -149,10 +151,34 @@ class LogWriter:
             }
             for line in lines
         ]
-        await self.dbthread.run(self._insert, rows)
+        if not await self._insert_retrying(rows):
+            return
         self.stored += len(rows)
         for observer in self.observers:
             observer(lines)
+
+    async def _insert_retrying(self, rows: list[dict[str, Any]]) -> bool:
+        """Wait out a locked database (lines are never dropped for being slow); any other
+        failure is logged and the writer goes on, so one bad batch cannot stall every job."""
+        delay = 0.1
+        while True:
+            try:
+                await self.dbthread.run(self._insert, rows)
+                return True
+            except Exception as exc:
+                if is_busy(exc):
+                    log.warning("log writer: database busy; retrying %d line(s)", len(rows))
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+                    continue
+                first, last = rows[0], rows[-1]
+                log.exception(
+                    "log writer: could not store job %s lines %s-%s",
+                    first["job_id"],
+                    first["seq"],
+                    last["seq"],
+                )
+                return False
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:
         with self.db.transaction() as s:

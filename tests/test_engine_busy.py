@@ -1,0 +1,47 @@
+"""Another process holding SQLite's write lock longer than the busy timeout must not lose a line
+or leave a job stuck ``running``: the engine's writes wait it out."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from otter_tui.engine.runner import Engine
+from otter_tui.events import EventBus
+from otter_tui.services.claims import ClaimService
+from otter_tui.targeting import TargetSpec
+from tests.engine_support import add_local, create, engine_runtime, log_text
+from tests.fixtures_core import db_file
+
+
+def hold_write_lock(path: Path, seconds: float, taken: threading.Event) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    taken.set()
+    time.sleep(seconds)
+    conn.execute("ROLLBACK")
+    conn.close()
+
+
+async def test_job_survives_a_long_held_write_lock(tmp_path: Path) -> None:
+    rt = engine_runtime(tmp_path, database={"busy_timeout_ms": 100})
+    add_local(rt, "here")
+    job = create(rt, "Echo", TargetSpec(servers=("here",)), lines="50")
+    assert ClaimService(rt.ctx, "me").claim(job.id)
+    engine = Engine(rt.ctx, EventBus(), plans=rt.plans)
+    await engine.start()
+    taken = threading.Event()
+    holder = threading.Thread(target=hold_write_lock, args=(db_file(tmp_path), 1.0, taken))
+    holder.start()
+    taken.wait()
+
+    state = await engine.run_job(job.id)  # every write of it waits 10x the busy timeout
+
+    await engine.close()
+    holder.join()
+    assert state.value == "succeeded"
+    assert rt.jobs.show(job.id).state == "succeeded"
+    assert log_text(rt, job.id, "here")[1:51] == [str(n) for n in range(1, 51)]
+    rt.close()
