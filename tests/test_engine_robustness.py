@@ -1,5 +1,6 @@
-"""Another process holding SQLite's write lock longer than the busy timeout must not lose a line
-or leave a job stuck ``running``: the engine's writes wait it out."""
+"""The engine under trouble: a write lock held by another process longer than the busy timeout
+is waited out (no line lost, no job stuck ``running``); an error in the engine itself still ends
+the job, ``failed`` with the reason."""
 
 from __future__ import annotations
 
@@ -44,4 +45,25 @@ async def test_job_survives_a_long_held_write_lock(tmp_path: Path) -> None:
     assert state.value == "succeeded"
     assert rt.jobs.show(job.id).state == "succeeded"
     assert log_text(rt, job.id, "here")[1:51] == [str(n) for n in range(1, 51)]
+    rt.close()
+
+
+async def test_an_engine_error_still_ends_the_job(tmp_path: Path) -> None:
+    rt = engine_runtime(tmp_path)
+    add_local(rt, "here")
+    job = create(rt, "Echo", TargetSpec(servers=("here",)))
+    assert ClaimService(rt.ctx, "me").claim(job.id)
+    engine = Engine(rt.ctx, EventBus(), plans=rt.plans)
+    await engine.start()
+
+    async def broken(*_args: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    engine.recorder.run_started = broken  # type: ignore[method-assign]
+    state = await engine.run_job(job.id)
+    await engine.close()
+
+    assert state.value == "failed"
+    view = rt.jobs.show(job.id)
+    assert view.state == "failed" and view.error == "engine error: RuntimeError: disk on fire"
     rt.close()

@@ -97,8 +97,19 @@ class Engine:
         joblog.start()
         try:
             return await self._run(active, secrets)
+        except Exception as exc:  # the engine itself failed: the job must still end, and say why
+            log.exception("job %s: engine error", job_id)
+            await self._fail(active, f"engine error: {type(exc).__name__}: {exc}")
+            return JobState.FAILED
         finally:
             self.active.pop(job_id, None)
+
+    async def _fail(self, active: ActiveJob, error: str) -> None:
+        try:
+            await active.log.close()
+            await self.recorder.finish_job(active.plan.job_id, JobState.FAILED, {}, error)
+        except Exception:  # e.g. the database is gone; crash recovery marks it later
+            log.exception("job %s: could not record its failure", active.plan.job_id)
 
     async def _run(self, active: ActiveJob, secrets: dict[str, Any]) -> JobState:
         plan, joblog = active.plan, active.log
