@@ -4,6 +4,7 @@ remediate``, ``drift check`` goes drifted -> current."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -13,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from otter_tui import cli
+from otter_tui.engine.runner import Engine
+from otter_tui.engine.worker import Worker
+from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
 from otter_tui.testing.sshd import SshdFleet
 from tests.engine_support import add_fleet, engine_runtime
@@ -93,4 +97,42 @@ def test_drift_check_remediate_check_on_sshd(
     assert [row.split()[:2] for row in table] == [[f"srv00{i}", "current"] for i in (1, 2, 3)]
     assert otter(tmp_path, "drift", "show", "srv001") == 0
     assert capsys.readouterr().out.count("desired") == 3
+    fleet_rt.close()
+
+
+async def test_jobs_logs_follow_tails_a_job_run_by_a_worker(
+    fleet_rt: Runtime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fleet_rt.variables.set("server", "srv001", "delay", "1")
+    assert otter(tmp_path, "run", "engine_plans.Staggered", "--servers", "srv001", "--detach") == 0
+    job_id = capsys.readouterr().out.split()[1]
+    engine = Engine(fleet_rt.ctx, EventBus(), plans=fleet_rt.plans)
+    worker = Worker(engine, poll_seconds=0.05, prune_every=None)
+    await engine.start()
+    await worker.start()
+    try:
+        code = await asyncio.to_thread(otter, tmp_path, "jobs", "logs", "--follow", job_id)
+    finally:
+        await worker.stop(5)
+        await engine.close()
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert out[-4:] == [
+        "[srv001] start",
+        "[srv001] done on srv001",
+        "[job] job succeeded: 1 succeeded; 1 changed, 0 unknown, 0 warning(s)",
+        f"job {job_id} succeeded",
+    ]
+    fleet_rt.close()
+
+
+def test_jobs_logs_prints_every_line_of_a_long_log(
+    fleet_rt: Runtime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ("run", "engine_plans.Echo", "--servers", "srv001", "--var", "lines=25000", "--quiet")
+    assert otter(tmp_path, *argv) == 0
+    job_id = capsys.readouterr().out.split()[1]
+    assert otter(tmp_path, "jobs", "logs", job_id, "--server", "srv001") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [x for x in out if x[9:].isdigit()] == [f"[srv001] {n}" for n in range(1, 25_001)]
     fleet_rt.close()

@@ -21,12 +21,13 @@ from otter_tui.engine.local_run import run_claimed
 from otter_tui.engine.retention import prune
 from otter_tui.errors import UsageError
 from otter_tui.events import LogLine
-from otter_tui.services.jobs import JobRequest, JobView, LogView
+from otter_tui.services.jobs import JobRequest, JobService, JobView, LogView
 from otter_tui.store.models import JobState
 from otter_tui.targeting import TargetSpec
 
 pass_state = click.make_pass_decorator(CliState)
 OK_STATES = {"succeeded", "warning"}
+LOG_PAGE = 10_000
 
 
 def target_options(func: Any) -> Any:
@@ -201,23 +202,27 @@ def jobs_show(state: CliState, job_id: int, as_json: bool) -> None:
 def jobs_logs(state: CliState, job_id: int, follow: bool, server: str | None) -> int:
     """Print a job's log; with --follow, until it ends (exit code by its result)."""
     service = state.runtime().jobs
-    seq = 0
+    view = service.show(job_id)
+    seq = print_log(service, job_id, 0, server)
+    if seq == 0 and "log_pruned_at" in view.summary:
+        click.echo(f"(log pruned by retention at {view.summary['log_pruned_at']})")
+    while follow and not JobState(view.state).finished:
+        time.sleep(0.3)
+        view = service.show(job_id)  # read before the lines: the last ones are stored first
+        seq = print_log(service, job_id, seq, server)
+    return finish(view) if follow else 0
+
+
+def print_log(service: JobService, job_id: int, after_seq: int, server: str | None) -> int:
+    """Print every stored line after ``after_seq``, page by page; the last seq seen."""
     while True:
-        for line in service.logs(job_id, after_seq=seq):
-            seq = line.seq
+        page = service.logs(job_id, after_seq=after_seq, limit=LOG_PAGE)
+        for line in page:
+            after_seq = line.seq
             if server is None or line.server == server:
                 print_line(line)
-        view = service.show(job_id)
-        if seq == 0 and "log_pruned_at" in view.summary:
-            click.echo(f"(log pruned by retention at {view.summary['log_pruned_at']})")
-        if not follow or JobState(view.state).finished:
-            break
-        time.sleep(0.3)
-    if follow:
-        for line in service.logs(job_id, after_seq=seq):
-            print_line(line)
-        return finish(view)
-    return 0
+        if len(page) < LOG_PAGE:
+            return after_seq
 
 
 @jobs.command("prune")
