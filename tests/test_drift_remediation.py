@@ -103,3 +103,34 @@ def test_simulated_remediation_changes_no_file(
     lines = log_text(rt, job_id, names[1])
     assert any(line.startswith("would change:") and "app.conf" in line for line in lines)
     assert set(statuses(rt).values()) == {"drifted"}  # a simulation records no drift result
+
+
+def test_an_item_in_error_shows_in_the_drift_view(
+    fleet_runtime: tuple[Runtime, list[str]], tmp_path: Path
+) -> None:
+    rt, names = fleet_runtime
+    (tmp_path / "roots" / names[0] / "app").write_text("a file where a folder must be\n")
+    job = rt.jobs.create_drift(TargetSpec(roles=("fleet",)), remediate=True, simulation=False)
+
+    assert run_now(rt, job.id) == "failed"
+
+    assert statuses(rt) == {names[0]: "error", names[1]: "current", names[2]: "current"}
+    [error] = [i for i in rt.drift.items(names[0]) if i.status == "error"]
+    assert error.item.startswith("directory ") and error.message
+    [run] = [r for r in rt.jobs.show(job.id).server_runs if r.server == names[0]]
+    assert run.state == "failed" and "1 item(s) failed" in run.error
+    assert rt.drift.groups()["roles"] == {"fleet": "error"}
+
+
+def test_a_plan_that_no_longer_applies_leaves_the_drift_view(
+    fleet_runtime: tuple[Runtime, list[str]],
+) -> None:
+    rt, names = fleet_runtime
+    drift_job(rt, remediate=False)
+    assert set(statuses(rt).values()) == {"drifted"}
+    rt.plans.set_enabled("engine_plans.FleetConfig", False)
+
+    drift_job(rt, remediate=False)
+
+    assert set(statuses(rt).values()) == {"current"}
+    assert rt.drift.items(names[0]) == []

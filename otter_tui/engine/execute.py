@@ -185,9 +185,11 @@ class ServerRunExecutor:
                     self.output,
                 )
             records += [self._record(key, item) for item in items]
-        self._count(records)
+        # Stored before counting: an item in error fails the run, and the drift view must
+        # show that error rather than the previous check's result.
         if self.recorder is not None and self.run.server is not None and not self.plan.simulation:
             await self.recorder.store_drift(self.run.server.id, self.server_name, records)
+        self._count(records)
 
     def _record(self, key: str, item: ItemResult) -> DriftRecord:
         if self.plan.mode == "check":

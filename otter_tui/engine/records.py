@@ -116,14 +116,12 @@ class JobRecorder:
         await self.bus.publish(DriftChecked(server, rollup([r.status for r in records]), now))
 
     def _store_drift(self, server_id: int, records: Sequence[DriftRecord]) -> None:
+        """Replace the server's drift with this collection, which covered every configuration
+        plan that applies to it now: items of a plan that no longer applies (disabled, role
+        removed) go, instead of keeping the server drifted forever."""
         now = self.ctx.now()
-        keys = {r.plan_key for r in records}
         with self.ctx.db.transaction() as s:
-            s.execute(
-                delete(DriftItem).where(
-                    DriftItem.server_id == server_id, DriftItem.plan_key.in_(keys)
-                )
-            )
+            s.execute(delete(DriftItem).where(DriftItem.server_id == server_id))
             s.add_all(
                 DriftItem(
                     server_id=server_id,
