@@ -185,3 +185,16 @@ def run_now(rt: Runtime, job_id: int, on_line: Callable[[LogLine], None] | None 
 def log_text(rt: Runtime, job_id: int, server: str | None = None) -> list[str]:
     lines = rt.jobs.logs(job_id, limit=10_000_000)
     return [x.text for x in lines if server is None or x.server == server]
+
+
+Snapshot = dict[str, tuple[bytes, int, int]]
+
+
+def snapshot(root: Path) -> Snapshot:
+    """Every path under ``root`` with its content, mode and mtime (a change to any shows)."""
+    out: Snapshot = {}
+    for path in sorted(root.rglob("*")):
+        st = path.lstat()
+        data = path.read_bytes() if path.is_file() else b""
+        out[str(path)] = (data, st.st_mode, st.st_mtime_ns)
+    return out

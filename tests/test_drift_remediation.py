@@ -11,19 +11,14 @@ import pytest
 from otter_tui.runtime import Runtime
 from otter_tui.targeting import TargetSpec
 from otter_tui.testing.sshd import SshdFleet
-from tests.engine_support import add_fleet, add_local, engine_runtime, log_text, run_now
-
-Snapshot = dict[str, tuple[bytes, int, int]]
-
-
-def snapshot(root: Path) -> Snapshot:
-    """Every path under ``root`` with its content, mode and mtime (a change to any shows)."""
-    out: Snapshot = {}
-    for path in sorted(root.rglob("*")):
-        st = path.lstat()
-        data = path.read_bytes() if path.is_file() else b""
-        out[str(path)] = (data, st.st_mode, st.st_mtime_ns)
-    return out
+from tests.engine_support import (
+    add_fleet,
+    add_local,
+    engine_runtime,
+    log_text,
+    run_now,
+    snapshot,
+)
 
 
 @pytest.fixture(params=["ssh", "local"])
