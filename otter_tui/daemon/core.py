@@ -1,8 +1,10 @@
 """The headless daemon: workers (and the scheduler) with no console, driven by signals.
 
-- start: open the runtime, start the engine, one worker for the served queues, the scheduler;
+- start: announce this daemon (its presence row, :mod:`otter_tui.daemon.beacon`), start the
+  engine, one worker for the served queues, the scheduler;
 - SIGHUP: reload config.toml and the plan files (:mod:`otter_tui.daemon.reload`);
-- SIGTERM / SIGINT: stop the scheduler, claim nothing more, give running jobs
+- SIGTERM / SIGINT: stop the scheduler, withdraw the presence row (a console takes over
+  scheduling and claiming at once), claim nothing more, give running jobs
   ``daemon.shutdown_grace_seconds`` to finish, cancel and mark the rest ``interrupted``, exit 0.
 
 Everything it says goes to stdout as logfmt (:mod:`otter_tui.daemon.logfmt`). It never imports
@@ -18,11 +20,13 @@ import os
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from otter_tui import __version__
 from otter_tui.config import Settings
+from otter_tui.daemon.beacon import PresenceBeacon
 from otter_tui.daemon.journal import Journal, LoggedClaims
 from otter_tui.daemon.logfmt import emit
 from otter_tui.daemon.reload import reload_settings
@@ -33,6 +37,7 @@ from otter_tui.engine.worker import Worker, worker_name
 from otter_tui.errors import UsageError
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
+from otter_tui.scheduler.clock import Clock, SystemClock
 from otter_tui.services.claims import ClaimService
 from otter_tui.services.queues import QueueService
 from otter_tui.store.models import Job
@@ -71,6 +76,7 @@ class Daemon:
         options: DaemonOptions | None = None,
         *,
         transports: TransportFactory | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.runtime = runtime
         self.options = options or DaemonOptions()
@@ -80,6 +86,7 @@ class Daemon:
         self.engine = Engine(runtime.ctx, self.bus, plans=runtime.plans, transports=transports)
         self.journal = Journal(runtime.db, self.bus, job_lines=self.options.job_lines)
         self.worker = self._worker(worker_name())
+        self.beacon = self._beacon(clock or SystemClock(runtime.ctx.clock))
         self.scheduler: SchedulerLike | None = None
         self.exit_code = 0
         self._stop_reason = "stopped"
@@ -94,6 +101,17 @@ class Daemon:
         claims = LoggedClaims(ClaimService(self.runtime.ctx, name, lease), self.runtime.db, name)
         poll = self.runtime.settings.daemon.poll_seconds
         return Worker(self.engine, self.queues, poll_seconds=poll, name=name, backend=claims)
+
+    def _beacon(self, clock: Clock) -> PresenceBeacon:
+        """This daemon's presence row, named like its worker (``host:pid``)."""
+        return PresenceBeacon(
+            self.runtime.db,
+            self.worker.name,
+            scheduler=self.options.scheduler,
+            queues=lambda: self.queues,
+            length=timedelta(seconds=self.settings.scheduler.lease_seconds),
+            clock=clock,
+        )
 
     @property
     def settings(self) -> Settings:
@@ -125,6 +143,7 @@ class Daemon:
     # start ------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self.beacon.start()
         await self.engine.start()
         self.journal.start()
         await self.worker.start()
@@ -245,6 +264,7 @@ class Daemon:
         running = sorted(self.worker.running)
         emit("daemon.stopping", reason=self._stop_reason, grace=grace, running=running or "none")
         await self._stop_scheduler()
+        await self.beacon.stop()
         await self.worker.stop(grace)
         await self.journal.close()
         for task in self._tasks:

@@ -3,7 +3,9 @@
 The daemon needs only the small surface below (:class:`SchedulerLike`); :func:`build_scheduler`
 is the one place that knows how to construct :class:`otter_tui.scheduler.Scheduler`. The
 scheduler holds the ``scheduler`` leader lease: of all daemons and consoles on one database only
-the leader creates jobs, the others step back and take over when its lease runs out.
+the leader creates jobs, the others step back and take over when its lease runs out or is
+released. A console releases it as soon as it sees this daemon's presence row, so the daemon's
+scheduler (which never defers) leads within a renewal interval of starting.
 """
 
 from __future__ import annotations

@@ -10,14 +10,20 @@ Public interface (the daemon and the console use only this)::
         clock=None,                   # a Clock (now() + async sleep_until()); None: real time
         bus=None,                     # an EventBus: JobCreated is published for each new job
         on_job_created=None,          # a no-argument callback, e.g. worker.notify
+        defer_to_daemon=False,        # True (the console): step back while a daemon schedules
     )
     await scheduler.run(stop)         # until the asyncio.Event ``stop`` is set
     scheduler.wake()                  # something changed (a schedule saved, a job finished)
     scheduler.is_leader               # True while it holds the leader lease
+    scheduler.leader                  # who holds it, as last seen (None: nobody)
+    scheduler.daemon                  # the live daemon it defers to (defer_to_daemon only)
 
 ``run`` takes or renews the leader lease (``leases`` row ``scheduler``, renewed every third of
 ``[scheduler] lease_seconds``). While another scheduler holds it, it steps back and retries when
-that lease would run out, so the console schedules only when no daemon does. As leader it
+that lease would run out. With ``defer_to_daemon`` it also steps back (releasing the lease at
+once) while a daemon that runs a scheduler is alive (its ``daemon:<holder>`` presence row), so
+the console schedules only when no daemon does and a daemon started later takes over within a
+renewal interval. As leader it
 dispatches every due firing (misfire and overlap policies applied, each firing a unique row before
 any job exists, the job created through the job service), then sleeps until the earliest stored
 next firing, the next lease renewal, or ``wake()``. On stop it releases the lease at once.

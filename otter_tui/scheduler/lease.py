@@ -23,7 +23,8 @@ from otter_tui.store.db import Database
 from otter_tui.store.models import Lease
 
 SCHEDULER_LEASE = "scheduler"
-"""The lease name; ``JobService.daemon_holder`` reads the same row."""
+"""The lease name. Daemon presence rows (``daemon:<holder>``, :mod:`otter_tui.services.presence`)
+live in the same table under other names."""
 
 
 def acquire(db: Database, holder: str, now: datetime, length: timedelta) -> bool:
@@ -68,7 +69,10 @@ def holds(s: Session, holder: str, now: datetime) -> bool:
     return row is not None and row.holder == holder and row.expires_at > now
 
 
-def expires_at(db: Database) -> datetime | None:
-    """When the current lease runs out (a follower retries then)."""
+def current(db: Database) -> tuple[str, datetime] | None:
+    """Who holds (or last held) the lease and when it runs out (a follower retries then)."""
     with db.session() as s:
-        return s.scalar(select(Lease.expires_at).where(Lease.name == SCHEDULER_LEASE))
+        row = s.execute(
+            select(Lease.holder, Lease.expires_at).where(Lease.name == SCHEDULER_LEASE)
+        ).first()
+        return None if row is None else (row.holder, row.expires_at)

@@ -1,9 +1,15 @@
 """The scheduler loop: hold the leader lease, dispatch due firings, sleep until the next one.
 
 Every pass: take or renew the lease; if another scheduler holds it, step back and retry when it
-would expire. As leader: dispatch each schedule whose stored ``next_due_at`` has come (in batches,
-renewing the lease between them), start firings that waited for a running job, then sleep until
-the earliest stored ``next_due_at`` or the next lease renewal, whichever is first, or until
+would expire. A scheduler built with ``defer_to_daemon=True`` (the console's) first looks for a
+live daemon that runs a scheduler (its presence row, :mod:`otter_tui.services.presence`): while
+there is one it lets the lease go at once, if it held it, and looks again every third of a lease,
+so the daemon's scheduler takes over within a renewal interval and the console's resumes within
+one after the daemon is gone.
+
+As leader: dispatch each schedule whose stored ``next_due_at`` has come (in batches, renewing
+the lease between them), start firings that waited for a running job, then sleep until the
+earliest stored ``next_due_at`` or the next lease renewal, whichever is first, or until
 :meth:`Scheduler.wake`. Database work runs on one thread of its own, so the console's event loop
 never waits on SQLite.
 """
@@ -23,6 +29,7 @@ from otter_tui.runtime import Runtime
 from otter_tui.scheduler import lease
 from otter_tui.scheduler.clock import Clock, SystemClock
 from otter_tui.scheduler.dispatch import Dispatcher, LeaseLost, Outcome
+from otter_tui.services import presence
 from otter_tui.services.context import ServiceContext
 
 log = logging.getLogger("otter_tui.scheduler")
@@ -46,6 +53,7 @@ class Scheduler:
         clock: Clock | None = None,
         bus: EventBus | None = None,
         on_job_created: Callable[[], None] | None = None,
+        defer_to_daemon: bool = False,
     ) -> None:
         self.clock: Clock = clock or SystemClock(runtime.ctx.clock)
         self.holder = holder
@@ -55,6 +63,12 @@ class Scheduler:
         self.lease_length = timedelta(seconds=runtime.settings.scheduler.lease_seconds)
         self.bus = bus
         self.on_job_created = on_job_created
+        self.defer_to_daemon = defer_to_daemon
+        """Step back while a daemon with a scheduler is alive (the console's scheduler)."""
+        self.daemon: str | None = None
+        """The live daemon this scheduler defers to, as last seen; None when there is none."""
+        self.leader: str | None = None
+        """Who holds the leader lease, as last seen (this holder while leading)."""
         self._leader = False
         self._wake = asyncio.Event()
         self._thread: DbThread | None = None
@@ -76,7 +90,7 @@ class Scheduler:
                 deadline = await self._step()
                 await self._sleep(deadline, stop)
         finally:
-            await self._step_down()
+            await self._step_down("stopped")
             self._thread.close()
             self._thread = None
 
@@ -84,7 +98,10 @@ class Scheduler:
         """One pass; returns when to look again."""
         now = self.clock.now()
         try:
+            if self.defer_to_daemon and await self._defer(now):
+                return now + self.lease_length / 3
             held = await self._db(lease.acquire, self.db, self.holder, now, self.lease_length)
+            self.leader = self.holder if held else self.leader
             await self._became(held)
             if not held:
                 return await self._follower_deadline(now)
@@ -95,6 +112,15 @@ class Scheduler:
         except Exception:
             log.exception("scheduler %s: pass failed; retrying in %s", self.holder, RETRY_AFTER)
             return now + RETRY_AFTER
+
+    async def _defer(self, now: datetime) -> bool:
+        """True while a daemon runs a scheduler: then let the lease go if this one held it."""
+        daemon = await self._db(presence.scheduling_daemon, self.db, now)
+        self.daemon = None if daemon is None else daemon.holder
+        if daemon is None:
+            return False
+        await self._step_down(f"daemon {daemon.holder} is running")
+        return True
 
     async def _lead(self, now: datetime) -> datetime:
         renew_at = now + self.lease_length / 3
@@ -109,14 +135,20 @@ class Scheduler:
 
     async def _follower_deadline(self, now: datetime) -> datetime:
         """Retry when the holder's lease would run out (at least every third of a lease)."""
-        expires = await self._db(lease.expires_at, self.db)
+        current = await self._db(lease.current, self.db)
         fallback = now + self.lease_length / 3
-        return fallback if expires is None or expires <= now else min(expires, fallback)
+        if current is None or current[1] <= now:
+            self.leader = None
+            return fallback
+        self.leader = current[0]
+        return min(current[1], fallback)
 
     async def _became(self, leader: bool) -> None:
         if leader == self._leader:
             return
         self._leader = leader
+        if not leader and self.leader == self.holder:
+            self.leader = None
         log.info("scheduler=%s leader=%s", self.holder, "yes" if leader else "no")
         if leader:
             failed = await self._db(self.dispatcher.recover_pending)
@@ -153,13 +185,15 @@ class Scheduler:
         await asyncio.gather(*pending, return_exceptions=True)
         self._wake.clear()
 
-    async def _step_down(self) -> None:
+    async def _step_down(self, reason: str) -> None:
+        """Let the lease go at once (if held), so another scheduler need not wait it out."""
         if not self._leader:
             return
         self._leader = False
+        self.leader = None if self.leader == self.holder else self.leader
         with contextlib.suppress(Exception):
             await self._db(lease.release, self.db, self.holder, self.clock.now())
-        log.info("scheduler=%s leader=no reason=stopped", self.holder)
+        log.info("scheduler=%s leader=no reason=%r", self.holder, reason)
 
     async def _db(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         assert self._thread is not None, "the scheduler is not running"

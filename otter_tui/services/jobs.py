@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from otter_tui.errors import ConflictError, NotFoundError, UsageError
 from otter_tui.plan import sensitive_names, validate_variables
+from otter_tui.services import presence
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.inventory import load_inventory
 from otter_tui.services.plans import PlanService, get_record
@@ -29,7 +30,6 @@ from otter_tui.store.models import (
     Job,
     JobQueue,
     JobState,
-    Lease,
     LogEntry,
     PlanKind,
     PlanRecord,
@@ -40,8 +40,6 @@ from otter_tui.targeting import TargetSpec, resolve_targets
 SINGLETON_BLOCKING = (JobState.QUEUED, JobState.RUNNING)
 ALL_CONFIGURATION = "*"
 """The plan key of a drift job: every enabled configuration plan that applies to a server."""
-DAEMON_LEASE = "scheduler"
-"""The lease a running daemon holds (its scheduler's leader lease)."""
 
 
 @dataclass(frozen=True)
@@ -398,11 +396,15 @@ class JobService:
                 changed[job_id] = changed.get(job_id, 0) + int(changes or 0)
             return {job_id: RunCounts(states[job_id], changed[job_id]) for job_id in states}
 
-    def daemon_holder(self, lease: str = DAEMON_LEASE) -> str | None:
-        """Who holds the daemon's unexpired lease (a daemon is running), or None."""
-        with self.ctx.db.session() as s:
-            now = self.ctx.now()
-            return s.scalar(select(Lease.holder).where(Lease.name == lease, Lease.expires_at > now))
+    def daemon_holder(self, queue: str | None = None) -> str | None:
+        """A live daemon (``host:pid``, from its presence row), or None when none runs.
+
+        With ``queue``: only a daemon whose worker claims from that queue.
+        """
+        now = self.ctx.now()
+        daemons = presence.alive(self.ctx.db, now)
+        found = next((d for d in daemons if queue is None or d.serves(queue)), None)
+        return None if found is None else found.holder
 
     def count(self) -> int:
         with self.ctx.db.session() as s:
