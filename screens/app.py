@@ -5,13 +5,16 @@ number key that switches to it and its Footer entry all come from that entry. A 
 is built with a :class:`ConsoleContext`: the runtime (the services), the app's ``core_events``
 signal and the job runner.
 
-The app owns the runner's life: it starts it on mount and stops it on exit, after asking when
-jobs are still running here (those are then marked ``interrupted``, never silently re-run).
+The app owns the runner's and the scheduler's lives: it starts them on mount and stops them on
+exit (the scheduler lets its lease go at once), after asking when jobs are still running here
+(those are then marked ``interrupted``, never silently re-run). The header's sub-title says who
+schedules: ``scheduler: this console`` or ``scheduler: daemon host:pid``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,9 +28,10 @@ from textual.signal import Signal
 
 from otter_tui.events import Event, EventBus
 from otter_tui.runtime import Runtime
+from otter_tui.scheduler import Scheduler
 from screens.approvals import ApprovalsScreen
 from screens.context import ConsoleContext
-from screens.job_runner import ConsoleRunner, console_runner
+from screens.job_runner import ConsoleRunner, console_runner, console_scheduler, status_line
 from screens.jobs import JobsScreen
 from screens.messages import CoreEvent
 from screens.modals import ConfirmModal
@@ -39,6 +43,10 @@ EXIT_AFTER_FIRST_FRAME = "OTTER_TUI_EXIT_AFTER_FIRST_FRAME"
 BRIDGE_BACKLOG = 500
 """Pending UI messages above which the bridge stops draining the bus, so the UI's lossy
 subscription overflows (and later resyncs) instead of the app's message queue growing."""
+STATUS_SECONDS = 1.0
+"""How often the header's "scheduler: ..." is refreshed (it reads memory, not the database)."""
+SCHEDULER_STOP_SECONDS = 5.0
+"""On exit, how long the scheduler gets to finish its pass and release its lease."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,7 @@ class OtterApp(App[None]):
         runtime: Runtime,
         bus: EventBus | None = None,
         runner: ConsoleRunner | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -102,9 +111,14 @@ class OtterApp(App[None]):
         """The core's event bus; None when nothing in this process publishes."""
         self.runner = runner
         """Runs jobs in this process (started on mount, stopped on exit); None: none run here."""
+        self.scheduler = scheduler
+        """Creates jobs from schedules while no daemon does (started on mount); None: never."""
+        self._scheduler_stop = asyncio.Event()
+        self._scheduler_task: asyncio.Task[None] | None = None
         self.core_events: Signal[Event] = Signal(self, "core-events")
         """Every core event, on the UI thread; section screens subscribe to it."""
-        self.sub_title = f"{runtime.ctx.actor} @ {database_label(runtime)}"
+        self.base_sub_title = f"{runtime.ctx.actor} @ {database_label(runtime)}"
+        self.sub_title = self.base_sub_title
         context = ConsoleContext(runtime, self.core_events, runner)
         for section in SECTIONS:
             self.add_mode(section.mode, partial(section.screen, context))
@@ -113,6 +127,7 @@ class OtterApp(App[None]):
         self._show_section_title(self.current_mode)
         if self.runner is not None:
             await self.runner.start()
+        self._start_scheduler()
         if os.environ.get(EXIT_AFTER_FIRST_FRAME):
             self.call_after_refresh(self.exit)
         if self.bus is not None:
@@ -124,8 +139,38 @@ class OtterApp(App[None]):
             )
 
     async def on_unmount(self) -> None:
+        await self._stop_scheduler()
         if self.runner is not None:
             await self.runner.stop()
+
+    def _start_scheduler(self) -> None:
+        if self.scheduler is not None:
+            self._scheduler_stop.clear()
+            self._scheduler_task = asyncio.create_task(
+                self.scheduler.run(self._scheduler_stop), name="console-scheduler"
+            )
+        if self.scheduler is not None or self.runner is not None:
+            self.show_status()
+            self.set_interval(STATUS_SECONDS, self.show_status, name="scheduler-status")
+
+    async def _stop_scheduler(self) -> None:
+        """Stop scheduling and release the lease, so a daemon need not wait for it to expire."""
+        task, self._scheduler_task = self._scheduler_task, None
+        if task is None:
+            return
+        self._scheduler_stop.set()
+        _done, late = await asyncio.wait({task}, timeout=SCHEDULER_STOP_SECONDS)
+        for pending in late:
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pending
+
+    def show_status(self) -> None:
+        """Put who schedules (and runs queued jobs) in the header's sub-title."""
+        status = status_line(self.scheduler, self.runner)
+        line = f"{self.base_sub_title} · {status}" if status else self.base_sub_title
+        if line != self.sub_title:
+            self.sub_title = line
 
     async def action_quit(self) -> None:
         """Quit; when jobs run in this console, ask first (they would be interrupted)."""
@@ -179,7 +224,9 @@ class OtterApp(App[None]):
 def run_console(runtime: Runtime, bus: EventBus | None = None) -> None:
     """Open the console on ``runtime`` until the user quits (the CLI's entry into the UI).
 
-    Jobs run in the console's own worker unless a daemon is running (see ``job_runner``).
+    Jobs run and schedules fire in the console's own process unless a daemon is running (see
+    ``job_runner``).
     """
     bus = bus or EventBus()
-    OtterApp(runtime, bus, console_runner(runtime, bus)).run()
+    runner = console_runner(runtime, bus)
+    OtterApp(runtime, bus, runner, console_scheduler(runtime, bus, runner.notify)).run()

@@ -1,29 +1,53 @@
-"""Running jobs in the console's own process: an engine and a worker on the app's event loop.
+"""Running jobs and schedules in the console's own process, unless a daemon does.
 
-When no daemon holds its lease, the console is what runs jobs: its worker claims queued jobs
-(the ones it created, and any other process's), exactly as the daemon's would, since a claim is
-atomic whoever makes it. When a daemon is running, the worker claims nothing on its own and the
-console only runs what must run here: a job with sensitive variables, whose values exist only in
-this process's memory. On exit the worker stops: running jobs get a short time to finish and
-whatever is left is marked ``interrupted``, never silently re-run.
+When no daemon is alive, the console is what runs jobs: its worker claims queued jobs (the ones
+it created, and any other process's), exactly as the daemon's would, since a claim is atomic
+whoever makes it. Before every claim it looks for a live daemon serving the queue (the daemon's
+presence row, :mod:`otter_tui.services.presence`): while there is one it claims nothing and only
+runs what must run here, a job with sensitive variables, whose values exist only in this
+process's memory; when the daemon goes away it claims again at the next poll. On exit the worker
+stops: running jobs get a short time to finish and whatever is left is marked ``interrupted``,
+never silently re-run.
+
+The console's scheduler (:func:`console_scheduler`) likewise leads only while no daemon with a
+scheduler is alive; :func:`status_line` says who schedules, for the header.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import os
+import socket
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from otter_tui.engine.runner import Engine
-from otter_tui.engine.worker import Worker
+from otter_tui.engine.worker import Worker, worker_name
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
+from otter_tui.scheduler import Scheduler
+from otter_tui.services.claims import ClaimService
+from otter_tui.services.jobs import JobService
 
 log = logging.getLogger(__name__)
 
 STOP_SECONDS = 2.0
 """On exit, how long running jobs get to finish before they are marked interrupted."""
+
+
+class DaemonAwareClaims:
+    """The console worker's queue backend: claims, except while a daemon serves the queue."""
+
+    def __init__(self, claims: ClaimService, jobs: JobService) -> None:
+        self.claims = claims
+        self.jobs = jobs
+        self.daemon: str | None = None
+        """The live daemon serving the console's queues, as seen at the last poll; None: none."""
+
+    def claim_next(self, queues: Sequence[str]) -> int | None:
+        self.daemon = next(filter(None, map(self.jobs.daemon_holder, queues)), None)
+        return None if self.daemon is not None else self.claims.claim_next(queues)
 
 
 class ConsoleRunner:
@@ -37,9 +61,20 @@ class ConsoleRunner:
         self.poll = poll
         """False when a daemon runs jobs: only jobs handed over with :meth:`launch` run here."""
         queues = ("default",) if poll else ()
-        self.worker = Worker(self.engine, queues, poll_seconds=poll_seconds)
-        """Claims queued jobs (when polling) and keeps the leases of running ones alive."""
+        name = worker_name()
+        lease = runtime.settings.engine.lease_seconds
+        self.claims = DaemonAwareClaims(ClaimService(runtime.ctx, name, lease), runtime.jobs)
+        """Where the worker's claims go; it knows whether a daemon runs the jobs instead."""
+        self.worker = Worker(
+            self.engine, queues, poll_seconds=poll_seconds, name=name, backend=self.claims
+        )
+        """Claims queued jobs (when polling, no daemon serving) and keeps running leases alive."""
         self._started = False
+
+    @property
+    def daemon(self) -> str | None:
+        """The daemon running the queued jobs instead of this console, as last seen."""
+        return self.claims.daemon
 
     @property
     def running(self) -> list[int]:
@@ -89,5 +124,36 @@ class ConsoleRunner:
 
 
 def console_runner(runtime: Runtime, bus: EventBus) -> ConsoleRunner:
-    """Blocking: a runner that polls the queue unless a daemon is running jobs already."""
-    return ConsoleRunner(runtime, bus, poll=runtime.jobs.daemon_holder() is None)
+    """A runner that claims from the queue whenever no daemon serves it (checked every poll)."""
+    return ConsoleRunner(runtime, bus, poll_seconds=runtime.settings.daemon.poll_seconds)
+
+
+def console_scheduler(
+    runtime: Runtime, bus: EventBus, on_job_created: Callable[[], None]
+) -> Scheduler:
+    """The console's scheduler: leads only while no daemon runs one (``defer_to_daemon``)."""
+    holder = f"console:{socket.gethostname()}:{os.getpid()}"
+    return Scheduler(
+        runtime, holder=holder, bus=bus, on_job_created=on_job_created, defer_to_daemon=True
+    )
+
+
+def status_line(scheduler: Scheduler | None, runner: ConsoleRunner | None) -> str:
+    """Who schedules (and, if it differs, who runs queued jobs), as the header shows it."""
+    parts = []
+    if scheduler is not None:
+        parts.append(f"scheduler: {scheduler_owner(scheduler)}")
+    daemon = runner.daemon if runner is not None else None
+    if daemon is not None and (scheduler is None or scheduler.daemon != daemon):
+        parts.append(f"jobs: daemon {daemon}")
+    return " · ".join(parts)
+
+
+def scheduler_owner(scheduler: Scheduler) -> str:
+    if scheduler.is_leader:
+        return "this console"
+    if scheduler.daemon is not None:
+        return f"daemon {scheduler.daemon}"
+    if scheduler.leader is not None:
+        return scheduler.leader.replace("console:", "console ", 1)
+    return "nobody yet"

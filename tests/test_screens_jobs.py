@@ -312,10 +312,16 @@ async def test_quitting_with_a_running_job_asks_then_marks_it_interrupted(tmp_pa
         rt.close()
 
 
-def test_the_console_claims_no_jobs_while_a_daemon_holds_its_lease(runtime: Runtime) -> None:
-    assert console_runner(runtime, EventBus()).poll is True
+def test_the_console_claims_no_jobs_while_a_daemon_is_present(runtime: Runtime) -> None:
+    """Checked at every claim, not once at start (tests/test_screens_daemon_handover.py)."""
+    job = deploy(runtime)
+    runner = console_runner(runtime, EventBus())
     until = runtime.ctx.now() + timedelta(seconds=30)
     with runtime.ctx.db.transaction() as s:
-        s.add(Lease(name="scheduler", holder="otter-daemon@host:1", expires_at=until))
-    runner = console_runner(runtime, EventBus())
-    assert runner.poll is False and runner.worker.queues == ()
+        s.add(
+            Lease(
+                name="daemon:host:1", holder="host:1;scheduler=on;queues=default", expires_at=until
+            )
+        )
+    assert runner.claims.claim_next(["default"]) is None
+    assert (runner.daemon, runtime.jobs.show(job.id).state) == ("host:1", "queued")
