@@ -39,6 +39,11 @@ def otter(tmp_path: Path, *args: str) -> int:
     return cli.run(["--config", str(tmp_path / "config.toml"), *args])
 
 
+def table_rows(out: str) -> dict[str, list[str]]:
+    """Rows of the printed tables, by first column (log lines, which start with '[', left out)."""
+    return {r.split()[0]: r.split()[1:] for r in out.splitlines() if r and r[0] != "["}
+
+
 def test_run_follow_prefixes_lines_and_exits_by_result(
     fleet_rt: Runtime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -84,8 +89,9 @@ def test_drift_check_remediate_check_on_sshd(
     fleet_rt: Runtime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert otter(tmp_path, "drift", "check", "--roles", "fleet") == 0
-    table = capsys.readouterr().out.splitlines()[-3:]
-    assert [row.split()[:2] for row in table] == [[f"srv00{i}", "drifted"] for i in (1, 2, 3)]
+    rows = table_rows(capsys.readouterr().out)
+    assert [rows[f"srv00{i}"][0] for i in (1, 2, 3)] == ["drifted"] * 3
+    assert rows["role"] == ["fleet", "drifted"]
 
     assert otter(tmp_path, "drift", "remediate", "--roles", "fleet", "--simulate") == 0
     assert "would change:" in capsys.readouterr().out
@@ -93,8 +99,9 @@ def test_drift_check_remediate_check_on_sshd(
 
     assert otter(tmp_path, "drift", "remediate", "--roles", "fleet") == 0
     assert otter(tmp_path, "drift", "check", "--roles", "fleet") == 0
-    table = capsys.readouterr().out.splitlines()[-3:]
-    assert [row.split()[:2] for row in table] == [[f"srv00{i}", "current"] for i in (1, 2, 3)]
+    rows = table_rows(capsys.readouterr().out)
+    assert [rows[f"srv00{i}"][0] for i in (1, 2, 3)] == ["current"] * 3
+    assert rows["role"] == ["fleet", "current"]
     assert otter(tmp_path, "drift", "show", "srv001") == 0
     assert capsys.readouterr().out.count("desired") == 3
     fleet_rt.close()

@@ -305,6 +305,7 @@ def _print_drift(state: CliState, server: str | None, as_json: bool = False) -> 
                 ["server", "drift", "checked", "drifted", "unknown"],
                 [(r.server, r.status, r.checked_at, r.drifted, r.unknown) for r in rows],
             )
+            _print_group_drift(drift_service.groups())
         return
     items = drift_service.items(server)
     if as_json:
@@ -318,6 +319,18 @@ def _print_drift(state: CliState, server: str | None, as_json: bool = False) -> 
         if item.diff:
             click.echo(f"--- {item.item}")
             click.echo(item.diff)
+
+
+def _print_group_drift(groups: dict[str, dict[str, str]]) -> None:
+    """Roles and environments roll up the worst status of their servers."""
+    rows = [
+        (kind.rstrip("s"), name, status)
+        for kind in ("roles", "environments")
+        for name, status in groups[kind].items()
+    ]
+    if rows:
+        click.echo()
+        table(["group", "name", "drift"], rows)
 
 
 @click.group()
