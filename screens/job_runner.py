@@ -58,8 +58,8 @@ class ConsoleRunner:
     ) -> None:
         self.engine = Engine(runtime.ctx, bus, plans=runtime.plans)
         """Executes the jobs this process claimed."""
-        self.poll = poll
-        """False when a daemon runs jobs: only jobs handed over with :meth:`launch` run here."""
+        self.claims_queues = poll
+        """False: only jobs handed over with :meth:`launch` run here, never queued ones."""
         queues = ("default",) if poll else ()
         name = worker_name()
         lease = runtime.settings.engine.lease_seconds
@@ -70,6 +70,11 @@ class ConsoleRunner:
         )
         """Claims queued jobs (when polling, no daemon serving) and keeps running leases alive."""
         self._started = False
+
+    @property
+    def poll(self) -> bool:
+        """True while this console claims queued jobs: it may, and no daemon serves its queue."""
+        return self.claims_queues and self.daemon is None
 
     @property
     def daemon(self) -> str | None:
@@ -88,7 +93,7 @@ class ConsoleRunner:
 
     def notify(self) -> None:
         """A job was queued: claim it now rather than at the next poll."""
-        if self.poll:
+        if self.claims_queues:
             self.worker.notify()
 
     def claim(self, job_id: int) -> bool:

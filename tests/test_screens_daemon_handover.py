@@ -64,9 +64,11 @@ def test_the_console_claims_nothing_a_live_daemon_serves(runtime: Runtime) -> No
     daemon_starts(runtime)
     assert runner.claims.claim_next(["default"]) is None
     assert (runner.daemon, runtime.jobs.show(job.id).state) == (DAEMON, "queued")
+    assert runner.poll is False  # the jobs list says "jobs run by the daemon"
     daemon_stops(runtime)
     assert runner.claims.claim_next(["default"]) == job.id
     assert (runner.daemon, runtime.jobs.show(job.id).state) == (None, "running")
+    assert runner.poll is True
 
 
 def test_a_daemon_serving_other_queues_or_dead_leaves_the_jobs_to_the_console(
