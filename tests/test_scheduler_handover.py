@@ -9,6 +9,7 @@ only when the test moves it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -110,8 +111,9 @@ async def test_the_console_schedules_while_no_daemon_runs(world: World) -> None:
 
 
 async def test_a_daemon_takes_over_and_hands_back_with_no_firing_twice_or_lost(
-    world: World, daemon_rt: Runtime
+    world: World, daemon_rt: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, "otter_tui.scheduler")
     world.add("tick")
     async with loops(world) as running:
         mine = console(world)
@@ -128,6 +130,7 @@ async def test_a_daemon_takes_over_and_hands_back_with_no_firing_twice_or_lost(
         await world.step(RENEWAL, 3)  # the console sees the daemon and lets the lease go
         await world.step(RENEWAL, 3)  # the daemon's next try takes it
         assert (mine.is_leader, mine.daemon, daemons.is_leader) == (False, DAEMON, True)
+        assert f"scheduler=console:here:1 leader=no reason=daemon:{DAEMON}" in caplog.messages
         await minutes(world, 3, extra_loops=1)  # 12:03, 12:04 and 12:05 by the daemon
         assert daemons.is_leader and not mine.is_leader
 

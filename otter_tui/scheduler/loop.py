@@ -119,7 +119,7 @@ class Scheduler:
         self.daemon = None if daemon is None else daemon.holder
         if daemon is None:
             return False
-        await self._step_down(f"daemon {daemon.holder} is running")
+        await self._step_down(f"daemon:{daemon.holder}")
         return True
 
     async def _lead(self, now: datetime) -> datetime:
@@ -193,7 +193,7 @@ class Scheduler:
         self.leader = None if self.leader == self.holder else self.leader
         with contextlib.suppress(Exception):
             await self._db(lease.release, self.db, self.holder, self.clock.now())
-        log.info("scheduler=%s leader=no reason=%r", self.holder, reason)
+        log.info("scheduler=%s leader=no reason=%s", self.holder, reason)
 
     async def _db(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         assert self._thread is not None, "the scheduler is not running"
