@@ -125,7 +125,7 @@ def _workload_rows(
             ctx.ratios[(workload, n)] = row.ratio
         ctx.report.add(row)
     db_cpu = median([r["db_cpu"] for r in products])
-    ctx.report.add(Row(label, str(n), "  of which DB thread", db_cpu, "s"))
+    ctx.report.add(Row(label, str(n), "client CPU in DB thread", db_cpu, "s"))
     per_server = [median([r["channels"] / n for r in runs]) for runs in (products, floors)]
     ctx.report.add(Row(label, str(n), "SSH channels/server", per_server[0], "", per_server[1]))
     rss = median([r["rss_mb"] for r in products])
@@ -170,7 +170,7 @@ def logs(ctx: Context) -> None:
         f"Logs: {n} servers over sshd each run `seq 1 {count}`; lines/s = stdout lines stored / "
         "job wall time; lost = expected minus rows counted in log_entries; delay = time stored "
         "(LogWriter observer) minus the line's arrival stamp. The floor is the same output read "
-        "by bare asyncssh and not stored."
+        "by bare asyncssh and not stored (a rate: a ratio under 1 is slower)."
     )
 
 
