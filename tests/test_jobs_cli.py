@@ -65,7 +65,7 @@ def test_run_follow_prefixes_lines_and_exits_by_result(
 
 
 def test_run_streams_while_the_job_runs(fleet_rt: Runtime, tmp_path: Path) -> None:
-    fleet_rt.variables.set("server", "srv001", "delay", "1.5")
+    fleet_rt.variables.set("server", "srv001", "delay", "2")
     argv = [OTTER, "--config", str(tmp_path / "config.toml"), "run", "engine_plans.Staggered"]
     child = subprocess.Popen(
         [*argv, "--servers", "srv001"],
