@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from otter_tui.services.context import ServiceContext
@@ -43,7 +43,12 @@ class ClaimService:
         self.lease = timedelta(seconds=lease_seconds)
 
     def claim_next(self, queues: Sequence[str]) -> int | None:
-        """Claim the oldest due job in ``queues``; None when there is none."""
+        """Claim the oldest due job in ``queues``; None when there is none.
+
+        A job with sensitive values is never taken here: those values live only in the memory
+        of the process that created it, which claims it by id (:meth:`claim`). Any other worker
+        would run it without them.
+        """
         while True:
             with self.ctx.db.transaction() as s:
                 job_id: int | None = s.scalar(self._claim_statement(s, queues))
@@ -83,6 +88,7 @@ class ClaimService:
             select(Job.id)
             .where(Job.state.in_(CLAIMABLE), Job.queue_name.in_(list(queues)), Job.run_at <= now)
             .where(~singleton_busy)
+            .where(func.json_array_length(Job.sensitive_names) == 0)
             .order_by(Job.run_at, Job.id)
             .limit(1)
         )
