@@ -54,6 +54,8 @@ class FleetInfo:
     servers: list[tuple[str, str, int, str]]
     """``(name, host, port, user)`` in order; size N is the first N."""
     max_concurrent_connects: int
+    connect_timeout: float
+    """The product's ``ssh.connect_timeout``: the floor gives a handshake the same time."""
 
 
 class BenchFleet:
@@ -88,7 +90,7 @@ class BenchFleet:
     def info(self) -> FleetInfo:
         runtime = self.runtime()
         try:
-            limit = runtime.settings.ssh.max_concurrent_connects
+            ssh = runtime.settings.ssh
         finally:
             runtime.close()
         return FleetInfo(
@@ -97,7 +99,8 @@ class BenchFleet:
             client_key=str(self.sshd.client_key),
             files_dir=str(self.files_dir),
             servers=[(s.name, s.host, s.port, s.user) for s in self.sshd.servers],
-            max_concurrent_connects=limit,
+            max_concurrent_connects=ssh.max_concurrent_connects,
+            connect_timeout=ssh.connect_timeout,
         )
 
     def runtime(self) -> Runtime:

@@ -78,7 +78,7 @@ async def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
     work = WORK[spec["workload"]]
 
     async def one(name: str, host: str, port: int, user: str) -> int:
-        async with gate, asyncio.timeout(30):
+        async with gate, asyncio.timeout(fleet["connect_timeout"]):
             conn = await asyncssh.connect(
                 host,
                 port,
