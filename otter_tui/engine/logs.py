@@ -52,7 +52,7 @@ class JobLog:
         self.batch_seconds = batch_ms / 1000
         self.batch_lines = batch_lines
         self.high_water = high_water
-        self.seq = start_seq
+        self.seq = self.start_seq = start_seq
         self._buffer: list[LogLine] = []
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
@@ -122,6 +122,9 @@ class LogWriter:
         self.subscription = bus.subscribe(lossy=False, maxsize=maxsize)
         self.bus = bus
         self.stored = 0
+        self.stored_seq: dict[int, int] = {}
+        """Per job, the highest ``seq`` stored (a job's batches are stored in order)."""
+        self._progress = asyncio.Condition()
         self.observers: list[Callable[[Sequence[LogLine]], None]] = []
         """Called on the loop with each batch just stored (benchmarks time arrival to stored)."""
         self._task: asyncio.Task[None] | None = None
@@ -135,6 +138,8 @@ class LogWriter:
             try:
                 if isinstance(event, LogLines):
                     await self._store(event.lines)
+            except Exception:  # the writer must outlive any one batch, or every job stalls
+                log.exception("log writer: a batch failed")
             finally:
                 self.subscription.queue.task_done()
 
@@ -151,7 +156,9 @@ class LogWriter:
             }
             for line in lines
         ]
-        if not await self._insert_retrying(rows):
+        stored = await self._insert_retrying(rows)
+        await self._advance(lines)
+        if not stored:
             return
         self.stored += len(rows)
         for observer in self.observers:
@@ -183,6 +190,24 @@ class LogWriter:
     def _insert(self, rows: list[dict[str, Any]]) -> None:
         with self.db.transaction() as s:
             s.execute(insert(LogEntry), rows)
+
+    async def _advance(self, lines: Sequence[LogLine]) -> None:
+        """Record how far each job's log is stored (also past a batch given up on, so no
+        waiter hangs on it) and wake the waiters."""
+        async with self._progress:
+            for line in lines:
+                if line.seq > self.stored_seq.get(line.job_id, 0):
+                    self.stored_seq[line.job_id] = line.seq
+            self._progress.notify_all()
+
+    async def wait_stored(self, job_id: int, seq: int) -> None:
+        """Wait until job ``job_id``'s lines up to ``seq`` are stored. Unlike :meth:`drain`, other
+        jobs streaming meanwhile cannot keep this waiting."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.stored_seq.get(job_id, 0) >= seq)
+
+    def forget(self, job_id: int) -> None:
+        self.stored_seq.pop(job_id, None)
 
     async def drain(self) -> None:
         """Wait until every published batch is stored."""

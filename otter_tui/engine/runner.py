@@ -103,6 +103,7 @@ class Engine:
             return JobState.FAILED
         finally:
             self.active.pop(job_id, None)
+            self.writer.forget(job_id)
 
     async def _fail(self, active: ActiveJob, error: str) -> None:
         try:
@@ -123,7 +124,7 @@ class Engine:
         summary = summarize(outcomes, plan.simulation, plan.mode)
         joblog.emit(f"job {state.value}: {format_summary(summary)}")
         await joblog.close()
-        await self.writer.drain()
+        await self._stored(joblog, joblog.seq)
         await self.recorder.finish_job(plan.job_id, state, summary, "")
         return state
 
@@ -157,8 +158,13 @@ class Engine:
     async def _store_log(self, active: ActiveJob) -> None:
         """Store every line logged so far: a run recorded finished has its whole log stored,
         even if the process is killed a moment later."""
+        last = active.log.seq
         await active.log.flush()
-        await self.writer.drain()
+        await self._stored(active.log, last)
+
+    async def _stored(self, joblog: JobLog, seq: int) -> None:
+        if seq > joblog.start_seq:
+            await self.writer.wait_stored(joblog.job_id, seq)
 
 
 def _stopped_outcome(stopped: Stopped, executor: ServerRunExecutor) -> Outcome:
