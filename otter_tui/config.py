@@ -48,7 +48,7 @@ class PathSettings:
 @dataclass(frozen=True)
 class EngineSettings:
     max_parallel: int = 200
-    """How many server runs of one job run at once."""
+    """How many server runs one process (console, daemon, `run`) runs at once, across its jobs."""
     log_batch_ms: int = 50
     """Log lines are published and stored in batches at most this old..."""
     log_batch_lines: int = 200
