@@ -308,6 +308,7 @@ async def test_quitting_with_a_running_job_asks_then_marks_it_interrupted(tmp_pa
             "interrupted",
             "the worker stopped before the job finished",
         )
+        assert [run.state for run in stopped.server_runs] == ["interrupted"]
     finally:
         rt.close()
 

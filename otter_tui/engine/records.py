@@ -66,17 +66,22 @@ class JobRecorder:
         await self._publish_run(plan, run, RunState.RUNNING, "")
 
     async def finish_run(self, plan: JobPlan, run: PlannedRun, outcome: Outcome) -> None:
-        await self.dbthread.run(
-            self._update_run,
-            run.run_id,
-            state=outcome.state,
-            finished_at=self.ctx.now(),
-            changes=outcome.changes,
-            unknowns=outcome.unknowns,
-            warnings=outcome.warnings,
-            error=outcome.error,
-        )
-        await self._publish_run(plan, run, outcome.state, outcome.error)
+        stored = await self.dbthread.run(self._finish_run, run.run_id, outcome)
+        await self._publish_run(plan, run, stored, outcome.error)
+
+    def _finish_run(self, run_id: int, outcome: Outcome) -> RunState:
+        """Record the outcome; a run already marked ``interrupted`` (its worker stopping) keeps
+        that state, so the job and its runs tell one story. Returns the state stored."""
+        with self.ctx.db.transaction() as s:
+            run = s.get(ServerRun, run_id)
+            if run is None:
+                return outcome.state
+            run.changes, run.unknowns = outcome.changes, outcome.unknowns
+            run.warnings = outcome.warnings
+            if run.state is RunState.INTERRUPTED:
+                return RunState.INTERRUPTED
+            run.state, run.finished_at, run.error = outcome.state, self.ctx.now(), outcome.error
+            return outcome.state
 
     async def _publish_run(
         self, plan: JobPlan, run: PlannedRun, state: RunState, error: str
@@ -95,18 +100,22 @@ class JobRecorder:
         self, job_id: int, state: JobState, summary: dict[str, Any], error: str
     ) -> None:
         now = self.ctx.now()
-        await self.dbthread.run(self._finish_job, job_id, state, summary, error)
-        await self.bus.publish(JobStateChanged(job_id, state.value, now, error))
+        stored = await self.dbthread.run(self._finish_job, job_id, state, summary, error)
+        await self.bus.publish(JobStateChanged(job_id, stored.value, now, error))
 
     def _finish_job(
         self, job_id: int, state: JobState, summary: dict[str, Any], error: str
-    ) -> None:
+    ) -> JobState:
+        """End a running job; one already ended elsewhere (interrupted) keeps its state."""
         with self.ctx.db.transaction() as s:
             job = s.get(Job, job_id)
-            if job is None or job.state is not JobState.RUNNING:
-                return
+            if job is None:
+                return state
+            if job.state is not JobState.RUNNING:
+                return job.state
             job.state, job.finished_at, job.summary = state, self.ctx.now(), summary
             job.error, job.lease_expires_at = error, None
+            return state
 
     async def store_drift(
         self, server_id: int, server: str, records: Sequence[DriftRecord]
