@@ -19,6 +19,7 @@ from otter_tui.services.inventory import InventoryService
 from otter_tui.services.jobs import JobService
 from otter_tui.services.plans import PlanService
 from otter_tui.services.schedules import ScheduleService
+from otter_tui.services.templates import TemplateService
 from otter_tui.services.users import UserService
 from otter_tui.services.variables import VariableService
 from otter_tui.store.db import Database, open_database
@@ -56,6 +57,10 @@ class Runtime:
     @property
     def schedules(self) -> ScheduleService:
         return ScheduleService(self.ctx, self.plans)
+
+    @property
+    def templates(self) -> TemplateService:
+        return TemplateService(self.ctx, self.plans)
 
     @property
     def approvals(self) -> ApprovalService:

@@ -27,6 +27,7 @@ CLI_GROUPS = (
     "jobs",
     "drift",
     "approvals",
+    "templates",
 )
 """The groups docs/cli.md documents; schedules, queues and the daemon have docs of their own."""
 

@@ -56,6 +56,7 @@ def _register() -> None:
         "plans",
         "jobs",
         "schedules",
+        "templates",
         "queues",
         "daemon_cmd",
     ):
