@@ -37,6 +37,7 @@ from screens.messages import CoreEvent
 from screens.modals import ConfirmModal
 from screens.plans import PlansScreen
 from screens.servers import ServersScreen
+from screens.templates import TemplatesScreen
 
 EXIT_AFTER_FIRST_FRAME = "OTTER_TUI_EXIT_AFTER_FIRST_FRAME"
 """Set (to anything) to quit once the first screen is painted: the benchmark times start-up."""
@@ -70,6 +71,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("jobs", "Jobs", JobsScreen),
     Section("approvals", "Approvals", ApprovalsScreen),
     Section("plans", "Plans", PlansScreen),
+    Section("templates", "Templates", TemplatesScreen),
 )
 """In Footer order; section N is switched to with the key N."""
 

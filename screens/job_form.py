@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from textual import on
 from textual.app import ComposeResult
@@ -33,6 +33,17 @@ TARGET_HINTS = {
     "roles": "",
     "environments": "with roles: each role's servers that are in these environments",
 }
+
+
+class JobPrefill(Protocol):
+    """What fills the job form: a job being re-run, or a job template."""
+
+    @property
+    def targets(self) -> TargetSpec: ...
+    @property
+    def simulation(self) -> bool: ...
+    @property
+    def variables(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -110,7 +121,7 @@ def variable_field(name: str, schema: Mapping[str, Any], value: str) -> FormFiel
     )
 
 
-def job_fields(plan: PlanView, prefill: JobView | None = None) -> list[FormField]:
+def job_fields(plan: PlanView, prefill: JobPrefill | None = None) -> list[FormField]:
     """Targets, then the plan's variables, then the mode; filled from ``prefill`` (a re-run)."""
     targets = prefill.targets if prefill else TargetSpec()
     simulate = prefill.simulation if prefill else bool(plan.metadata.get("dryrun_default"))
