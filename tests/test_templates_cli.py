@@ -125,3 +125,12 @@ def test_trigger_does_not_take_the_key_as_an_argument(cli: Cli) -> None:
     cli("add", "greet", "tick.Tick")
     code, _, err = cli("trigger", "greet", "--key", "abc")
     assert code == 2 and "No such option '--key'" in err
+
+
+def test_a_sensitive_value_runs_the_job_here_and_is_not_stored(cli: Cli, world: World) -> None:
+    cli("add", "secretive", "secret.Secretive")
+    code, out, _ = cli("run", "secretive", "--var", "token=hunter2-for-this-run")
+    job = jobs(world)[-1]
+    assert code == 0 and out.endswith(f"job {job.id} succeeded\n")
+    files = world.rt.settings.data_dir.glob("otter.db*")
+    assert all(b"hunter2-for-this-run" not in p.read_bytes() for p in files)
