@@ -134,3 +134,11 @@ def test_a_sensitive_value_runs_the_job_here_and_is_not_stored(cli: Cli, world: 
     assert code == 0 and out.endswith(f"job {job.id} succeeded\n")
     files = world.rt.settings.data_dir.glob("otter.db*")
     assert all(b"hunter2-for-this-run" not in p.read_bytes() for p in files)
+
+
+def test_a_script_is_not_asked_for_a_secret_it_did_not_give(cli: Cli, world: World) -> None:
+    """stdin is not a terminal here: a hidden prompt would hang a script; one line instead."""
+    cli("add", "secretive", "secret.Secretive")
+    code, _, err = cli("run", "secretive")
+    assert code == 2 and "token" in err and len(err.strip().splitlines()) == 1
+    assert jobs(world) == []

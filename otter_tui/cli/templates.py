@@ -11,6 +11,7 @@ command line, so it does not show in ``ps`` or the shell history.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -205,7 +206,13 @@ def _read_key(key_file: Path | None) -> str:
 
 
 def _ask_secrets(state: CliState, view: TemplateView, given: dict[str, str]) -> dict[str, str]:
-    """Hidden prompts for the plan's sensitive variables not given; blank leaves one out."""
+    """Hidden prompts for the plan's sensitive variables not given; blank leaves one out.
+
+    A script (stdin not a terminal) is never asked: it would hang. The job service then refuses
+    a required one with a line naming it, and the script passes it with ``--var``.
+    """
+    if not sys.stdin.isatty():
+        return {}
     cls = state.runtime().plans.plan_class(view.plan_key).cls
     out: dict[str, str] = {}
     for secret in sensitive_names(cls):
