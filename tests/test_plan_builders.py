@@ -62,7 +62,7 @@ async def test_secrets_are_masked_in_descriptions_diffs_and_logs() -> None:
 
 
 async def test_secrets_given_to_remediate_mask_file_diffs() -> None:
-    server = FakeTransport("s1").on("stat", CommandResult(0, "absent\n"))
+    server = FakeTransport("s1")
     op = ops.file("/etc/app.env", "PASSWORD=hunter22\n")
     logged: list[str] = []
     [item] = await remediate([op], server, True, lambda _, t: logged.append(t), ["hunter22"])
@@ -71,15 +71,14 @@ async def test_secrets_given_to_remediate_mask_file_diffs() -> None:
 
 
 async def test_a_path_that_cannot_be_read_is_unknown_with_the_reason() -> None:
-    denied = CommandResult(1, "", "stat: cannot statx '/root/x': Permission denied\n")
-    server = FakeTransport("s1").on("stat", denied)
+    server = FakeTransport("s1", unreadable={"/root/x"})
     found = await ops.file("/root/x", "a").collect(server)
     assert found.status is Status.UNKNOWN
-    assert found.reason == "cannot read from s1: stat: cannot statx '/root/x': Permission denied"
+    assert found.reason == "s1: cannot stat /root/x: Permission denied"
 
 
 async def test_collect_sends_only_read_only_commands() -> None:
-    server = FakeTransport("s1").on("stat", CommandResult(0, "absent\n"))
+    server = FakeTransport("s1")
     items = [
         ops.file("/a", "x", mode=0o600, owner="app"),
         ops.directory("/d"),
@@ -89,4 +88,4 @@ async def test_collect_sends_only_read_only_commands() -> None:
     ]
     await collect_all(items, server)
     assert server.files == {}
-    assert all(line.startswith("if [ -e ") for line in server.lines), server.lines
+    assert server.lines == [], "paths are looked at with Transport.stat, not with commands"

@@ -72,6 +72,28 @@ class CommandResult:
         return self.exit_status == 0
 
 
+FileKind = Literal["file", "directory", "link", "other"]
+"""What is at a path; ``other`` is a fifo, socket or device."""
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """What ``lstat`` says about a path (a symlink itself, not what it points to).
+
+    Numeric ids, not names: SFTP (version 3, what OpenSSH speaks) reports only numbers, and
+    most operations never manage ownership, so names are resolved only when one does.
+    """
+
+    kind: FileKind
+    mode: int
+    """Permission bits only, e.g. ``0o644``."""
+    uid: int
+    gid: int
+    size: int
+    target: str | None = None
+    """For a link, where it points, exactly as written; ``None`` for anything else."""
+
+
 class Transport(Protocol):
     """A connection to one server, held for the whole of a server run.
 
@@ -87,6 +109,14 @@ class Transport(Protocol):
 
     async def run(self, command: Command, on_line: LineSink | None = None) -> CommandResult:
         """Run ``command`` under ``sh -c``, streaming each line to ``on_line`` as it arrives."""
+        ...
+
+    async def stat(self, path: str) -> FileStat | None:
+        """The path's facts without following a link; ``None`` when nothing is there.
+
+        Over SSH this is a request on the SFTP session that file reads and writes use anyway,
+        so looking costs no new channel (no fork and shell on the server).
+        """
         ...
 
     async def read_file(self, path: str) -> bytes | None:

@@ -1,7 +1,8 @@
 """An in-memory transport for unit tests of logic (plans, engine), never for claims about SSH.
 
-Files are a dict; commands are answered by scripted handlers, first match wins, and every
-command is recorded so a test can assert what would have run on the server.
+Files are a dict (their folders exist implicitly); commands are answered by scripted handlers,
+first match wins, and every command is recorded so a test can assert what would have run on the
+server. ``stat`` answers from the files, so looking at a path runs no command, as over SFTP.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from otter_tui.transport.base import Command, CommandResult, LineSink
+from otter_tui.errors import TransportError
+from otter_tui.transport.base import Command, CommandResult, FileStat, LineSink
 
 Reply = CommandResult | Callable[[Command], CommandResult]
 """A fixed result, or a function computing one from the command."""
@@ -18,7 +20,7 @@ Matcher = str | re.Pattern[str] | Callable[[Command], bool]
 """A regex searched in the command line, or a predicate on the command."""
 
 
-@dataclass
+@dataclass(eq=False)
 class FakeTransport:
     """A server made of ``files`` and ``handlers``; unmatched commands exit 127."""
 
@@ -26,6 +28,8 @@ class FakeTransport:
     files: dict[str, bytes] = field(default_factory=dict)
     modes: dict[str, int] = field(default_factory=dict)
     """Mode of each file written with an explicit mode."""
+    unreadable: set[str] = field(default_factory=set)
+    """Paths whose ``stat`` fails as if permission were denied."""
     handlers: list[tuple[Matcher, Reply]] = field(default_factory=list)
     commands: list[Command] = field(default_factory=list)
     """Every command run, in order."""
@@ -62,6 +66,16 @@ class FakeTransport:
             if _matches(matcher, command):
                 return reply(command) if callable(reply) else reply
         return CommandResult(127, "", f"fake: no handler for {command.display()}\n")
+
+    async def stat(self, path: str) -> FileStat | None:
+        if path in self.unreadable:
+            raise TransportError(f"{self.name}: cannot stat {path}: Permission denied")
+        if path in self.files:
+            return FileStat("file", self.modes.get(path, 0o644), 0, 0, len(self.files[path]))
+        folder = path.rstrip("/") + "/"
+        if folder == "/" or any(name.startswith(folder) for name in self.files):
+            return FileStat("directory", 0o755, 0, 0, 4096)
+        return None
 
     async def read_file(self, path: str) -> bytes | None:
         return self.files.get(path)

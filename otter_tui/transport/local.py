@@ -11,13 +11,21 @@ import contextlib
 import os
 import secrets
 import signal
+import stat
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from otter_tui.errors import TransportError
-from otter_tui.transport.base import Command, CommandResult, LineSink, Stream
+from otter_tui.transport.base import (
+    Command,
+    CommandResult,
+    FileKind,
+    FileStat,
+    LineSink,
+    Stream,
+)
 
 DEFAULT_OUTPUT_CAP = 4 * 1024 * 1024
 """Characters of each stream a ``CommandResult`` keeps (the newest ones); the sink sees all."""
@@ -169,6 +177,18 @@ class LocalTransport:
             await asyncio.wait(waiters, timeout=self._kill_grace)
         settle(waiters)
 
+    async def stat(self, path: str) -> FileStat | None:
+        """``lstat`` here, in a thread (a slow disk must not stall the loop); None if absent."""
+        return await asyncio.to_thread(self._stat, self._path(path))
+
+    def _stat(self, path: Path) -> FileStat | None:
+        try:
+            return file_stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise TransportError(f"{self.name}: cannot stat {path}: {exc.strerror}") from None
+
     async def read_file(self, path: str) -> bytes | None:
         """The file's bytes, or None when it (or a parent directory) does not exist."""
         return await asyncio.to_thread(self._read, self._path(path))
@@ -197,6 +217,24 @@ class LocalTransport:
 
     def _path(self, path: str) -> Path:
         return Path(self.cwd or ".") / path
+
+
+def file_stat(path: Path) -> FileStat:
+    """The facts of ``path`` itself (a link is not followed); raises ``OSError``."""
+    st = path.lstat()
+    target = os.readlink(path) if stat.S_ISLNK(st.st_mode) else None
+    return FileStat(
+        file_kind(st.st_mode), st.st_mode & 0o7777, st.st_uid, st.st_gid, st.st_size, target
+    )
+
+
+def file_kind(mode: int) -> FileKind:
+    """The kind from ``st_mode``'s type bits, as both stat and SFTP report them."""
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    return "link" if stat.S_ISLNK(mode) else "other"
 
 
 def write_atomically(path: Path, data: bytes, mode: int | None) -> None:

@@ -14,6 +14,7 @@ import contextlib
 import posixpath
 import secrets
 import shlex
+import stat
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from pathlib import Path
 import asyncssh
 
 from otter_tui.errors import HostKeyError, OtterError, TransportError
-from otter_tui.transport.base import Command, CommandResult, LineSink
+from otter_tui.transport.base import Command, CommandResult, FileStat, LineSink
 from otter_tui.transport.known_hosts import (
     DEFAULT_SSH_PORT,
     HostKeyVerdict,
@@ -33,6 +34,7 @@ from otter_tui.transport.local import (
     DEFAULT_OUTPUT_CAP,
     KILL_GRACE,
     OutputTail,
+    file_kind,
     pump_lines,
     settle,
 )
@@ -153,6 +155,10 @@ class SshTransport:
         self._hops: list[asyncssh.SSHClientConnection] = []
         self._sftp: asyncssh.SFTPClient | None = None
         self._lock = asyncio.Lock()
+        self.channels = 0
+        """SSH channels opened so far for commands and SFTP (not for ending a cancelled one):
+        each costs the server a fork, and a command a shell too, so tests hold operations to a
+        budget of them."""
 
     def endpoint(self) -> Endpoint:
         """Host, port, user and jumps after applying ssh_config (reads the file; no network)."""
@@ -293,6 +299,7 @@ class SshTransport:
     async def run(self, command: Command, on_line: LineSink | None = None) -> CommandResult:
         """Run ``command`` under ``sh -c``; cancelling it ends its process group on the server."""
         conn = await self._connection()
+        self.channels += 1
         opening = asyncio.ensure_future(
             conn.create_process(
                 f"exec sh -c {shlex.quote(_WRAPPER)} otter {shlex.quote(command.line)}",
@@ -322,6 +329,27 @@ class SshTransport:
     def _lost(self, exc: BaseException) -> TransportError:
         reason = exc.reason if isinstance(exc, asyncssh.Error) else str(exc)
         return TransportError(f"{self.name}: SSH connection failed: {reason or type(exc).__name__}")
+
+    async def stat(self, path: str) -> FileStat | None:
+        """``lstat`` (and, for a link, ``readlink``) over SFTP; None when nothing is there.
+
+        Requests on the one SFTP session of this connection: no exec channel, so no fork and
+        shell on the server for each look, which is what made an ensure cost six channels.
+        """
+        sftp = await self._sftp_client()
+        try:
+            attrs = await sftp.lstat(path)
+            mode = attrs.permissions or 0
+            target = await sftp.readlink(path) if stat.S_ISLNK(mode) else None
+        except asyncssh.SFTPNoSuchFile:
+            return None
+        except asyncssh.SFTPError as exc:
+            raise TransportError(f"{self.name}: cannot stat {path}: {exc.reason}") from None
+        except (OSError, asyncssh.Error) as exc:
+            raise self._lost(exc) from None
+        return FileStat(
+            file_kind(mode), mode & 0o7777, attrs.uid or 0, attrs.gid or 0, attrs.size or 0, target
+        )
 
     async def read_file(self, path: str) -> bytes | None:
         """The file's bytes over SFTP, or None when it does not exist."""
@@ -364,6 +392,7 @@ class SshTransport:
         conn = await self._connection()
         async with self._lock:
             if self._sftp is None:
+                self.channels += 1
                 try:
                     self._sftp = await conn.start_sftp_client()
                 except (OSError, asyncssh.Error) as exc:

@@ -1,62 +1,41 @@
-"""Read-only facts about paths on a server, from ``test``, GNU ``stat -c`` and ``readlink``.
+"""Read-only facts about paths on a server: ``Transport.stat``, plus owner and group names.
 
 Facts never change anything, so collect and simulation can run them freely. A missing path is
 a normal answer (``None``), not an error; an unreadable one is a ``FactError`` (the operation
 then reports "unknown" with the reason).
+
+Looking goes through ``Transport.stat`` rather than a ``stat`` command: over SSH that is a
+request on the SFTP session a file operation opens anyway, where each command would cost the
+server a new channel, a fork and a shell. ``stat`` gives numeric ids only, so names (which is
+how plans give ``owner`` and ``group``, and how a diff shows them) are resolved with one
+``getent`` command, only for operations that manage ownership, and remembered for the run.
 """
 
 from __future__ import annotations
 
-import shlex
-from dataclasses import dataclass
+import weakref
 
+from otter_tui.errors import OtterError
 from otter_tui.plan.operations.base import read_fact
 from otter_tui.plan.results import FactError
-from otter_tui.transport.base import Command, Transport
+from otter_tui.transport.base import Command, FileStat, Transport
 
-KINDS = {
-    "regular file": "file",
-    "regular empty file": "file",
-    "directory": "directory",
-    "symbolic link": "link",
-}
+PathInfo = FileStat
+"""What the operations know about a path: kind, mode, numeric ids, size, link target."""
 
-
-@dataclass(frozen=True)
-class PathInfo:
-    """What ``stat`` says about a path (not following a symlink)."""
-
-    kind: str
-    """``file``, ``directory``, ``link``, or ``other`` (a fifo, socket or device)."""
-    mode: int
-    """Permission bits, e.g. ``0o644``."""
-    owner: str
-    group: str
-
-
-def stat_command(path: str) -> Command:
-    """``stat`` the path if it exists (even as a dangling link), else print ``absent``."""
-    p = shlex.quote(path)
-    return Command.shell(
-        f"if [ -e {p} ] || [ -L {p} ]; then stat -c '%F|%a|%U|%G' -- {p}; else echo absent; fi"
-    )
+_NAMES: weakref.WeakKeyDictionary[Transport, dict[tuple[str, int], str]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per transport (so per server run): ``("passwd" | "group", id) -> name``. Only found names
+are kept: an id without a name may get one later in the run (a plan step adding a user)."""
 
 
 async def path_info(t: Transport, path: str) -> PathInfo | None:
-    """The path's kind, mode and ownership, or ``None`` when nothing is there."""
-    out = (await read_fact(t, stat_command(path))).strip()
-    if out == "absent":
-        return None
-    parts = out.split("|")
-    if len(parts) != 4:
-        raise FactError(f"cannot read {path} on {t.name}: unexpected stat output {out!r}")
-    kind, mode, owner, group = parts
-    return PathInfo(KINDS.get(kind, "other"), int(mode, 8), owner, group)
-
-
-async def link_target(t: Transport, path: str) -> str:
-    """Where the symlink at ``path`` points, as written (not resolved)."""
-    return (await read_fact(t, Command.argv("readlink", "--", path))).rstrip("\n")
+    """The path's kind, mode and ownership (a link itself), or ``None`` when nothing is there."""
+    try:
+        return await t.stat(path)
+    except OtterError as exc:
+        raise FactError(str(exc)) from exc
 
 
 def format_mode(mode: int) -> str:
@@ -64,15 +43,44 @@ def format_mode(mode: int) -> str:
     return f"{mode:04o}"
 
 
-def metadata_drift(
-    info: PathInfo, mode: int | None, owner: str | None, group: str | None
+async def metadata_drift(
+    t: Transport, info: PathInfo, mode: int | None, owner: str | None, group: str | None
 ) -> list[str]:
-    """One line per metadata field that differs from the wanted value (unset fields are free)."""
+    """One line per metadata field that differs from the wanted value (unset fields are free).
+
+    Names are looked up only when ``owner`` or ``group`` is managed, so most operations run no
+    command at all here.
+    """
     lines = []
     if mode is not None and info.mode != mode:
         lines.append(f"mode {format_mode(info.mode)} -> {format_mode(mode)}")
-    if owner is not None and info.owner != owner:
-        lines.append(f"owner {info.owner} -> {owner}")
-    if group is not None and info.group != group:
-        lines.append(f"group {info.group} -> {group}")
+    if owner is not None:
+        current = await id_name(t, "passwd", info.uid)
+        if not _same(owner, current, info.uid):
+            lines.append(f"owner {current} -> {owner}")
+    if group is not None:
+        current = await id_name(t, "group", info.gid)
+        if not _same(group, current, info.gid):
+            lines.append(f"group {current} -> {group}")
     return lines
+
+
+def _same(wanted: str, name: str, number: int) -> bool:
+    """A wanted owner matches by name, or by number when given as one (``chown 1000``)."""
+    return wanted in (name, str(number))
+
+
+async def id_name(t: Transport, database: str, number: int) -> str:
+    """The user (``passwd``) or group name of a numeric id; the number itself if it has none."""
+    try:
+        cache = _NAMES.setdefault(t, {})
+    except TypeError:  # an unhashable transport: look up every time
+        cache = {}
+    key = (database, number)
+    if key not in cache:
+        line = Command.shell(f"getent {database} {number} | cut -d: -f1")
+        found = (await read_fact(t, line)).strip()
+        if not found:
+            return str(number)
+        cache[key] = found
+    return cache[key]

@@ -54,7 +54,7 @@ class FileOp(Operation):
             return Collected.drifted(f"{self.path} is a {info.kind}, expected a file")
         lines = await self._content_drift(t, info)
         if info is not None:
-            lines += metadata_drift(info, self.mode, self.owner, self.group)
+            lines += await metadata_drift(t, info, self.mode, self.owner, self.group)
         return Collected.drifted("\n".join(lines)) if lines else Collected.desired()
 
     async def _content_drift(self, t: Transport, info: PathInfo | None) -> list[str]:
@@ -130,7 +130,7 @@ class DirectoryOp(Operation):
             return Collected.drifted(f"{self.path} is a {info.kind}, expected a directory")
         if self.absent:
             return Collected.drifted(f"remove directory {self.path} and everything in it")
-        lines = metadata_drift(info, self.mode, self.owner, self.group)
+        lines = await metadata_drift(t, info, self.mode, self.owner, self.group)
         return Collected.drifted("\n".join(lines)) if lines else Collected.desired()
 
     async def apply(self, t: Transport, on_line: LineSink | None = None) -> Applied:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from otter_tui.plan.operations.base import Operation, run_checked
-from otter_tui.plan.operations.facts import link_target, path_info
+from otter_tui.plan.operations.facts import path_info
 from otter_tui.plan.operations.paths import check_path, ensure_parent, refuse_kind
 from otter_tui.plan.results import Applied, Collected
 from otter_tui.transport.base import Command, LineSink, Transport
@@ -29,17 +29,15 @@ class SymlinkOp(Operation):
             return Collected.drifted(
                 f"replace {info.kind} {self.path} with a link to {self.target}"
             )
-        current = await link_target(t, self.path)
-        if current == self.target:
+        if info.target == self.target:
             return Collected.desired()
-        return Collected.drifted(f"link {self.path}: target {current} -> {self.target}")
+        return Collected.drifted(f"link {self.path}: target {info.target} -> {self.target}")
 
     async def apply(self, t: Transport, on_line: LineSink | None = None) -> Applied:
         info = await path_info(t, self.path)
         if info is not None and info.kind == "directory":
             raise refuse_kind(t, self.path, info.kind, "link")
-        linked = info is not None and info.kind == "link"
-        if linked and await link_target(t, self.path) == self.target:
+        if info is not None and info.kind == "link" and info.target == self.target:
             return Applied(False, "already as desired")
         if info is None:
             await ensure_parent(t, self.path, on_line)

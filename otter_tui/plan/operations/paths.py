@@ -76,11 +76,12 @@ async def fix_metadata(
 ) -> list[str]:
     """chmod / chown only the fields that differ; returns what was changed."""
     mode, owner, group = wanted
-    changes = metadata_drift(info, mode, owner, group)
-    if mode is not None and info.mode != mode:
+    changes = await metadata_drift(t, info, mode, owner, group)
+    fields = {change.split(" ", 1)[0] for change in changes}
+    if mode is not None and "mode" in fields:
         await run_checked(t, Command.argv("chmod", format_mode(mode), "--", path), on_line)
-    owner_part = owner if owner is not None and info.owner != owner else ""
-    group_part = group if group is not None and info.group != group else ""
+    owner_part = owner if owner is not None and "owner" in fields else ""
+    group_part = group if group is not None and "group" in fields else ""
     if owner_part or group_part:
         spec = owner_part + (f":{group_part}" if group_part else "")
         await run_checked(t, Command.argv("chown", spec, "--", path), on_line)
