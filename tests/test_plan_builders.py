@@ -89,3 +89,16 @@ async def test_collect_sends_only_read_only_commands() -> None:
     await collect_all(items, server)
     assert server.files == {}
     assert server.lines == [], "paths are looked at with Transport.stat, not with commands"
+
+
+async def test_owner_names_come_from_one_lookup_and_a_nameless_id_shows_as_its_number() -> None:
+    def getent(command: Command) -> CommandResult:
+        """uid 0 is root; gid 0 has no name on this server."""
+        lookups = command.line.split(";")
+        return CommandResult(0, "".join("root\n" if "passwd" in x else "\n" for x in lookups))
+
+    server = FakeTransport("s1", files={"/f": b"x"}).on("getent", getent)
+    found = await ops.file("/f", owner="root", group="app").collect(server)
+    assert found.diff == "group 0 -> app"
+    assert (await ops.file("/f", owner="0", group="0").collect(server)).status is Status.DESIRED
+    assert len(server.lines) == 2, "a known name is remembered, a missing one asked again"

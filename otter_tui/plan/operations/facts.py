@@ -54,14 +54,11 @@ async def metadata_drift(
     lines = []
     if mode is not None and info.mode != mode:
         lines.append(f"mode {format_mode(info.mode)} -> {format_mode(mode)}")
-    if owner is not None:
-        current = await id_name(t, "passwd", info.uid)
-        if not _same(owner, current, info.uid):
-            lines.append(f"owner {current} -> {owner}")
-    if group is not None:
-        current = await id_name(t, "group", info.gid)
-        if not _same(group, current, info.gid):
-            lines.append(f"group {current} -> {group}")
+    user, group_name = await owner_names(t, info, owner is not None, group is not None)
+    if owner is not None and not _same(owner, user, info.uid):
+        lines.append(f"owner {user} -> {owner}")
+    if group is not None and not _same(group, group_name, info.gid):
+        lines.append(f"group {group_name} -> {group}")
     return lines
 
 
@@ -70,17 +67,23 @@ def _same(wanted: str, name: str, number: int) -> bool:
     return wanted in (name, str(number))
 
 
-async def id_name(t: Transport, database: str, number: int) -> str:
-    """The user (``passwd``) or group name of a numeric id; the number itself if it has none."""
+async def owner_names(t: Transport, info: PathInfo, user: bool, group: bool) -> tuple[str, str]:
+    """The user and group names of the path's ids (the number where an id has no name).
+
+    Only the names asked for and not yet known are looked up, all in one command, so managing
+    ownership costs one channel per server run rather than one per operation.
+    """
     try:
         cache = _NAMES.setdefault(t, {})
     except TypeError:  # an unhashable transport: look up every time
         cache = {}
-    key = (database, number)
-    if key not in cache:
-        line = Command.shell(f"getent {database} {number} | cut -d: -f1")
-        found = (await read_fact(t, line)).strip()
-        if not found:
-            return str(number)
-        cache[key] = found
-    return cache[key]
+    asked = [("passwd", info.uid, user), ("group", info.gid, group)]
+    missing = [(db, number) for db, number, wanted in asked if wanted]
+    missing = [key for key in missing if key not in cache]
+    if missing:
+        # One line per id, empty when it has no name, so the answers stay in order.
+        script = "; ".join(f'echo "$(getent {db} {n} | cut -d: -f1)"' for db, n in missing)
+        found = (await read_fact(t, Command.shell(script))).split("\n")
+        cache.update({key: name for key, name in zip(missing, found, strict=False) if name})
+    user_name = cache.get(("passwd", info.uid), str(info.uid))
+    return user_name, cache.get(("group", info.gid), str(info.gid))
