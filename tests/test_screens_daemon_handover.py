@@ -8,12 +8,11 @@ scheduler runs on a manual clock, so "a renewal interval later" takes no time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
@@ -24,6 +23,7 @@ from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
 from screens.job_runner import ConsoleRunner
 from tests.fixtures_core import FixedClock, make_runtime
+from tests.screens_support import until
 
 PLANS_DIR = Path(__file__).resolve().parent.parent / "plans"
 DEPLOY = "demo_deploy.DemoDeploy"
@@ -84,14 +84,6 @@ def test_a_daemon_serving_other_queues_or_dead_leaves_the_jobs_to_the_console(
     assert runner.claims.claim_next(["default"]) == second.id
 
 
-async def until(pilot: Pilot[None], shown: Callable[[], bool]) -> None:
-    for _ in range(int(GUARD / 0.05)):
-        if shown():
-            return
-        await pilot.pause(0.05)
-    assert shown()
-
-
 async def test_the_header_and_the_runner_follow_a_daemon_coming_and_going(
     runtime: Runtime, clock: FixedClock
 ) -> None:
@@ -115,7 +107,7 @@ async def test_the_header_and_the_runner_follow_a_daemon_coming_and_going(
         return str(app.sub_title).split(" · ", 1)[1]
 
     async with app.run_test(size=(160, 50)) as pilot:
-        await until(pilot, lambda: scheduler.is_leader)
+        await until(pilot, lambda: scheduler.is_leader, GUARD)
         app.show_status()
         assert header() == "scheduler: this console"
 
@@ -125,14 +117,14 @@ async def test_the_header_and_the_runner_follow_a_daemon_coming_and_going(
         assert header() == f"scheduler: daemon {DAEMON}"
         assert not scheduler.is_leader
         runner.notify()
-        await until(pilot, lambda: runner.daemon == DAEMON)
+        await until(pilot, lambda: runner.daemon == DAEMON, GUARD)
         assert runtime.jobs.show(job.id).state == "queued"  # the daemon's to run
 
         daemon_stops(runtime)
         await renewal_passes()
         assert scheduler.is_leader
         runner.notify()
-        await until(pilot, lambda: runtime.jobs.show(job.id).state == "succeeded")
+        await until(pilot, lambda: runtime.jobs.show(job.id).state == "succeeded", GUARD)
         app.show_status()
         assert header() == "scheduler: this console"
     assert scheduler.leader is None  # quitting let the lease go

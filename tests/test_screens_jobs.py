@@ -7,16 +7,14 @@ the console's own runner, exactly as in the real console.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import suppress
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
-from textual.worker import WorkerCancelled, WorkerFailed
+from textual.widgets import Static
 
 from otter_tui.engine.targets import prepare_job
 from otter_tui.events import EventBus, JobStateChanged, LogLine, LogLines
@@ -33,10 +31,7 @@ from screens.job_runner import ConsoleRunner, console_runner
 from screens.jobs import JobsScreen
 from screens.modals import ConfirmModal, FormModal
 from tests.fixtures_core import FixedClock, make_runtime
-
-PLANS_DIR = Path(__file__).resolve().parent.parent / "plans"
-DEPLOY = "demo_deploy.DemoDeploy"
-SIZE = (160, 50)
+from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, rows, settle, until
 
 
 @pytest.fixture
@@ -57,20 +52,6 @@ def console(runtime: Runtime, *, runs_jobs: bool = True) -> tuple[OtterApp, Even
     return OtterApp(runtime, bus, runner), bus
 
 
-async def settle(pilot: Pilot[None]) -> None:
-    """Let every worker (but the never-ending event bridge) finish, and what follows be handled."""
-    for _ in range(4):
-        for worker in [w for w in pilot.app.workers if w.group != "core-events"]:
-            with suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
-        await pilot.pause()
-
-
-def rows(app: OtterApp, table_id: str) -> list[list[str]]:
-    table: DataTable[object] = app.screen.query_one(table_id, DataTable)
-    return [[str(c) for c in table.get_row_at(r)] for r in range(table.row_count)]
-
-
 def notices(app: OtterApp) -> list[str]:
     return [str(n.message) for n in app._notifications]
 
@@ -78,15 +59,6 @@ def notices(app: OtterApp) -> list[str]:
 def deploy(runtime: Runtime, version: str = "1.2.3") -> JobView:
     request = JobRequest(DEPLOY, TargetSpec(roles=("demo",)), {"version": version})
     return runtime.jobs.create(request)
-
-
-async def until(pilot: Pilot[None], shown: Callable[[], bool], seconds: float = 10) -> None:
-    """Let the app run until ``shown()`` holds (the log pane reads on a short tick)."""
-    for _ in range(int(seconds / 0.05)):
-        if shown():
-            return
-        await pilot.pause(0.05)
-    assert shown()
 
 
 async def open_section(pilot: Pilot[None], key: str) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label, Select, Static, Tree
-from textual.worker import WorkerCancelled, WorkerFailed
 
 from otter_tui.config import settings_from_mapping
 from otter_tui.errors import NotFoundError
@@ -19,6 +17,7 @@ from otter_tui.runtime import Runtime, open_runtime
 from screens.app import OtterApp
 from screens.modals import ConfirmModal, FormModal
 from screens.servers import ServersScreen
+from tests.screens_support import settle
 
 DEMO = ["demo-db1", "demo-web1", "demo-web2"]
 SIZE = (160, 50)
@@ -30,15 +29,6 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     runtime = open_runtime(settings=settings, actor="alice")
     yield runtime
     runtime.close()
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Let every worker (but the never-ending event bridge) finish, and what follows be handled."""
-    for _ in range(4):
-        for worker in [w for w in pilot.app.workers if w.group != "core-events"]:
-            with suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
-        await pilot.pause()
 
 
 def column(app: OtterApp, table_id: str, index: int = 0) -> list[str]:

@@ -4,14 +4,11 @@ removing one after a question."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from textual.pilot import Pilot
 from textual.widgets import DataTable
-from textual.worker import WorkerCancelled, WorkerFailed
 
 from otter_tui.runtime import Runtime
 from otter_tui.services.templates import TemplateFields
@@ -21,10 +18,7 @@ from screens.app import OtterApp
 from screens.modals import ConfirmModal, FormModal
 from screens.templates import TemplatesScreen
 from tests.fixtures_core import FixedClock, make_runtime
-
-PLANS_DIR = Path(__file__).resolve().parent.parent / "plans"
-DEPLOY = "demo_deploy.DemoDeploy"
-SIZE = (160, 50)
+from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, settle
 
 
 @pytest.fixture
@@ -40,14 +34,6 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     rt.templates.add("deploy-demo", fields)
     yield rt
     rt.close()
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    for _ in range(4):
-        for worker in [w for w in pilot.app.workers if w.group != "core-events"]:
-            with suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
-        await pilot.pause()
 
 
 def rows(app: OtterApp) -> list[list[str]]:

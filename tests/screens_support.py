@@ -1,0 +1,42 @@
+"""What every console test needs: a fixed terminal size, the example plans, and ways to let the
+app catch up (all its workers done; or a condition shown) without sleeping a guessed time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+from textual.worker import WorkerCancelled, WorkerFailed
+
+from screens.app import OtterApp
+
+PLANS_DIR = Path(__file__).resolve().parent.parent / "plans"
+DEPLOY = "demo_deploy.DemoDeploy"
+SIZE = (160, 50)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Let every worker (but the never-ending event bridge) finish, and what follows be handled."""
+    for _ in range(4):
+        for worker in [w for w in pilot.app.workers if w.group != "core-events"]:
+            with suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+        await pilot.pause()
+
+
+async def until(pilot: Pilot[None], shown: Callable[[], bool], seconds: float = 10) -> None:
+    """Let the app run until ``shown()`` holds (some panes read on a short tick)."""
+    for _ in range(int(seconds / 0.05)):
+        if shown():
+            return
+        await pilot.pause(0.05)
+    assert shown()
+
+
+def rows(app: OtterApp, table_id: str) -> list[list[str]]:
+    """The cells of a table on the current screen, as text."""
+    table: DataTable[object] = app.screen.query_one(table_id, DataTable)
+    return [[str(c) for c in table.get_row_at(r)] for r in range(table.row_count)]
