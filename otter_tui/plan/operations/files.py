@@ -18,12 +18,12 @@ from otter_tui.plan.operations.facts import PathInfo, metadata_drift, path_info
 from otter_tui.plan.operations.paths import (
     check_path,
     details,
-    ensure_parent,
     fix_metadata,
     parse_mode,
     read_bytes,
     refuse_kind,
     text_diff,
+    write_new_file,
 )
 from otter_tui.plan.results import Applied, Collected
 from otter_tui.transport.base import Command, LineSink, Transport
@@ -94,10 +94,11 @@ class FileOp(Operation):
             self.content is None or await t.read_file(self.path) == self.content
         ):
             return False
+        data = self.content or b""
         if info is None:
-            await ensure_parent(t, self.path, on_line)
-        mode = self.mode if self.mode is not None else (info.mode if info else None)
-        await t.write_file(self.path, self.content or b"", mode)
+            await write_new_file(t, self.path, data, self.mode, on_line)
+        else:
+            await t.write_file(self.path, data, self.mode if self.mode is not None else info.mode)
         return True
 
     async def _remove(

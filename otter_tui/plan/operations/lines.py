@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from otter_tui.errors import UsageError
 from otter_tui.plan.operations.base import Operation
 from otter_tui.plan.operations.facts import path_info
-from otter_tui.plan.operations.paths import check_path, ensure_parent, read_bytes, text_diff
+from otter_tui.plan.operations.paths import check_path, read_bytes, text_diff, write_new_file
 from otter_tui.plan.results import Applied, Collected
 from otter_tui.transport.base import LineSink, Transport
 
@@ -69,8 +69,9 @@ class LineOp(Operation):
             return Applied(False, "already as desired")
         info = await path_info(t, self.path)
         if info is None:
-            await ensure_parent(t, self.path, on_line)
-        await t.write_file(self.path, new, info.mode if info else None)
+            await write_new_file(t, self.path, new, None, on_line)
+        else:
+            await t.write_file(self.path, new, info.mode)
         return Applied(True, f"{'set' if self.present else 'removed'} line in {self.path}")
 
 

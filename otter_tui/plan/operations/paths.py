@@ -67,6 +67,22 @@ async def ensure_parent(t: Transport, path: str, on_line: LineSink | None) -> No
         await run_checked(t, Command.argv("mkdir", "-p", "--", parent), on_line)
 
 
+async def write_new_file(
+    t: Transport, path: str, data: bytes, mode: int | None, on_line: LineSink | None
+) -> None:
+    """Write a file that was not there, creating its folder only when the write says so.
+
+    The folder almost always exists, so the write is tried first: looking before every write
+    would cost a round trip per file. A write that fails for another reason fails again after
+    the folder check, with the transport's own message.
+    """
+    try:
+        await t.write_file(path, data, mode)
+    except OtterError:
+        await ensure_parent(t, path, on_line)
+        await t.write_file(path, data, mode)
+
+
 async def fix_metadata(
     t: Transport,
     path: str,
