@@ -8,7 +8,7 @@ server. ``stat`` answers from the files, so looking at a path runs no command, a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from otter_tui.errors import TransportError
@@ -22,7 +22,11 @@ Matcher = str | re.Pattern[str] | Callable[[Command], bool]
 
 @dataclass(eq=False)
 class FakeTransport:
-    """A server made of ``files`` and ``handlers``; unmatched commands exit 127."""
+    """A server made of ``files`` and ``handlers``; unmatched commands exit 127.
+
+    Compared by identity (``eq=False``), like a real connection, so it can key the per-run
+    caches operations keep (owner names), which need hashable transports.
+    """
 
     name: str = "fake"
     files: dict[str, bytes] = field(default_factory=dict)
@@ -56,9 +60,9 @@ class FakeTransport:
         result = self._reply(command)
         if on_line is not None:
             for line in result.stdout.splitlines():
-                on_line("stdout", line)
+                await _sent(on_line("stdout", line))
             for line in result.stderr.splitlines():
-                on_line("stderr", line)
+                await _sent(on_line("stderr", line))
         return result
 
     def _reply(self, command: Command) -> CommandResult:
@@ -84,6 +88,12 @@ class FakeTransport:
         self.files[path] = data
         if mode is not None:
             self.modes[path] = mode
+
+
+async def _sent(waiting: Awaitable[None] | None) -> None:
+    """Honour the sink's backpressure, as the real transports do."""
+    if waiting is not None:
+        await waiting
 
 
 def _matches(matcher: Matcher, command: Command) -> bool:
