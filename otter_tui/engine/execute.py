@@ -7,7 +7,7 @@ bug in a plan each end this run ``failed`` with a one-line reason in its log; th
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -83,8 +83,10 @@ class ServerRunExecutor:
             self._mask(text), server=self.server_name, run_id=self.run.run_id, level=level
         )
 
-    def output(self, stream: Stream, line: str) -> None:
-        self.joblog.emit(
+    def output(self, stream: Stream, line: str) -> Awaitable[None] | None:
+        """The transports' line sink; what it returns (backpressure) they await before reading
+        on, so a server printing faster than the store keeps up is slowed, not buffered here."""
+        return self.joblog.emit(
             self._mask(line), server=self.server_name, run_id=self.run.run_id, stream=stream
         )
 

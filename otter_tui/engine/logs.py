@@ -7,9 +7,11 @@ in a buffer, and a flusher publishes the buffer as one :class:`LogLines` event e
 subscriber: it stores each batch with one multi-row insert. SQLite takes ~3,600 single-row
 commits/s but ~100,000 rows/s in batches, which is why lines are never stored one by one.
 
-Backpressure, not loss: the writer's queue is bounded, so when the store is slower than the
-servers, publishing waits, the buffer grows and :meth:`JobLog.wait_drained` lets the engine hold
-a producer back. No line is ever discarded.
+Backpressure, not loss: :class:`LogPressure` counts the process's lines emitted but not yet
+stored. Above its high-water mark, :meth:`JobLog.emit` returns an awaitable that resolves once
+the count is back under the low-water mark; transports await it before reading more output, so
+a fast server waits in its own write (the SSH window or the pipe fills) instead of its lines
+piling up here. Memory and arrival-to-stored delay stay bounded; no line is ever discarded.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +33,82 @@ from otter_tui.store.models import LogEntry
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
+HIGH_WATER_BATCHES = 25
+"""Pending lines allowed, in batches of ``engine.log_batch_lines``, before producers wait.
+
+25 x 200 = 5,000 lines: about 50 ms of work for the store at ~100,000 rows/s, so the writer always
+has full batches to insert (throughput) while no line waits long for it (delay, memory)."""
+
+
+class LogPressure:
+    """How many log lines this process holds that are not stored yet, and the gate at the limit.
+
+    One per :class:`LogWriter` (so per process): the store is the shared bottleneck, so the
+    limit is on everything waiting for it, whichever job or server produced it. Producers are
+    held from ``high_water`` until the count falls to ``low_water`` (hysteresis, so they resume
+    in bursts worth a batch rather than line by line).
+    """
+
+    def __init__(self, high_water: int, low_water: int | None = None) -> None:
+        self.high_water = max(1, high_water)
+        self.low_water = self.high_water // 2 if low_water is None else low_water
+        self.pending = 0
+        """Lines emitted and counted here but not yet stored (or given up on) by the writer."""
+        self.peak = 0
+        """The highest ``pending`` seen: what a test or benchmark checks the bound with."""
+        self._open = asyncio.Event()
+        self._open.set()
+        self._gate = _Gate(self._open)
+
+    @classmethod
+    def for_batches(cls, batch_lines: int) -> LogPressure:
+        """The default limit for a given batch size (see :data:`HIGH_WATER_BATCHES`)."""
+        return cls(HIGH_WATER_BATCHES * max(1, batch_lines))
+
+    @property
+    def holding(self) -> bool:
+        """True while producers are asked to wait."""
+        return not self._open.is_set()
+
+    def add(self, lines: int = 1) -> Awaitable[None] | None:
+        """Count new lines; returns something to await when the producer should wait."""
+        self.pending += lines
+        if self.pending > self.peak:
+            self.peak = self.pending
+        if self.pending >= self.high_water:
+            self._open.clear()
+        return None if self._open.is_set() else self._gate
+
+    def done(self, lines: int) -> None:
+        """Lines left memory (stored, or given up on): at the low-water mark, release producers."""
+        self.pending = max(0, self.pending - lines)
+        if self.pending <= self.low_water:
+            self._open.set()
+
+    async def wait(self) -> None:
+        """Return at once, or when the count is back under the low-water mark."""
+        await self._open.wait()
+
+
+class _Gate:
+    """An awaitable that waits for the pressure to drop.
+
+    Not a coroutine: a caller that does not await it (a synchronous log call) leaves no "never
+    awaited" warning, and each waiter awaits its own ``Event.wait``, so cancelling one waiter
+    (a cancelled command) cannot disturb the others.
+    """
+
+    __slots__ = ("_event",)
+
+    def __init__(self, event: asyncio.Event) -> None:
+        self._event = event
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._wait().__await__()
+
+    async def _wait(self) -> None:
+        await self._event.wait()
+
 
 class JobLog:
     """The log of one job: numbering, buffering and timed flushing."""
@@ -43,7 +121,7 @@ class JobLog:
         *,
         batch_ms: int = 50,
         batch_lines: int = 200,
-        high_water: int = 50_000,
+        pressure: LogPressure | None = None,
         start_seq: int = 0,
     ) -> None:
         self.job_id = job_id
@@ -51,12 +129,11 @@ class JobLog:
         self.clock = clock
         self.batch_seconds = batch_ms / 1000
         self.batch_lines = batch_lines
-        self.high_water = high_water
+        self.pressure = pressure
+        """Shared with the :class:`LogWriter` that stores these lines; None: never hold back."""
         self.seq = self.start_seq = start_seq
         self._buffer: list[LogLine] = []
         self._wake = asyncio.Event()
-        self._room = asyncio.Event()
-        self._room.set()
         self._closed = False
         self._task: asyncio.Task[None] | None = None
         self._publishing = asyncio.Lock()
@@ -74,20 +151,28 @@ class JobLog:
         run_id: int | None = None,
         level: str = "info",
         stream: str = "",
-    ) -> None:
-        """Add one line; safe to call from any callback on the loop."""
+    ) -> Awaitable[None] | None:
+        """Add one line; safe to call from any callback on the loop.
+
+        Returns None, or, when the process holds too many unstored lines, an awaitable that
+        resolves once the store has caught up. A producer that can wait (a transport reading a
+        command's output) awaits it before reading on; one that cannot may ignore it.
+        """
         self.seq += 1
         self._buffer.append(
             LogLine(self.job_id, run_id, server, self.seq, self.clock(), level, stream, text)
         )
         if len(self._buffer) >= self.batch_lines:
             self._wake.set()
-        if len(self._buffer) >= self.high_water:
-            self._room.clear()
+        if self.pressure is None or self._closed:
+            # A closed log has no flusher: a line counted now would never be uncounted.
+            return None
+        return self.pressure.add()
 
     async def wait_drained(self) -> None:
-        """Wait while the buffer is above its high-water mark (the store is behind)."""
-        await self._room.wait()
+        """Wait while the process holds more unstored lines than its high-water mark allows."""
+        if self.pressure is not None:
+            await self.pressure.wait()
 
     async def _flusher(self) -> None:
         while not (self._closed and not self._buffer):
@@ -103,7 +188,6 @@ class JobLog:
                 chunk = self._buffer[: self.batch_lines * 5]
                 del self._buffer[: len(chunk)]
                 await self.bus.publish(LogLines(tuple(chunk)))
-            self._room.set()
 
     async def close(self) -> None:
         """Flush what is left and stop the flusher."""
@@ -116,12 +200,21 @@ class JobLog:
 class LogWriter:
     """The one durable subscriber that stores log lines, a batch per insert."""
 
-    def __init__(self, db: Database, bus: EventBus, dbthread: DbThread, maxsize: int = 64) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        dbthread: DbThread,
+        maxsize: int = 64,
+        pressure: LogPressure | None = None,
+    ) -> None:
         self.db = db
         self.dbthread = dbthread
         self.subscription = bus.subscribe(lossy=False, maxsize=maxsize)
         self.bus = bus
         self.stored = 0
+        self.pressure = pressure or LogPressure.for_batches(200)
+        """Lines not yet stored; every :class:`JobLog` feeding this writer should share it."""
         self.stored_seq: dict[int, int] = {}
         """Per job, the highest ``seq`` stored (a job's batches are stored in order)."""
         self._progress = asyncio.Condition()
@@ -137,7 +230,10 @@ class LogWriter:
             event = await self.subscription.get()
             try:
                 if isinstance(event, LogLines):
-                    await self._store(event.lines)
+                    try:
+                        await self._store(event.lines)
+                    finally:  # stored or given up on, these lines no longer wait in memory
+                        self.pressure.done(len(event.lines))
             except Exception:  # the writer must outlive any one batch, or every job stalls
                 log.exception("log writer: a batch failed")
             finally:

@@ -19,7 +19,7 @@ from typing import Any
 from otter_tui.engine.dbthread import DbThread
 from otter_tui.engine.execute import ServerRunExecutor
 from otter_tui.engine.limits import Stopped, run_limited
-from otter_tui.engine.logs import JobLog, LogWriter
+from otter_tui.engine.logs import JobLog, LogPressure, LogWriter
 from otter_tui.engine.records import JobRecorder, Outcome
 from otter_tui.engine.targets import JobPlan, PlannedRun, prepare_job
 from otter_tui.engine.transports import TransportFactory, default_transports
@@ -56,7 +56,8 @@ class Engine:
         self.plans = plans or PlanService(ctx)
         self.transports = transports or default_transports(ctx.settings)
         self.dbthread = DbThread()
-        self.writer = LogWriter(ctx.db, bus, self.dbthread)
+        pressure = LogPressure.for_batches(ctx.settings.engine.log_batch_lines)
+        self.writer = LogWriter(ctx.db, bus, self.dbthread, pressure=pressure)
         self.recorder = JobRecorder(ctx, bus, self.dbthread)
         self.active: dict[int, ActiveJob] = {}
         self._semaphore = asyncio.Semaphore(ctx.settings.engine.max_parallel)
@@ -91,6 +92,7 @@ class Engine:
             self.ctx.now,
             batch_ms=self.ctx.settings.engine.log_batch_ms,
             batch_lines=self.ctx.settings.engine.log_batch_lines,
+            pressure=self.writer.pressure,
         )
         active = ActiveJob(plan, joblog)
         self.active[job_id] = active

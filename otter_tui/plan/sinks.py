@@ -7,7 +7,7 @@ are wrapped here so that no secret value reaches either, whatever a plan or a se
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from otter_tui.transport.base import LineSink, Stream, mask
 
@@ -38,8 +38,8 @@ def masked_lines(on_line: LineSink | None, secrets: Sequence[str]) -> LineSink |
     values = tuple(s for s in secrets if s)
     target = on_line
 
-    def sink(stream: Stream, line: str) -> None:
-        target(stream, mask(line, values))
+    def sink(stream: Stream, line: str) -> Awaitable[None] | None:
+        return target(stream, mask(line, values))  # the sink's backpressure, passed on
 
     return sink
 

@@ -7,13 +7,18 @@ together at the call site: quoting happens in one place and secrets are masked i
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 Stream = Literal["stdout", "stderr"]
-LineSink = Callable[[Stream, str], None]
-"""Called once per output line, as the line arrives, without its trailing newline."""
+LineSink = Callable[[Stream, str], Awaitable[None] | None]
+"""Called once per output line, as the line arrives, without its trailing newline.
+
+It may return an awaitable to say "not so fast": the transport awaits it before reading any more
+of the command's output, so the command blocks in its own writes (a full SSH window or pipe)
+rather than its output piling up in this process. That is how log backpressure reaches the
+server. Returning None (any plain callback) means "go on"; a sink needs no other hook."""
 
 MASK = "********"
 

@@ -70,30 +70,58 @@ class OutputTail:
 
 
 async def pump_lines(
-    read: ReadChunk, stream: Stream, on_line: LineSink | None, tail: OutputTail
+    read: ReadChunk,
+    stream: Stream,
+    on_line: LineSink | None,
+    tail: OutputTail,
+    released: asyncio.Event | None = None,
 ) -> None:
     """Read ``read`` to its end, giving each line to ``on_line`` as soon as it is complete.
 
     Reads in chunks rather than with ``readline`` so that a huge line neither raises (asyncio's
     line limit) nor grows without bound. Bytes are decoded as UTF-8, invalid ones replaced.
+
+    When ``on_line`` returns an awaitable (backpressure), nothing more is read until it is done,
+    so the command blocks writing to a full pipe or SSH window. Once ``released`` is set (the
+    command is being stopped) the pump no longer waits: the dying command's last lines are read
+    at once, so its channel can close and the stop is not held up by a slow store.
     """
     pending = b""
     while chunk := await read(READ_CHUNK):
         *lines, pending = (pending + chunk).split(b"\n")
         for raw in lines:
-            _emit(raw, "\n", stream, on_line, tail)
+            if (waiting := _emit(raw, "\n", stream, on_line, tail)) is not None:
+                await hold(waiting, released)
         while len(pending) >= MAX_LINE:
-            _emit(pending[:MAX_LINE], "", stream, on_line, tail)
+            if (waiting := _emit(pending[:MAX_LINE], "", stream, on_line, tail)) is not None:
+                await hold(waiting, released)
             pending = pending[MAX_LINE:]
     if pending:
         _emit(pending, "", stream, on_line, tail)
 
 
-def _emit(raw: bytes, end: str, stream: Stream, on_line: LineSink | None, tail: OutputTail) -> None:
+def _emit(
+    raw: bytes, end: str, stream: Stream, on_line: LineSink | None, tail: OutputTail
+) -> Awaitable[None] | None:
     line = raw.decode("utf-8", errors="replace")
     tail.add(line + end)
-    if on_line is not None:
-        on_line(stream, line)
+    return None if on_line is None else on_line(stream, line)
+
+
+async def hold(waiting: Awaitable[None], released: asyncio.Event | None) -> None:
+    """Await the sink's backpressure, but no longer than until ``released`` is set."""
+    if released is None:
+        await waiting
+        return
+    if released.is_set():
+        return
+    gate = asyncio.ensure_future(waiting)
+    free = asyncio.ensure_future(released.wait())
+    try:
+        await asyncio.wait({gate, free}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gate.cancel()
+        free.cancel()
 
 
 class LocalTransport:
@@ -131,15 +159,17 @@ class LocalTransport:
         process = await self._spawn(command)
         assert process.stdout is not None and process.stderr is not None
         out, err = OutputTail(self._output_cap), OutputTail(self._output_cap)
+        released = asyncio.Event()
         pumps = [
-            asyncio.create_task(pump_lines(process.stdout.read, "stdout", on_line, out)),
-            asyncio.create_task(pump_lines(process.stderr.read, "stderr", on_line, err)),
+            asyncio.create_task(pump_lines(process.stdout.read, "stdout", on_line, out, released)),
+            asyncio.create_task(pump_lines(process.stderr.read, "stderr", on_line, err, released)),
         ]
         try:
             for pump in pumps:
                 await asyncio.shield(pump)
             status = await process.wait()
         except BaseException:
+            released.set()  # a pump held by backpressure must read on, or the stop waits for it
             await asyncio.shield(asyncio.ensure_future(self._stop(process, pumps)))
             raise
         return CommandResult(status, out.text(), err.text())

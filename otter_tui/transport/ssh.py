@@ -48,6 +48,14 @@ _WRAPPER = 'echo "$$"; exec sh -c "$1"'
 then becomes the command. Cancelling signals that whole group over a second channel: an SSH
 "signal" request reaches only the session's first process (and old OpenSSH ignores it)."""
 
+COMMAND_WINDOW = 256 * 1024
+"""SSH receive window of a command's channel (asyncssh's default is 2 MiB).
+
+While log backpressure holds a command, its output waits in this window and in a stream buffer
+of the same size, per command: 512 KiB rather than 4 MiB of unread output per server, and after a
+cancel that much less to read before the channel can close. Still ample for speed: 256 KiB per
+round trip is ~25 MB/s on a 10 ms link, far beyond what the log store takes per server."""
+
 
 @dataclass(frozen=True)
 class SshOptions:
@@ -305,6 +313,7 @@ class SshTransport:
                 f"exec sh -c {shlex.quote(_WRAPPER)} otter {shlex.quote(command.line)}",
                 encoding=None,
                 stdin=asyncssh.DEVNULL,
+                window=COMMAND_WINDOW,
             )
         )
         try:
@@ -435,9 +444,15 @@ class _RemoteRun:
         self.pgid: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         cap = transport.options.output_cap
         self.out, self.err = OutputTail(cap), OutputTail(cap)
+        self.released = asyncio.Event()
+        """Set when stopping: the pumps stop honouring backpressure and read the command's last
+        output at once, so its channel can close (sshd keeps a channel open while it has
+        output we have not taken)."""
         self.pumps = [
             asyncio.create_task(self._pump_stdout(on_line)),
-            asyncio.create_task(pump_lines(process.stderr.read, "stderr", on_line, self.err)),
+            asyncio.create_task(
+                pump_lines(process.stderr.read, "stderr", on_line, self.err, self.released)
+            ),
         ]
 
     async def finish(self, command: Command) -> CommandResult:
@@ -479,10 +494,11 @@ class _RemoteRun:
         async def read(size: int) -> bytes:
             return leftover.pop() if leftover else await stdout.read(size)
 
-        await pump_lines(read, "stdout", on_line, self.out)
+        await pump_lines(read, "stdout", on_line, self.out, self.released)
 
     async def stop(self) -> None:
         """SIGTERM the remote group; SIGKILL it if the channel is still open after the grace."""
+        self.released.set()
         grace = self.transport.options.kill_grace
         try:
             pgid = await asyncio.wait_for(asyncio.shield(self.pgid), grace)
