@@ -5,9 +5,10 @@ number key that switches to it and its Footer entry all come from that entry. A 
 is built with a :class:`ConsoleContext`: the runtime (the services), the app's ``core_events``
 signal and the job runner.
 
-The app owns the runner's and the scheduler's lives: it starts them on mount and stops them on
-exit (the scheduler lets its lease go at once), after asking when jobs are still running here
-(those are then marked ``interrupted``, never silently re-run). The header's sub-title says who
+The app owns the runner's and the scheduler's lives: it starts them once its first frame is
+painted (so the console shows up before the engine is even imported) and stops them on exit (the
+scheduler lets its lease go at once), after asking when jobs are still running here (those are
+then marked ``interrupted``, never silently re-run). The header's sub-title says who
 schedules: ``scheduler: this console`` or ``scheduler: daemon host:pid``.
 """
 
@@ -127,11 +128,9 @@ class OtterApp(App[None]):
 
     async def on_mount(self) -> None:
         self._show_section_title(self.current_mode)
-        if self.runner is not None:
-            await self.runner.start()
-        self._start_scheduler()
         if os.environ.get(EXIT_AFTER_FIRST_FRAME):
             self.call_after_refresh(self.exit)
+        self.call_after_refresh(self._start_background)
         if self.bus is not None:
             self.run_worker(
                 self._bridge(self.bus),
@@ -139,6 +138,19 @@ class OtterApp(App[None]):
                 group="core-events",
                 exit_on_error=False,
             )
+
+    async def _start_background(self) -> None:
+        """Start the job runner and the scheduler once the first frame is painted.
+
+        The first screen shows nothing they produce, and starting them imports the engine
+        (asyncssh, the transports) and takes the scheduler's lease: the console paints first.
+        An app already exiting (quit before its first paint) starts neither.
+        """
+        if self.return_code is not None:
+            return
+        if self.runner is not None:
+            await self.runner.start()
+        self._start_scheduler()
 
     async def on_unmount(self) -> None:
         await self._stop_scheduler()

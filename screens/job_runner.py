@@ -16,19 +16,23 @@ scheduler is alive; :func:`status_line` says who schedules, for the header.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from otter_tui.engine.runner import Engine
-from otter_tui.engine.worker import Worker, worker_name
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
-from otter_tui.scheduler import Scheduler
-from otter_tui.services.claims import ClaimService
-from otter_tui.services.jobs import JobService
+
+if TYPE_CHECKING:
+    from otter_tui.engine.runner import Engine
+    from otter_tui.engine.worker import Worker
+    from otter_tui.scheduler import Scheduler
+    from otter_tui.services.claims import ClaimService
+    from otter_tui.services.jobs import JobService
 
 log = logging.getLogger(__name__)
 
@@ -51,25 +55,65 @@ class DaemonAwareClaims:
 
 
 class ConsoleRunner:
-    """The console's engine and worker; started and stopped by the app."""
+    """The console's engine and worker; started and stopped by the app.
+
+    The engine, the claims and the worker are built on first use (normally :meth:`start`, which
+    the app calls after its first frame): importing the engine pulls in asyncssh and the
+    transports, which the console does not need to paint. Until then nothing runs here, so
+    :attr:`running` is empty and :meth:`notify` has nothing to wake (the worker claims at once
+    when it starts).
+    """
 
     def __init__(
         self, runtime: Runtime, bus: EventBus, *, poll: bool = True, poll_seconds: float = 2.0
     ) -> None:
-        self.engine = Engine(runtime.ctx, bus, plans=runtime.plans)
-        """Executes the jobs this process claimed."""
+        self.runtime = runtime
+        self.bus = bus
         self.claims_queues = poll
         """False: only jobs handed over with :meth:`launch` run here, never queued ones."""
-        queues = ("default",) if poll else ()
-        name = worker_name()
-        lease = runtime.settings.engine.lease_seconds
-        self.claims = DaemonAwareClaims(ClaimService(runtime.ctx, name, lease), runtime.jobs)
-        """Where the worker's claims go; it knows whether a daemon runs the jobs instead."""
-        self.worker = Worker(
-            self.engine, queues, poll_seconds=poll_seconds, name=name, backend=self.claims
-        )
-        """Claims queued jobs (when polling, no daemon serving) and keeps running leases alive."""
+        self.poll_seconds = poll_seconds
         self._started = False
+
+    @cached_property
+    def engine(self) -> Engine:
+        """Executes the jobs this process claimed."""
+        from otter_tui.engine.runner import Engine
+
+        return Engine(self.runtime.ctx, self.bus, plans=self.runtime.plans)
+
+    @cached_property
+    def name(self) -> str:
+        from otter_tui.engine.worker import worker_name
+
+        return worker_name()
+
+    @cached_property
+    def claims(self) -> DaemonAwareClaims:
+        """Where the worker's claims go; it knows whether a daemon runs the jobs instead."""
+        from otter_tui.services.claims import ClaimService
+
+        lease = self.runtime.settings.engine.lease_seconds
+        return DaemonAwareClaims(
+            ClaimService(self.runtime.ctx, self.name, lease), self.runtime.jobs
+        )
+
+    @cached_property
+    def worker(self) -> Worker:
+        """Claims queued jobs (when polling, no daemon serving) and keeps running leases alive."""
+        from otter_tui.engine.worker import Worker
+
+        queues = ("default",) if self.claims_queues else ()
+        return Worker(
+            self.engine,
+            queues,
+            poll_seconds=self.poll_seconds,
+            name=self.name,
+            backend=self.claims,
+        )
+
+    def _built(self, part: str) -> bool:
+        """Whether ``part`` (a cached property) exists yet, without building it."""
+        return part in self.__dict__
 
     @property
     def poll(self) -> bool:
@@ -79,21 +123,23 @@ class ConsoleRunner:
     @property
     def daemon(self) -> str | None:
         """The daemon running the queued jobs instead of this console, as last seen."""
-        return self.claims.daemon
+        return self.claims.daemon if self._built("claims") else None
 
     @property
     def running(self) -> list[int]:
         """Ids of the jobs running in this process."""
-        return sorted(self.worker.running)
+        return sorted(self.worker.running) if self._built("worker") else []
 
     async def start(self) -> None:
+        # Import the engine off the event loop: the console has painted and stays responsive.
+        await asyncio.to_thread(_import_engine)
         await self.engine.start()
         await self.worker.start()
         self._started = True
 
     def notify(self) -> None:
         """A job was queued: claim it now rather than at the next poll."""
-        if self.claims_queues:
+        if self.claims_queues and self._built("worker"):
             self.worker.notify()
 
     def claim(self, job_id: int) -> bool:
@@ -114,7 +160,7 @@ class ConsoleRunner:
 
     def cancel(self, job_id: int) -> bool:
         """Stop a job running here at once (the service only flags it); False if not ours."""
-        return self.engine.cancel(job_id)
+        return self._built("engine") and self.engine.cancel(job_id)
 
     async def stop(self, timeout: float = STOP_SECONDS) -> None:
         """Claim nothing more, give running jobs ``timeout`` seconds, interrupt the rest."""
@@ -128,6 +174,11 @@ class ConsoleRunner:
         await self.engine.close()
 
 
+def _import_engine() -> None:
+    importlib.import_module("otter_tui.engine.runner")
+    importlib.import_module("otter_tui.engine.worker")
+
+
 def console_runner(runtime: Runtime, bus: EventBus) -> ConsoleRunner:
     """A runner that claims from the queue whenever no daemon serves it (checked every poll)."""
     return ConsoleRunner(runtime, bus, poll_seconds=runtime.settings.daemon.poll_seconds)
@@ -137,6 +188,8 @@ def console_scheduler(
     runtime: Runtime, bus: EventBus, on_job_created: Callable[[], None]
 ) -> Scheduler:
     """The console's scheduler: leads only while no daemon runs one (``defer_to_daemon``)."""
+    from otter_tui.scheduler import Scheduler
+
     holder = f"console:{socket.gethostname()}:{os.getpid()}"
     return Scheduler(
         runtime, holder=holder, bus=bus, on_job_created=on_job_created, defer_to_daemon=True

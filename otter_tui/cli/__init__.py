@@ -21,7 +21,87 @@ from otter_tui.errors import OtterError
 log = logging.getLogger("otter_tui")
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+COMMAND_MODULES: dict[str, str] = {
+    "servers": "inventory",
+    "roles": "inventory",
+    "environments": "inventory",
+    "vars": "inventory",
+    "config": "config_cmd",
+    "users": "users",
+    "plans": "plans",
+    "run": "jobs",
+    "jobs": "jobs",
+    "drift": "jobs",
+    "approvals": "jobs",
+    "schedules": "schedules",
+    "templates": "templates",
+    "queues": "queues",
+    "daemon": "daemon_cmd",
+}
+"""Each top-level command and the ``otter_tui.cli`` module whose ``COMMANDS`` defines it.
+
+Command modules are imported only when one of their commands is named (or ``--help`` lists them
+all): they pull in the services, SQLAlchemy, asyncssh and the engine, which ``--version`` and the
+console's first frame do not need. A module that is not installed (an optional part) is skipped.
+"""
+
+
+class LazyCommands(dict[str, click.Command]):
+    """The group's commands, each module imported when one of its commands is first looked up.
+
+    A plain ``commands[name]`` (as tests and docs checks do) loads the command like
+    ``get_command`` does; iterating shows only what is loaded, so :meth:`LazyGroup.list_commands`
+    loads everything first.
+    """
+
+    def __missing__(self, name: str) -> click.Command:
+        if name in COMMAND_MODULES:
+            self.load(COMMAND_MODULES[name])
+        if not dict.__contains__(self, name):
+            raise KeyError(name)
+        return dict.__getitem__(self, name)
+
+    def load(self, module_name: str) -> None:
+        """Import ``otter_tui.cli.<module_name>`` and add its ``COMMANDS``; absent: skip it."""
+        try:
+            module = importlib.import_module(f"otter_tui.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"otter_tui.cli.{module_name}":
+                raise
+            return
+        for command in getattr(module, "COMMANDS", ()):
+            self.setdefault(command.name or "", command)
+
+    def load_all(self) -> None:
+        for module_name in dict.fromkeys(COMMAND_MODULES.values()):
+            self.load(module_name)
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use, from :data:`COMMAND_MODULES`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(self.commands)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        try:
+            return self.commands[cmd_name]
+        except KeyError:
+            return None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command: listing them shows each one's help, so every module is imported."""
+        if isinstance(self.commands, LazyCommands):
+            self.commands.load_all()
+        return sorted(self.commands)
+
+
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--config",
     "config_path",
@@ -46,31 +126,6 @@ def open_console(state: CliState) -> None:
     runtime = state.runtime()
     app_module = importlib.import_module("screens.app")
     app_module.run_console(runtime)
-
-
-def _register() -> None:
-    for name in (
-        "inventory",
-        "config_cmd",
-        "users",
-        "plans",
-        "jobs",
-        "schedules",
-        "templates",
-        "queues",
-        "daemon_cmd",
-    ):
-        try:
-            module = importlib.import_module(f"otter_tui.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"otter_tui.cli.{name}":
-                raise
-            continue
-        for command in getattr(module, "COMMANDS", ()):
-            cli.add_command(command)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from otter_tui.config import Settings, load_settings
-from otter_tui.runtime import Runtime, open_runtime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from otter_tui.config import Settings
+    from otter_tui.runtime import Runtime
 
 
 class CliState:
-    """Opens config and database only when a command needs them, once."""
+    """Opens config and database only when a command needs them, once.
+
+    The config and runtime modules (SQLAlchemy, every service) are imported here on first use,
+    not at import time, so ``otter-tui --version`` and the console start import only what they use.
+    """
 
     def __init__(self, config_path: str | None) -> None:
         self.config_path = config_path
@@ -16,11 +23,15 @@ class CliState:
 
     def settings(self) -> Settings:
         if self._settings is None:
+            from otter_tui.config import load_settings
+
             self._settings = load_settings(self.config_path)
         return self._settings
 
     def runtime(self) -> Runtime:
         if self._runtime is None:
+            from otter_tui.runtime import open_runtime
+
             self._runtime = open_runtime(settings=self.settings())
         return self._runtime
 
