@@ -125,8 +125,8 @@ class Scheduler:
     async def _lead(self, now: datetime) -> datetime:
         renew_at = now + self.lease_length / 3
         due = await self._db(self.dispatcher.due_schedule_ids, now, BATCH)
-        for schedule_id in due:
-            await self._report(await self._db(self.dispatcher.fire_schedule, schedule_id, now))
+        if due:  # earliest due first, all in one transaction (see Dispatcher.fire_schedules)
+            await self._report(await self._db(self.dispatcher.fire_schedules, due, now))
         if len(due) == BATCH:
             return now  # more are due: renew the lease, then go on
         await self._report(await self._db(self.dispatcher.dispatch_queued, now))

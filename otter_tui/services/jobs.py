@@ -35,7 +35,7 @@ from otter_tui.store.models import (
     PlanRecord,
     ServerRun,
 )
-from otter_tui.targeting import TargetSpec, resolve_targets
+from otter_tui.targeting import Inventory, TargetSpec, resolve_targets
 
 SINGLETON_BLOCKING = (JobState.QUEUED, JobState.RUNNING)
 ALL_CONFIGURATION = "*"
@@ -211,14 +211,24 @@ class JobService:
         self.ctx = ctx
         self.plans = plans or PlanService(ctx)
 
-    def create(self, request: JobRequest, *, secrets_out: dict[str, Any] | None = None) -> JobView:
-        """Validate and write the job. Sensitive values go to ``secrets_out``, never the store."""
+    def create(
+        self,
+        request: JobRequest,
+        *,
+        secrets_out: dict[str, Any] | None = None,
+        inventory: Inventory | None = None,
+    ) -> JobView:
+        """Validate and write the job. Sensitive values go to ``secrets_out``, never the store.
+
+        ``inventory``: the inventory as read in the caller's open transaction, for a caller that
+        creates many jobs in one (the scheduler's batch), so it is loaded once, not per job.
+        """
         now = self.ctx.now()
         run_at = request.run_at or now
         with self.ctx.db.transaction() as s:
             self.ctx.require(s, "jobs.run")
             record = get_record(s, request.plan)
-            prepared = self._prepare(s, record, request)
+            prepared = self._prepare(s, record, request, inventory)
             deferred = run_at > now or request.schedule_id is not None
             if prepared.secrets and deferred:
                 raise UsageError(
@@ -243,12 +253,18 @@ class JobService:
                 secrets_out.update(prepared.secrets)
             return job_view(job)
 
-    def _prepare(self, s: Session, record: PlanRecord, request: JobRequest) -> PreparedJob:
+    def _prepare(
+        self,
+        s: Session,
+        record: PlanRecord,
+        request: JobRequest,
+        inventory: Inventory | None = None,
+    ) -> PreparedJob:
         if not record.installed:
             raise ConflictError(f"plan '{record.name}' is not installed (its file is gone)")
         if not record.enabled:
             raise ConflictError(f"plan '{record.name}' is disabled: enable it first")
-        resolve_targets(request.targets, load_inventory(s))
+        resolve_targets(request.targets, load_inventory(s) if inventory is None else inventory)
         if record.kind is PlanKind.CONFIGURATION and request.targets.empty:
             raise UsageError(f"configuration plan '{record.name}' needs targets")
         cls = self.plans.plan_class(record.key).cls
