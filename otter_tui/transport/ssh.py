@@ -34,6 +34,7 @@ from otter_tui.transport.local import (
     DEFAULT_OUTPUT_CAP,
     KILL_GRACE,
     OutputTail,
+    Release,
     file_kind,
     pump_lines,
     settle,
@@ -444,7 +445,7 @@ class _RemoteRun:
         self.pgid: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         cap = transport.options.output_cap
         self.out, self.err = OutputTail(cap), OutputTail(cap)
-        self.released = asyncio.Event()
+        self.released = Release()
         """Set when stopping: the pumps stop honouring backpressure and read the command's last
         output at once, so its channel can close (sshd keeps a channel open while it has
         output we have not taken)."""
