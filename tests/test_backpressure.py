@@ -24,9 +24,10 @@ from otter_tui.engine.logs import JobLog, LogPressure, LogWriter
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
 from otter_tui.targeting import TargetSpec
+from otter_tui.testing.sshd import SshdFleet
 from otter_tui.transport.base import Command, Stream, Transport
 from otter_tui.transport.local import LocalTransport
-from tests.engine_support import add_local, create, engine_runtime
+from tests.engine_support import add_fleet, add_local, create, engine_runtime, log_text, run_now
 from tests.fixtures_core import db_file
 from tests.fixtures_ssh import MakeTransport, pgrep, wait_until
 
@@ -153,3 +154,30 @@ async def test_cancel_while_held_ends_the_command(
     rows = pipeline.stored()
     assert [seq for seq, _ in rows] == list(range(1, len(rows) + 1))  # nothing lost or reordered
     assert {text for _, text in rows} <= {marker}
+
+
+def test_time_limits_end_a_command_held_by_backpressure(
+    tmp_path: Path, ssh_fleet: SshdFleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real engine, a slow store and a 1,000-line mark: ``Stubborn`` runs ``yes`` (held back
+    almost at once), ignores the soft limit by starting another, and the hard limit kills it."""
+    fast_insert = LogWriter._insert
+
+    def slow_insert(self: LogWriter, rows: list[dict[str, Any]]) -> None:
+        time.sleep(0.01)
+        fast_insert(self, rows)
+
+    monkeypatch.setattr(LogWriter, "_insert", slow_insert)
+    rt = engine_runtime(tmp_path, ssh_fleet, engine={"log_batch_lines": 100})
+    [name] = add_fleet(rt, ssh_fleet, [2])
+    marker = f"otter-bp-{random.randint(100_000, 999_999)}"
+    job = create(rt, "Stubborn", TargetSpec(servers=(name,)), seconds=f"0; yes {marker}")
+
+    assert run_now(rt, job.id) == "failed"
+
+    [run] = rt.jobs.show(job.id).server_runs
+    assert run.state == "failed" and "time limit (2s) reached; killed" in run.error
+    lines = log_text(rt, job.id, name)
+    assert "ignoring the request to stop" in lines and marker in lines
+    assert asyncio.run(wait_until(lambda: not pgrep(marker), timeout=5))
+    rt.close()

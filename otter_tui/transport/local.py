@@ -195,8 +195,7 @@ class LocalTransport:
                 await asyncio.shield(pump)
             status = await process.wait()
         except BaseException:
-            release.set()  # a pump held by backpressure must read on, or the stop waits for it
-            await asyncio.shield(asyncio.ensure_future(self._stop(process, pumps)))
+            await asyncio.shield(asyncio.ensure_future(self._stop(process, pumps, release)))
             raise
         return CommandResult(status, out.text(), err.text())
 
@@ -217,7 +216,10 @@ class LocalTransport:
             raise TransportError(f"{self.name}: cannot start {command.display()}: {exc}") from None
 
     async def _stop(
-        self, process: asyncio.subprocess.Process, pumps: list[asyncio.Task[None]]
+        self,
+        process: asyncio.subprocess.Process,
+        pumps: list[asyncio.Task[None]],
+        release: Release,
     ) -> None:
         """SIGTERM the group; SIGKILL it if output is still open after the grace period.
 
@@ -225,6 +227,7 @@ class LocalTransport:
         both streams plus the leader's exit, not by the leader alone.
         """
         _signal_group(process.pid, signal.SIGTERM)
+        release.set()  # after the signal: a pump held by backpressure reads the last output
         leader = asyncio.ensure_future(process.wait())
         waiters: set[asyncio.Future[Any]] = {*pumps, leader}
         _done, pending = await asyncio.wait(waiters, timeout=self._kill_grace)

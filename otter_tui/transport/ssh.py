@@ -446,9 +446,9 @@ class _RemoteRun:
         cap = transport.options.output_cap
         self.out, self.err = OutputTail(cap), OutputTail(cap)
         self.released = Release()
-        """Set when stopping: the pumps stop honouring backpressure and read the command's last
-        output at once, so its channel can close (sshd keeps a channel open while it has
-        output we have not taken)."""
+        """Set when stopping (after SIGTERM): the pumps stop honouring backpressure and read the
+        command's last output at once, so its channel can close (sshd keeps a channel open
+        while it has output we have not taken)."""
         self.pumps = [
             asyncio.create_task(self._pump_stdout(on_line)),
             asyncio.create_task(
@@ -498,8 +498,12 @@ class _RemoteRun:
         await pump_lines(read, "stdout", on_line, self.out, self.released)
 
     async def stop(self) -> None:
-        """SIGTERM the remote group; SIGKILL it if the channel is still open after the grace."""
-        self.released.set()
+        """SIGTERM the remote group; SIGKILL it if the channel is still open after the grace.
+
+        Output held back by log backpressure is released only once SIGTERM is delivered: the
+        signal takes a channel of its own (a shell on the server, ~0.3 s), and a command let
+        loose meanwhile (``yes``) would print hundreds of thousands of lines into memory.
+        """
         grace = self.transport.options.kill_grace
         try:
             pgid = await asyncio.wait_for(asyncio.shield(self.pgid), grace)
@@ -507,6 +511,7 @@ class _RemoteRun:
             pgid = None
         if pgid is not None:
             await self._signal(pgid, "TERM", grace)
+        self.released.set()
         closed = asyncio.ensure_future(self.process.wait_closed())
         _done, pending = await asyncio.wait([closed, *self.pumps], timeout=grace)
         if pending and pgid is not None:
