@@ -2,6 +2,9 @@
 
 The TUI, the CLI and the daemon all start here, so they see the same checks and the same data.
 Nothing happens at import time; tests pass their own settings and clock.
+
+Each service module is imported by the property that builds it, on first use: a start (the
+console's first frame, one CLI command) pays only for the services it calls.
 """
 
 from __future__ import annotations
@@ -9,20 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from otter_tui.config import Settings, load_settings
-from otter_tui.services.approvals import ApprovalService
 from otter_tui.services.context import Clock, ServiceContext, current_user, system_clock
-from otter_tui.services.demo import seed_demo
-from otter_tui.services.drift import DriftService
-from otter_tui.services.inventory import InventoryService
-from otter_tui.services.jobs import JobService
-from otter_tui.services.plans import PlanService
-from otter_tui.services.schedules import ScheduleService
-from otter_tui.services.templates import TemplateService
-from otter_tui.services.users import UserService
-from otter_tui.services.variables import VariableService
 from otter_tui.store.db import Database, open_database
+
+if TYPE_CHECKING:
+    from otter_tui.services.approvals import ApprovalService
+    from otter_tui.services.drift import DriftService
+    from otter_tui.services.inventory import InventoryService
+    from otter_tui.services.jobs import JobService
+    from otter_tui.services.plans import PlanService
+    from otter_tui.services.schedules import ScheduleService
+    from otter_tui.services.templates import TemplateService
+    from otter_tui.services.users import UserService
+    from otter_tui.services.variables import VariableService
 
 
 @dataclass
@@ -35,39 +40,57 @@ class Runtime:
 
     @property
     def inventory(self) -> InventoryService:
+        from otter_tui.services.inventory import InventoryService
+
         return InventoryService(self.ctx)
 
     @property
     def variables(self) -> VariableService:
+        from otter_tui.services.variables import VariableService
+
         return VariableService(self.ctx)
 
     @property
     def users(self) -> UserService:
+        from otter_tui.services.users import UserService
+
         return UserService(self.ctx)
 
     @cached_property
     def plans(self) -> PlanService:
         """One per runtime: it caches the plan classes loaded from the plans dir."""
+        from otter_tui.services.plans import PlanService
+
         return PlanService(self.ctx)
 
     @property
     def jobs(self) -> JobService:
+        from otter_tui.services.jobs import JobService
+
         return JobService(self.ctx, self.plans)
 
     @property
     def schedules(self) -> ScheduleService:
+        from otter_tui.services.schedules import ScheduleService
+
         return ScheduleService(self.ctx, self.plans)
 
     @property
     def templates(self) -> TemplateService:
+        from otter_tui.services.templates import TemplateService
+
         return TemplateService(self.ctx, self.plans)
 
     @property
     def approvals(self) -> ApprovalService:
+        from otter_tui.services.approvals import ApprovalService
+
         return ApprovalService(self.ctx)
 
     @property
     def drift(self) -> DriftService:
+        from otter_tui.services.drift import DriftService
+
         return DriftService(self.ctx)
 
     def close(self) -> None:
@@ -96,6 +119,8 @@ def open_runtime(
     if db.created:
         runtime.users.bootstrap()
         if seed:
+            from otter_tui.services.demo import seed_demo
+
             seed_demo(ctx)
     if sync_plans:
         runtime.plans.sync(audit=False)

@@ -3,7 +3,7 @@
 Adding a section is one :class:`Section` in ``SECTIONS`` plus its screen file: the mode, the
 number key that switches to it and its Footer entry all come from that entry. A section's screen
 is built with a :class:`ConsoleContext`: the runtime (the services), the app's ``core_events``
-signal and the job runner.
+signal and the job runner. Its module is imported when the section is first shown, not at start.
 
 The app owns the runner's and the scheduler's lives: it starts them once its first frame is
 painted (so the console shows up before the engine is even imported) and stops them on exit (the
@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import App
@@ -28,17 +29,14 @@ from textual.screen import Screen
 from textual.signal import Signal
 
 from otter_tui.events import Event, EventBus
-from otter_tui.runtime import Runtime
-from otter_tui.scheduler import Scheduler
-from screens.approvals import ApprovalsScreen
 from screens.context import ConsoleContext
 from screens.job_runner import ConsoleRunner, console_runner, console_scheduler, status_line
-from screens.jobs import JobsScreen
 from screens.messages import CoreEvent
 from screens.modals import ConfirmModal
-from screens.plans import PlansScreen
-from screens.servers import ServersScreen
-from screens.templates import TemplatesScreen
+
+if TYPE_CHECKING:
+    from otter_tui.runtime import Runtime
+    from otter_tui.scheduler import Scheduler
 
 EXIT_AFTER_FIRST_FRAME = "OTTER_TUI_EXIT_AFTER_FIRST_FRAME"
 """Set (to anything) to quit once the first screen is painted: the benchmark times start-up."""
@@ -63,16 +61,46 @@ class Section:
     """Builds the section's base screen."""
 
 
+# Each section's module is imported when its screen is first built: the first frame needs only
+# the first section's.
+
+
 def servers_screen(ctx: ConsoleContext) -> Screen[None]:
+    from screens.servers import ServersScreen
+
     return ServersScreen(ctx.runtime, ctx.events)
+
+
+def jobs_screen(ctx: ConsoleContext) -> Screen[None]:
+    from screens.jobs import JobsScreen
+
+    return JobsScreen(ctx)
+
+
+def approvals_screen(ctx: ConsoleContext) -> Screen[None]:
+    from screens.approvals import ApprovalsScreen
+
+    return ApprovalsScreen(ctx)
+
+
+def plans_screen(ctx: ConsoleContext) -> Screen[None]:
+    from screens.plans import PlansScreen
+
+    return PlansScreen(ctx)
+
+
+def templates_screen(ctx: ConsoleContext) -> Screen[None]:
+    from screens.templates import TemplatesScreen
+
+    return TemplatesScreen(ctx)
 
 
 SECTIONS: tuple[Section, ...] = (
     Section("servers", "Servers", servers_screen),
-    Section("jobs", "Jobs", JobsScreen),
-    Section("approvals", "Approvals", ApprovalsScreen),
-    Section("plans", "Plans", PlansScreen),
-    Section("templates", "Templates", TemplatesScreen),
+    Section("jobs", "Jobs", jobs_screen),
+    Section("approvals", "Approvals", approvals_screen),
+    Section("plans", "Plans", plans_screen),
+    Section("templates", "Templates", templates_screen),
 )
 """In Footer order; section N is switched to with the key N."""
 
@@ -106,6 +134,8 @@ class OtterApp(App[None]):
         bus: EventBus | None = None,
         runner: ConsoleRunner | None = None,
         scheduler: Scheduler | None = None,
+        *,
+        make_scheduler: Callable[[], Scheduler] | None = None,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -116,6 +146,9 @@ class OtterApp(App[None]):
         """Runs jobs in this process (started on mount, stopped on exit); None: none run here."""
         self.scheduler = scheduler
         """Creates jobs from schedules while no daemon does (started on mount); None: never."""
+        self._make_scheduler = make_scheduler
+        """Builds :attr:`scheduler` after the first frame, when none was given (it imports the
+        scheduler, the job service and the cron parser, which the first frame does not need)."""
         self._scheduler_stop = asyncio.Event()
         self._scheduler_task: asyncio.Task[None] | None = None
         self.core_events: Signal[Event] = Signal(self, "core-events")
@@ -150,6 +183,8 @@ class OtterApp(App[None]):
             return
         if self.runner is not None:
             await self.runner.start()
+        if self.scheduler is None and self._make_scheduler is not None:
+            self.scheduler = self._make_scheduler()
         self._start_scheduler()
 
     async def on_unmount(self) -> None:
@@ -243,4 +278,5 @@ def run_console(runtime: Runtime, bus: EventBus | None = None) -> None:
     """
     bus = bus or EventBus()
     runner = console_runner(runtime, bus)
-    OtterApp(runtime, bus, runner, console_scheduler(runtime, bus, runner.notify)).run()
+    make_scheduler = partial(console_scheduler, runtime, bus, runner.notify)
+    OtterApp(runtime, bus, runner, make_scheduler=make_scheduler).run()

@@ -51,3 +51,36 @@ def test_the_probe_would_notice_a_ui_import() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "rich" in json.loads(done.stdout)["ui"]
+
+
+FIRST_FRAME = ["otter_tui.cli", "otter_tui.runtime", "screens.app", "screens.servers"]
+"""What the console imports before its first frame (the servers section is the first shown)."""
+NOT_BEFORE_FIRST_FRAME = (
+    "alembic",
+    "asyncssh",
+    "croniter",
+    "otter_tui.engine",
+    "otter_tui.scheduler",
+)
+"""Imported after the first frame (runner, scheduler) or only to migrate."""
+
+LATE_PROBE = """
+import importlib, json, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+late = {late!r}
+found = [m for m in sys.modules if any(m == n or m.startswith(n + ".") for n in late)]
+print(json.dumps(sorted(found)))
+"""
+
+
+def test_the_console_paints_before_importing_the_engine_scheduler_or_alembic() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_PROBE.format(late=NOT_BEFORE_FIRST_FRAME), *FIRST_FRAME],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []

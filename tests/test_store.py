@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -96,6 +98,43 @@ def test_reopening_neither_migrates_nor_backs_up(tmp_path: Path) -> None:
     again.dispose()
     assert not again.created
     assert not list(tmp_path.glob("otter.db.backup-*"))
+
+
+OPEN_PROBE = """
+import sys
+from otter_tui.store.db import open_database
+open_database(sys.argv[1]).dispose()
+print(sorted(m for m in sys.modules if m.split(".")[0] == "alembic"))
+"""
+
+
+def test_a_database_at_head_opens_without_importing_alembic(tmp_path: Path) -> None:
+    """Alembic costs a tenth of a second to import; a start that has nothing to migrate skips it.
+    Checked in a fresh interpreter, where nothing else has imported it already."""
+    open_database(url(tmp_path / "otter.db")).dispose()
+    done = subprocess.run(
+        [sys.executable, "-c", OPEN_PROBE, url(tmp_path / "otter.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert not list(tmp_path.glob("otter.db.backup-*"))
+
+
+def test_the_head_read_from_the_revision_files_is_alembics() -> None:
+    assert store_db.declared_head(store_db.MIGRATIONS) == head_revision()
+
+
+def test_revision_files_that_are_not_one_chain_leave_the_head_to_alembic(tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    shutil.copytree(store_db.MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    (migrations / "versions" / "9999_branch.py").write_text(
+        'revision = "9999"\ndown_revision = "0001"\n'
+    )
+    assert store_db.declared_head(migrations) is None
 
 
 def test_times_come_back_timezone_aware_in_utc(runtime: Runtime) -> None:

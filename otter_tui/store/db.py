@@ -11,28 +11,34 @@ written by a newer otter-tui is refused with one line and left byte for byte as 
 which is written into the file, is only switched on once the file is known to be ours); we never
 create a silent fresh database over it. Before migrations touch an existing SQLite file it is
 checked (``PRAGMA quick_check``) and copied aside with the online backup API.
+
+Alembic is imported only when the database is not already at the head revision: the stored
+revision is read with one ``SELECT`` and compared to the head declared by the revision files
+(their ``revision``/``down_revision`` lines, read as text). Importing Alembic costs a tenth of a
+second or more, and almost every start finds the database at head.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from otter_tui.errors import StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -101,11 +107,14 @@ def open_database(url: str, busy_timeout_ms: int = 10_000, *, migrate: bool = Tr
     try:
         current = _current_revision(db)
         db.created = current is None
+        at_head = current is not None and current == declared_head(MIGRATIONS)
+        if current is not None and not at_head:
+            _refuse_unknown_revision(db, current)
         if path is not None:
             # Only now that the file is known to be ours (or empty): WAL mode is written into
             # the file, and a refused file must be left exactly as it was.
             _use_wal(db)
-        if migrate and current != head_revision():
+        if migrate and not at_head and current != head_revision():
             if path is not None and current is not None:
                 _check_integrity(db, path)
                 backup_sqlite(path, current)
@@ -184,6 +193,8 @@ def _check_integrity(db: Database, path: Path) -> None:
 
 
 def _config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
@@ -191,6 +202,7 @@ def _config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
+    """The head revision as Alembic sees it (imports Alembic; see :func:`declared_head`)."""
     head = _scripts(MIGRATIONS).get_current_head()
     assert head is not None
     return head
@@ -199,12 +211,45 @@ def head_revision() -> str:
 @functools.lru_cache(maxsize=4)
 def _scripts(location: Path) -> ScriptDirectory:
     """The migration scripts, read once per process: reading compiles every revision file."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     cfg = Config()
     cfg.set_main_option("script_location", str(location))
     return ScriptDirectory.from_config(cfg)
 
 
+_REVISION = re.compile(r"""^revision\s*(?::[^=\n]*)?=\s*["']([^"'\n]+)["']\s*$""", re.M)
+_DOWN_REVISION = re.compile(
+    r"""^down_revision\s*(?::[^=\n]*)?=\s*(?:None|["']([^"'\n]+)["'])\s*$""", re.M
+)
+
+
+@functools.lru_cache(maxsize=4)
+def declared_head(location: Path) -> str | None:
+    """The single head of a linear chain of revision files, read as text without Alembic.
+
+    None when the files are not a plain chain this can read for sure (a merge, a branch, an
+    unusual assignment): the caller then asks Alembic, which is always right.
+    """
+    revisions: dict[str, str | None] = {}
+    for path in (location / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        revision = _REVISION.findall(text)
+        down = list(_DOWN_REVISION.finditer(text))
+        if len(revision) != 1 or len(down) != 1 or revision[0] in revisions:
+            return None
+        revisions[revision[0]] = down[0].group(1)
+    parents = set(revisions.values())
+    heads = [revision for revision in revisions if revision not in parents]
+    roots = [revision for revision, down in revisions.items() if down is None]
+    if len(heads) != 1 or len(roots) != 1 or len(parents) != len(revisions):
+        return None
+    return heads[0]
+
+
 def _current_revision(db: Database) -> str | None:
+    """The revision stored in the database; None when it is empty. Foreign tables: refused."""
     with db.engine.connect() as conn:
         tables = set(inspect(conn).get_table_names())
         if not tables:
@@ -214,14 +259,23 @@ def _current_revision(db: Database) -> str | None:
                 f"database {_shown(db.url)} holds tables that otter-tui did not create; "
                 "refusing to start (point database.url at an empty or otter-tui database)"
             )
-        current = MigrationContext.configure(conn).get_current_revision()
+        rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall()
+        if len(rows) <= 1:
+            return str(rows[0][0]) if rows else None
+        from alembic.runtime.migration import MigrationContext
+
+        # Several heads stored: Alembic says what that means (it refuses).
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _refuse_unknown_revision(db: Database, current: str) -> None:
+    """Refuse a database at a revision none of our migration files declares (a newer version)."""
     known = {s.revision for s in _scripts(MIGRATIONS).walk_revisions()}
-    if current is not None and current not in known:
+    if current not in known:
         raise StoreError(
             f"database {_shown(db.url)} is at revision {current}, written by a newer otter-tui; "
             "upgrade otter-tui"
         )
-    return current
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
@@ -239,6 +293,8 @@ def upgrade(db: Database, revision: str = "head") -> None:
             # ignores this pragma.
             raw.execute("PRAGMA foreign_keys = OFF")
         try:
+            from alembic import command
+
             with conn.begin():
                 command.upgrade(_config(conn), revision)
                 if raw is not None:
