@@ -6,11 +6,13 @@ and a job's rows land in the order things happened.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 
 from otter_tui.engine.dbthread import DbThread
 from otter_tui.engine.targets import JobPlan, PlannedRun
@@ -49,39 +51,117 @@ class DriftRecord:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class _RunWrite:
+    """A server run starting (``outcome`` None) or finishing, waiting for the group commit."""
+
+    run_id: int
+    at: datetime
+    outcome: Outcome | None
+
+
 class JobRecorder:
     def __init__(self, ctx: ServiceContext, bus: EventBus, dbthread: DbThread) -> None:
         self.ctx = ctx
         self.bus = bus
         self.dbthread = dbthread
+        self._pending: list[tuple[_RunWrite, asyncio.Future[RunState]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     async def job_started(self, plan: JobPlan) -> None:
         await self.bus.publish(JobStateChanged(plan.job_id, JobState.RUNNING.value, self.ctx.now()))
 
     async def run_started(self, plan: JobPlan, run: PlannedRun) -> None:
-        now = self.ctx.now()
-        await self.dbthread.run(
-            self._update_run, run.run_id, state=RunState.RUNNING, started_at=now
-        )
+        await self._write_run(_RunWrite(run.run_id, self.ctx.now(), None))
         await self._publish_run(plan, run, RunState.RUNNING, "")
 
     async def finish_run(self, plan: JobPlan, run: PlannedRun, outcome: Outcome) -> None:
-        stored = await self.dbthread.run(self._finish_run, run.run_id, outcome)
+        stored = await self._write_run(_RunWrite(run.run_id, self.ctx.now(), outcome))
         await self._publish_run(plan, run, stored, outcome.error)
 
-    def _finish_run(self, run_id: int, outcome: Outcome) -> RunState:
-        """Record the outcome; a run already marked ``interrupted`` (its worker stopping) keeps
-        that state, so the job and its runs tell one story. Returns the state stored."""
+    def _write_run(self, write: _RunWrite) -> asyncio.Future[RunState]:
+        """Queue a run's state for the next group commit; resolves once it is stored.
+
+        Group commit: while one batch is being written, the writes asked for meanwhile gather and
+        go in the next transaction together. Each caller still returns only after its own write
+        is committed, so "written, then published" and "log stored, then run finished" hold as
+        before; hundreds of runs starting or ending together cost a few transactions, not one
+        (plus a SELECT) each."""
+        future: asyncio.Future[RunState] = asyncio.get_running_loop().create_future()
+        self._pending.append((write, future))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_runs(), name="run-state-writer")
+        return future
+
+    async def _commit_runs(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                states = await self.dbthread.run(self._store_runs, [w for w, _ in batch])
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, future), state in zip(batch, states, strict=True):
+                if not future.done():
+                    future.set_result(state)
+
+    def _store_runs(self, writes: Sequence[_RunWrite]) -> list[RunState]:
+        """Store a batch of starts and finishes in one transaction; returns each state stored.
+
+        A run already marked ``interrupted`` (its worker stopping) keeps that state when it
+        finishes, so the job and its runs tell one story; a run whose row is gone is skipped."""
+        table = cast(Table, ServerRun.__table__)
+        now = self.ctx.now()
+        finishing = [w.run_id for w in writes if w.outcome is not None]
         with self.ctx.db.transaction() as s:
-            run = s.get(ServerRun, run_id)
-            if run is None:
-                return outcome.state
-            run.changes, run.unknowns = outcome.changes, outcome.unknowns
-            run.warnings = outcome.warnings
-            if run.state is RunState.INTERRUPTED:
-                return RunState.INTERRUPTED
-            run.state, run.finished_at, run.error = outcome.state, self.ctx.now(), outcome.error
-            return outcome.state
+            found: dict[int, RunState] = {}
+            for i in range(0, len(finishing), 500):
+                chunk = finishing[i : i + 500]
+                query = select(ServerRun.id, ServerRun.state).where(ServerRun.id.in_(chunk))
+                found.update((run_id, state) for run_id, state in s.execute(query))
+            starts: list[dict[str, Any]] = []
+            counts: list[dict[str, Any]] = []
+            ends: list[dict[str, Any]] = []
+            stored: list[RunState] = []
+            for w in writes:
+                if w.outcome is None:
+                    starts.append({"b_id": w.run_id, "b_at": w.at})
+                    stored.append(RunState.RUNNING)
+                    continue
+                o, current = w.outcome, found.get(w.run_id)
+                if current is None:
+                    stored.append(o.state)
+                    continue
+                row = {"b_id": w.run_id, "b_c": o.changes, "b_u": o.unknowns, "b_w": o.warnings}
+                if current is RunState.INTERRUPTED:
+                    counts.append(row)
+                    stored.append(RunState.INTERRUPTED)
+                    continue
+                ends.append({**row, "b_s": o.state, "b_at": now, "b_e": o.error})
+                stored.append(o.state)
+            by_id = update(table).where(table.c.id == bindparam("b_id"))
+            if starts:
+                values = {"state": RunState.RUNNING, "started_at": bindparam("b_at")}
+                s.execute(by_id.values(**values), starts)
+            counted: dict[str, Any] = {
+                "changes": bindparam("b_c"),
+                "unknowns": bindparam("b_u"),
+                "warnings": bindparam("b_w"),
+            }
+            if counts:
+                s.execute(by_id.values(**counted), counts)
+            if ends:
+                ended: dict[str, Any] = {
+                    "state": bindparam("b_s"),
+                    "finished_at": bindparam("b_at"),
+                    "error": bindparam("b_e"),
+                }
+                s.execute(by_id.values(**counted, **ended), ends)
+            return stored
 
     async def _publish_run(
         self, plan: JobPlan, run: PlannedRun, state: RunState, error: str
@@ -91,10 +171,6 @@ class JobRecorder:
             plan.job_id, run.run_id, server, run.role or "", state.value, self.ctx.now(), error
         )
         await self.bus.publish(event)
-
-    def _update_run(self, run_id: int, **values: Any) -> None:
-        with self.ctx.db.transaction() as s:
-            s.execute(update(ServerRun).where(ServerRun.id == run_id).values(**values))
 
     async def finish_job(
         self, job_id: int, state: JobState, summary: dict[str, Any], error: str

@@ -11,15 +11,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from otter_tui.services.inventory import load_inventory
 from otter_tui.services.jobs import ALL_CONFIGURATION, get_job
-from otter_tui.services.variables import resolve_for_server
+from otter_tui.services.variables import resolve_for_server, variables_by_scope
 from otter_tui.store.db import Database
-from otter_tui.store.models import Job, PlanKind, PlanRecord, RunState, Server, ServerRun
+from otter_tui.store.models import (
+    Environment,
+    Job,
+    PlanKind,
+    PlanRecord,
+    RunState,
+    Server,
+    ServerRun,
+)
 from otter_tui.targeting import TargetSpec, resolve_targets
+from otter_tui.variables import cascade, server_layers
 
 
 @dataclass(frozen=True)
@@ -70,23 +79,30 @@ def prepare_job(db: Database, job_id: int, secrets: Mapping[str, Any]) -> JobPla
         targets = resolve_targets(TargetSpec.from_dict(job.targets), load_inventory(s))
         servers = _servers(s, [t.server for t in targets if t.server])
         config_plans = _configuration_plans(s) if job.plan_key == ALL_CONFIGURATION else {}
+        planned = [
+            (target, servers.get(target.server) if target.server else None) for target in targets
+        ]
+        rows = [
+            {
+                "job_id": job.id,
+                "server_id": facts.id if facts else None,
+                "server_name": target.server or "",
+                "role_name": target.role or "",
+                "state": RunState.PENDING,
+            }
+            for target, facts in planned
+        ]
+        # One multi-row insert for every run, ids back in the order given.
+        insert_runs = insert(ServerRun).returning(ServerRun.id, sort_by_parameter_order=True)
+        ids = list(s.scalars(insert_runs, rows)) if rows else []
+        cascade_for = _VariableCascade(s)
         runs = []
-        for target in targets:
-            facts = servers.get(target.server) if target.server else None
+        for run_id, (target, facts) in zip(ids, planned, strict=True):
             keys = _plan_keys(job, facts, config_plans)
-            run = ServerRun(
-                job_id=job.id,
-                server_id=facts.id if facts else None,
-                server_name=target.server or "",
-                role_name=target.role or "",
-                state=RunState.PENDING,
-            )
-            s.add(run)
-            s.flush()
             variables: dict[str, Any] = dict(job.variables)
             if facts:
-                variables = {**resolve_for_server(s, facts.name, target.role, {}), **variables}
-            runs.append(PlannedRun(run.id, facts, target.role, {**variables, **secrets}, keys))
+                variables = {**cascade_for(facts, target.role), **variables}
+            runs.append(PlannedRun(run_id, facts, target.role, {**variables, **secrets}, keys))
         return JobPlan(
             job.id,
             job.kind,
@@ -99,6 +115,39 @@ def prepare_job(db: Database, job_id: int, secrets: Mapping[str, Any]) -> JobPla
             record.time_limit if record else None,
             tuple(runs),
         )
+
+
+class _VariableCascade:
+    """Each server's variables, as :func:`resolve_for_server` gives them, with the variables
+    and environments read once per job instead of once per server run."""
+
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self._scoped: dict[str, dict[str, dict[str, str]]] | None = None
+        self._parents: dict[str, str | None] = {}
+
+    def __call__(self, facts: ServerFacts, role: str | None) -> dict[str, str]:
+        if role is not None and role not in facts.roles:
+            # Not a role of this server: resolve_for_server raises the error it always has.
+            return resolve_for_server(self.s, facts.name, role, {})
+        if self._scoped is None:
+            self._scoped = variables_by_scope(self.s)
+            self._parents = {
+                e.name: (e.parent.name if e.parent else None)
+                for e in self.s.scalars(select(Environment))
+            }
+        scoped = self._scoped
+        layers = server_layers(
+            global_vars=scoped["global"].get("", {}),
+            role_vars=scoped["role"],
+            environment_vars=scoped["environment"],
+            environment_parents=self._parents,
+            server_roles=list(facts.roles),
+            server_environments=list(facts.environments),
+            server_vars=scoped["server"].get(facts.name, {}),
+            role_in_context=role,
+        )
+        return cascade([*layers, {}])
 
 
 def _servers(s: Session, names: list[str]) -> dict[str, ServerFacts]:
