@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -33,9 +33,10 @@ from sqlalchemy.orm import Session
 from otter_tui.errors import OtterError, UsageError
 from otter_tui.scheduler import lease
 from otter_tui.scheduling import Decision, MisfirePolicy, OverlapPolicy, decide_overlap
+from otter_tui.scheduling.timing import DuePlan, Timing
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.inventory import load_inventory
-from otter_tui.services.jobs import JobRequest, JobService
+from otter_tui.services.jobs import JobBatch, JobRequest, JobService
 from otter_tui.services.plans import PlanService
 from otter_tui.services.schedules import timing_of
 from otter_tui.store.db import Database
@@ -70,6 +71,32 @@ class Outcome:
     note: str = ""
 
 
+_TimingKey = tuple[str, str, datetime | None, datetime | None, datetime | None]
+
+
+@dataclass
+class _Batch:
+    """What one :meth:`Dispatcher.fire_schedules` transaction reads once for all its schedules.
+
+    Read under the transaction's write lock, so it stays true for the transaction; each entry
+    concerns one schedule, and each schedule is handled once per batch, so a schedule whose
+    SAVEPOINT rolls back leaves no entry that another schedule reads.
+    """
+
+    jobs: JobBatch
+    schedules: dict[int, Schedule]
+    recorded: set[tuple[int, datetime]]
+    """(schedule, due time) of the firing rows already there (from the oldest due time on)."""
+    active: dict[int, int]
+    """The oldest active job of each schedule that has one (updated as jobs are created)."""
+    queued: dict[int, int]
+    """Waiting (overlap ``queue``) firings per schedule (updated as firings are queued)."""
+    records: dict[int, PlanRecord | None] = field(default_factory=dict)
+    timings: dict[_TimingKey, Timing] = field(default_factory=dict)
+    plans: dict[tuple[object, ...], DuePlan] = field(default_factory=dict)
+    """Misfire plans by rule, stored due time and policy: a burst shares one cron line."""
+
+
 class Dispatcher:
     """One scheduler's database work; every public method is short write transactions."""
 
@@ -77,8 +104,8 @@ class Dispatcher:
         self.ctx = ctx
         self.plans = plans
         self.holder = holder
-        self._inventory: Inventory | None = None
-        """The inventory read once by the batch in progress (:meth:`fire_schedules`)."""
+        self._batch: _Batch | None = None
+        """What the batch in progress (:meth:`fire_schedules`) read once for all its firings."""
 
     # reading ---------------------------------------------------------------------------------
 
@@ -115,15 +142,19 @@ class Dispatcher:
 
         Many schedules falling due together is the common burst (every ``0 * * * *``): one
         transaction, one lease check and one inventory read for the batch instead of one per
-        schedule is what keeps the last firing close to its due time. Each schedule runs in a
-        SAVEPOINT, so a duplicate firing (another scheduler recorded it) or an unexpected error
-        rolls back that schedule alone; the others commit. An unexpected error is raised after
-        the commit, so the loop retries later as it did for a single schedule.
+        schedule is what keeps the last firing close to its due time; so is reading once, for
+        the whole batch, the schedules, their firing rows, active jobs and queued firings, and
+        (in :class:`JobBatch`) the permission check, plan records and queues. Each schedule
+        runs in a SAVEPOINT, so a duplicate firing (another scheduler recorded it) or an
+        unexpected error rolls back that schedule alone; the others commit. An unexpected error
+        is raised after the commit, so the loop retries later as it did for a single schedule.
+        A job the job service refuses needs no SAVEPOINT of its own here: it refuses before it
+        writes anything (but the ``default`` queue it makes on first use).
         """
         outcomes: list[Outcome] = []
         failure: Exception | None = None
         with self._fenced(now) as s:
-            self._inventory = load_inventory(s)
+            self._batch = _read_batch(s, schedule_ids, load_inventory(s))
             try:
                 for schedule_id in schedule_ids:
                     try:
@@ -138,7 +169,7 @@ class Dispatcher:
                         log.exception("schedule_id=%s firing failed", schedule_id)
                         failure = failure or exc
             finally:
-                self._inventory = None
+                self._batch = None
         if failure is not None:
             raise failure
         return outcomes
@@ -172,7 +203,10 @@ class Dispatcher:
     # one schedule ----------------------------------------------------------------------------
 
     def _fire_locked(self, s: Session, schedule_id: int, now: datetime) -> list[Outcome]:
-        row = _locked(s, Schedule, schedule_id)
+        batch = self._batch
+        row = (
+            _locked(s, Schedule, schedule_id) if batch is None else batch.schedules.get(schedule_id)
+        )
         if row is None or not row.enabled or row.next_due_at is None:
             return []
         if row.next_due_at > now:
@@ -182,14 +216,10 @@ class Dispatcher:
     def _fire_due(self, s: Session, row: Schedule, now: datetime) -> list[Outcome]:
         assert row.next_due_at is not None
         try:
-            timing = timing_of(row)
+            plan = self._due_plan(row, now)
         except UsageError as exc:  # e.g. its zone vanished from tzdata: flag it, run nothing
             row.error, row.next_due_at = str(exc), None
             return [Outcome(row.name, None, "error", note=str(exc))]
-        grace = timedelta(seconds=row.grace_seconds)
-        plan = timing.due_plan(
-            row.next_due_at, now, MisfirePolicy(row.misfire_policy), grace, row.misfire_cap
-        )
         outcomes = [
             self._record(s, row, m.due_at, FiringState.MISSED, m.reason) for m in plan.missed
         ]
@@ -204,18 +234,39 @@ class Dispatcher:
         row.next_due_at = plan.next_due
         return outcomes
 
+    def _due_plan(self, row: Schedule, now: datetime) -> DuePlan:
+        """The misfire policy applied to ``row`` (computed once per rule and due time a batch)."""
+        assert row.next_due_at is not None
+        policy, grace = MisfirePolicy(row.misfire_policy), timedelta(seconds=row.grace_seconds)
+        batch = self._batch
+        if batch is None:
+            return timing_of(row).due_plan(row.next_due_at, now, policy, grace, row.misfire_cap)
+        rule = (row.cron, row.timezone, row.once_at, row.start_at, row.end_at)
+        key = (rule, row.next_due_at, policy, grace, row.misfire_cap)
+        plan = batch.plans.get(key)
+        if plan is None:
+            timing = batch.timings.get(rule)
+            if timing is None:
+                timing = batch.timings[rule] = timing_of(row)
+            plan = timing.due_plan(row.next_due_at, now, policy, grace, row.misfire_cap)
+            batch.plans[key] = plan
+        return plan
+
     def _fire_one(
         self, s: Session, row: Schedule, due: datetime, now: datetime, next_due: datetime | None
     ) -> Outcome:
-        if _recorded(s, row.id, due):
+        if self._recorded(s, row.id, due):
             return Outcome(row.name, due, "recorded-before", note="already recorded; not again")
         firing = ScheduleFiring(
             schedule_id=row.id, due_at=due, state=FiringState.PENDING, created_at=now
         )
         s.add(firing)
         s.flush()  # the exactly-once key is taken here, before any job exists
-        busy = _active_job(s, row.id)
-        waiting = _queued_count(s, row.id)
+        batch = self._batch
+        if batch is None:
+            busy, waiting = _active_job(s, row.id), _queued_count(s, row.id)
+        else:
+            busy, waiting = batch.active.get(row.id), batch.queued.get(row.id, 0)
         decision = decide_overlap(
             OverlapPolicy(row.overlap_policy), 0 if busy is None else 1, waiting
         )
@@ -225,6 +276,8 @@ class Dispatcher:
             return self._settle(firing, row, FiringState.SKIPPED, note)
         if decision is Decision.QUEUE:
             note = f"queued behind job {busy} of this schedule (overlap queue)"
+            if batch is not None:
+                batch.queued[row.id] = waiting + 1
             return self._settle(firing, row, FiringState.QUEUED, note)
         return self._start_job(s, row, firing, next_due)
 
@@ -257,12 +310,18 @@ class Dispatcher:
             approval_required=row.approval_required,
             schedule_id=row.id,
         )
+        batch = self._batch
+        service = JobService(self._bound(s, row), self.plans)
         try:
-            with s.begin_nested():
-                service = JobService(self._bound(s, row), self.plans)
-                job = service.create(request, inventory=self._inventory)
+            if batch is None:
+                with s.begin_nested():
+                    job = service.create(request)
+            else:  # its refusals all come before it writes (but a first "default" queue): no
+                job = service.create(request, batch=batch.jobs)  # SAVEPOINT, one flush less
         except OtterError as exc:
             return self._settle(firing, row, FiringState.FAILED, f"failed: {exc}")
+        if batch is not None and row.id not in batch.active and job.state in _ACTIVE:
+            batch.active[row.id] = job.id
         firing.job_id = job.id
         outcome = self._settle(firing, row, FiringState.DISPATCHED, f"job {job.id} {job.state}")
         return Outcome(
@@ -274,10 +333,26 @@ class Dispatcher:
         self, s: Session, row: Schedule, due: datetime, next_due: datetime | None
     ) -> datetime | None:
         """An approval must come before the next occurrence (or within grace for the last)."""
-        record = s.get(PlanRecord, row.plan_id) if row.plan_id is not None else None
+        record = self._plan_record(s, row.plan_id)
         if not (row.approval_required or (record is not None and record.approval_required)):
             return None
         return next_due or due + timedelta(seconds=row.grace_seconds)
+
+    def _plan_record(self, s: Session, plan_id: int | None) -> PlanRecord | None:
+        if plan_id is None:
+            return None
+        batch = self._batch
+        if batch is None:
+            return s.get(PlanRecord, plan_id)
+        if plan_id not in batch.records:
+            batch.records[plan_id] = s.get(PlanRecord, plan_id)
+        return batch.records[plan_id]
+
+    def _recorded(self, s: Session, schedule_id: int, due: datetime) -> bool:
+        batch = self._batch
+        if batch is None:
+            return _recorded(s, schedule_id, due)
+        return (schedule_id, due) in batch.recorded
 
     def _bound(self, s: Session, row: Schedule) -> ServiceContext:
         """The job service's context: this transaction, acting as who last saved the schedule."""
@@ -289,7 +364,7 @@ class Dispatcher:
     def _record(
         self, s: Session, row: Schedule, due: datetime, state: FiringState, note: str
     ) -> Outcome:
-        if _recorded(s, row.id, due):
+        if self._recorded(s, row.id, due):
             return Outcome(row.name, due, "recorded-before", note="already recorded; not again")
         firing = ScheduleFiring(schedule_id=row.id, due_at=due, state=state, note=note)
         firing.created_at = self.ctx.now()
@@ -337,6 +412,42 @@ class _SessionDatabase(Database):
 
     def dispose(self) -> None:
         """The base database belongs to the runtime; nothing to close here."""
+
+
+_ACTIVE = frozenset(state.value for state in ACTIVE_JOB_STATES)
+
+
+def _read_batch(s: Session, schedule_ids: list[int], inventory: Inventory) -> _Batch:
+    """One query each for the batch's schedules, firing rows, active jobs and queued firings."""
+    query = select(Schedule).where(Schedule.id.in_(schedule_ids)).order_by(Schedule.id)
+    if s.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    schedules = {row.id: row for row in s.scalars(query)}
+    dues = [row.next_due_at for row in schedules.values() if row.next_due_at is not None]
+    recorded: set[tuple[int, datetime]] = set()
+    if dues:
+        rows = s.execute(
+            select(ScheduleFiring.schedule_id, ScheduleFiring.due_at).where(
+                ScheduleFiring.schedule_id.in_(schedule_ids), ScheduleFiring.due_at >= min(dues)
+            )
+        )
+        recorded = {(schedule_id, due) for schedule_id, due in rows}
+    active_query = (
+        select(Job.schedule_id, func.min(Job.id))
+        .where(Job.schedule_id.in_(schedule_ids), Job.state.in_(ACTIVE_JOB_STATES))
+        .group_by(Job.schedule_id)
+    )
+    queued_query = (
+        select(ScheduleFiring.schedule_id, func.count(ScheduleFiring.id))
+        .where(
+            ScheduleFiring.schedule_id.in_(schedule_ids),
+            ScheduleFiring.state == FiringState.QUEUED,
+        )
+        .group_by(ScheduleFiring.schedule_id)
+    )
+    active = {sid: job_id for sid, job_id in s.execute(active_query) if sid is not None}
+    queued = {sid: count for sid, count in s.execute(queued_query)}
+    return _Batch(JobBatch(inventory), schedules, recorded, active, queued)
 
 
 def _locked(s: Session, model: type[_Row], key: int) -> _Row | None:

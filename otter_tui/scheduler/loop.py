@@ -7,8 +7,10 @@ there is one it lets the lease go at once, if it held it, and looks again every 
 so the daemon's scheduler takes over within a renewal interval and the console's resumes within
 one after the daemon is gone.
 
-As leader: dispatch each schedule whose stored ``next_due_at`` has come (in batches, renewing
-the lease between them), start firings that waited for a running job, then sleep until the
+As leader: dispatch each schedule whose stored ``next_due_at`` has come (in rounds of
+``BATCH``, one transaction each, earliest due first; the lease is renewed between rounds once a
+third of it has passed, not after every round: each round checks it inside its transaction
+anyway), start firings that waited for a running job, then sleep until the
 earliest stored ``next_due_at`` or the next lease renewal, whichever is first, or until
 :meth:`Scheduler.wake`. Database work runs on one thread of its own, so the console's event loop
 never waits on SQLite.
@@ -37,7 +39,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 BATCH = 100
-"""Schedules handled per transaction round before the lease is renewed."""
+"""Schedules handled per transaction round (the lease is fenced inside each round)."""
 RETRY_AFTER = timedelta(seconds=5)
 """After an unexpected error (a locked database), try again this much later, not at once."""
 
@@ -124,11 +126,15 @@ class Scheduler:
 
     async def _lead(self, now: datetime) -> datetime:
         renew_at = now + self.lease_length / 3
-        due = await self._db(self.dispatcher.due_schedule_ids, now, BATCH)
-        if due:  # earliest due first, all in one transaction (see Dispatcher.fire_schedules)
-            await self._report(await self._db(self.dispatcher.fire_schedules, due, now))
-        if len(due) == BATCH:
-            return now  # more are due: renew the lease, then go on
+        while True:  # earliest due first, a round in one transaction (Dispatcher.fire_schedules)
+            due = await self._db(self.dispatcher.due_schedule_ids, now, BATCH)
+            if due:
+                await self._report(await self._db(self.dispatcher.fire_schedules, due, now))
+            if len(due) < BATCH:
+                break
+            now = self.clock.now()  # more are due: go on, renewing the lease only when it is time
+            if now >= renew_at:
+                return now
         await self._report(await self._db(self.dispatcher.dispatch_queued, now))
         earliest = await self._db(self.dispatcher.earliest_due)
         return renew_at if earliest is None else min(earliest, renew_at)

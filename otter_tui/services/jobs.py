@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from otter_tui.errors import ConflictError, NotFoundError, UsageError
+from otter_tui.errors import ConflictError, NotFoundError, OtterError, UsageError
 from otter_tui.plan import sensitive_names, validate_variables
+from otter_tui.plan.loader import PlanClassInfo
 from otter_tui.services import presence
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.inventory import load_inventory
@@ -204,6 +205,49 @@ class PreparedJob:
     queue: str
 
 
+class JobBatch:
+    """What stays the same for every job created in one open transaction (the scheduler's batch).
+
+    Read once, then reused: the inventory, whether an actor holds a permission, plan records by
+    key, plan classes, and which queues exist. Valid only inside the transaction it was filled
+    in (the write lock keeps all of it unchanged meanwhile); build a new one per transaction.
+    Nothing written is cached: a queue this batch created in a SAVEPOINT that rolled back is
+    looked up again.
+    """
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self._allowed: dict[tuple[str, str], OtterError | None] = {}
+        self._records: dict[str, PlanRecord] = {}
+        self._classes: dict[str, PlanClassInfo] = {}
+        self.queues: set[str] = set()
+        """Queues found to exist in this transaction."""
+
+    def require(self, ctx: ServiceContext, s: Session, permission: str) -> None:
+        key = (ctx.actor, permission)
+        if key not in self._allowed:
+            try:
+                ctx.require(s, permission)
+                self._allowed[key] = None
+            except OtterError as exc:
+                self._allowed[key] = exc
+        refused = self._allowed[key]
+        if refused is not None:
+            raise type(refused)(*refused.args)
+
+    def record(self, s: Session, key: str) -> PlanRecord:
+        record = self._records.get(key)
+        if record is None:
+            record = self._records[key] = get_record(s, key)
+        return record
+
+    def plan_class(self, plans: PlanService, key: str) -> PlanClassInfo:
+        info = self._classes.get(key)
+        if info is None:
+            info = self._classes[key] = plans.plan_class(key)
+        return info
+
+
 class JobService:
     """Create and manage jobs; the same checks for the TUI, the CLI, the daemon and the API."""
 
@@ -217,18 +261,26 @@ class JobService:
         *,
         secrets_out: dict[str, Any] | None = None,
         inventory: Inventory | None = None,
+        batch: JobBatch | None = None,
     ) -> JobView:
         """Validate and write the job. Sensitive values go to ``secrets_out``, never the store.
 
         ``inventory``: the inventory as read in the caller's open transaction, for a caller that
         creates many jobs in one (the scheduler's batch), so it is loaded once, not per job.
+        ``batch``: the same, and also the permission check, plan records, plan classes and
+        queues, read once per transaction (see :class:`JobBatch`; it brings its inventory).
         """
         now = self.ctx.now()
         run_at = request.run_at or now
         with self.ctx.db.transaction() as s:
-            self.ctx.require(s, "jobs.run")
-            record = get_record(s, request.plan)
-            prepared = self._prepare(s, record, request, inventory)
+            if batch is None:
+                self.ctx.require(s, "jobs.run")
+                record = get_record(s, request.plan)
+            else:
+                batch.require(self.ctx, s, "jobs.run")
+                record = batch.record(s, request.plan)
+                inventory = batch.inventory
+            prepared = self._prepare(s, record, request, inventory, batch)
             deferred = run_at > now or request.schedule_id is not None
             if prepared.secrets and deferred:
                 raise UsageError(
@@ -259,6 +311,7 @@ class JobService:
         record: PlanRecord,
         request: JobRequest,
         inventory: Inventory | None = None,
+        batch: JobBatch | None = None,
     ) -> PreparedJob:
         if not record.installed:
             raise ConflictError(f"plan '{record.name}' is not installed (its file is gone)")
@@ -267,10 +320,15 @@ class JobService:
         resolve_targets(request.targets, load_inventory(s) if inventory is None else inventory)
         if record.kind is PlanKind.CONFIGURATION and request.targets.empty:
             raise UsageError(f"configuration plan '{record.name}' needs targets")
-        cls = self.plans.plan_class(record.key).cls
+        info = (
+            self.plans.plan_class(record.key)
+            if batch is None
+            else batch.plan_class(self.plans, record.key)
+        )
+        cls = info.cls
         typed = validate_variables(cls, request.variables)
         hidden = set(sensitive_names(cls))
-        queue = _check_queue(s, record, request.queue)
+        queue = _check_queue(s, record, request.queue, None if batch is None else batch.queues)
         simulation = record.dryrun_default if request.simulation is None else request.simulation
         return PreparedJob(
             record.id,
@@ -508,23 +566,40 @@ def _refuse_second_singleton(s: Session, record: PlanRecord) -> None:
         raise ConflictError(f"plan '{record.name}' is a singleton and job {active} is still active")
 
 
-def _check_queue(s: Session, record: PlanRecord, requested: str | None) -> str:
+def _check_queue(
+    s: Session, record: PlanRecord, requested: str | None, known: set[str] | None = None
+) -> str:
     queue = requested or record.default_queue or "default"
     allowed = {record.default_queue or "default", *record.eligible_queues}
     if queue not in allowed:
         names = ", ".join(sorted(allowed))
         raise UsageError(f"plan '{record.name}' may not use queue '{queue}' (allowed: {names})")
-    _check_queue_exists(s, queue)
+    if known is None or queue not in known:
+        _check_queue_exists(s, queue, known)
     return queue
 
 
-def _check_queue_exists(s: Session, queue: str) -> None:
-    """Known queues only; ``default`` is made on first use."""
+def _check_queue_exists(s: Session, queue: str, known: set[str] | None = None) -> None:
+    """Known queues only; ``default`` is made on first use.
+
+    ``known``: queues found to exist in this transaction (a batch); one found is added, one made
+    here is not (the SAVEPOINT that made it may yet roll back).
+    """
     if s.scalar(select(JobQueue.id).where(JobQueue.name == queue)) is None:
         if queue != "default":
             raise NotFoundError(f"unknown job queue '{queue}'")
         s.add(JobQueue(name="default", backend="local", concurrency=4))
         s.flush()
+    elif known is not None:
+        known.add(queue)
 
 
-__all__ = ["ACTIVE_JOB_STATES", "JobRequest", "JobService", "JobView", "LogView", "fingerprint"]
+__all__ = [
+    "ACTIVE_JOB_STATES",
+    "JobBatch",
+    "JobRequest",
+    "JobService",
+    "JobView",
+    "LogView",
+    "fingerprint",
+]

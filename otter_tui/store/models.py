@@ -322,7 +322,10 @@ class Job(Base):
     """One request to run a plan. Created as a row first; claimed by exactly one worker."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_state_queue", "state", "queue_name", "run_at"),)
+    __table_args__ = (
+        Index("ix_jobs_state_queue", "state", "queue_name", "run_at"),
+        Index("ix_jobs_schedule_state", "schedule_id", "state"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[PlanKind] = mapped_column(_enum(PlanKind))
     plan_id: Mapped[int | None] = mapped_column(
@@ -349,8 +352,9 @@ class Job(Base):
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     approval_required: Mapped[bool] = mapped_column(default=False)
     schedule_id: Mapped[int | None] = mapped_column(
-        ForeignKey("schedules.id", ondelete="SET NULL"), default=None, index=True
+        ForeignKey("schedules.id", ondelete="SET NULL"), default=None
     )
+    """Indexed with ``state`` (ix_jobs_schedule_state): a schedule's active jobs."""
     template_id: Mapped[int | None] = mapped_column(
         ForeignKey("job_templates.id", ondelete="SET NULL"), default=None
     )
