@@ -25,6 +25,7 @@ from screens.context import ConsoleContext
 from screens.job_format import describe_job, mode_label, variables_text, when
 from screens.messages import JobsChanged
 from screens.modals import FormField, FormModal
+from screens.tables import add_columns, cursor_key
 
 COLUMNS = ("id", "plan", "targets", "variables", "mode", "requested by", "requested", "run at")
 POLL_SECONDS = 2.0
@@ -71,19 +72,13 @@ class ApprovalsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#approvals", DataTable)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
-        table.focus()
+        add_columns(self.query_one("#approvals", DataTable), COLUMNS)
         self.ctx.events.subscribe(self, self._core_event)
         self.set_interval(POLL_SECONDS, self._poll)
         self.action_reload()
 
     def selected(self) -> JobView | None:
-        table = self.query_one("#approvals", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = cursor_key(self.query_one("#approvals", DataTable))
         return next((j for j in self.pending if str(j.id) == key), None)
 
     # loading ----------------------------------------------------------------------------------

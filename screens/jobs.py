@@ -26,6 +26,7 @@ from screens.job_actions import JobActions
 from screens.job_detail import JobDetailScreen
 from screens.job_format import counts_text, duration, mode_label, state_text, when
 from screens.messages import JobsChanged
+from screens.tables import add_columns, cursor_key
 
 COLUMNS = ("id", "plan", "state", "mode", "targets", "created", "duration", "server runs")
 RECENT = 200
@@ -87,19 +88,13 @@ class JobsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#jobs", DataTable)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
-        table.focus()
+        add_columns(self.query_one("#jobs", DataTable), COLUMNS)
         self.ctx.events.subscribe(self, self._core_event)
         self.set_interval(POLL_SECONDS, self._poll)
         self.action_reload()
 
     def selected(self) -> JobView | None:
-        table = self.query_one("#jobs", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = cursor_key(self.query_one("#jobs", DataTable))
         return next((j for j in self.snapshot.jobs if str(j.id) == key), None)
 
     # loading ----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from screens.context import ConsoleContext
 from screens.job_actions import JobActions
 from screens.messages import JobsChanged
 from screens.plan_detail import PlanDetailModal
+from screens.tables import add_columns, cursor_key
 
 COLUMNS = ("name", "key", "kind", "grouping", "enabled", "installed", "overridden")
 
@@ -87,10 +88,7 @@ class PlansScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#plans", DataTable)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
-        table.focus()
+        add_columns(self.query_one("#plans", DataTable), COLUMNS)
         self.action_reload()
 
     def on_screen_resume(self) -> None:
@@ -98,10 +96,7 @@ class PlansScreen(Screen[None]):
             self.action_reload()
 
     def selected(self) -> PlanView | None:
-        table = self.query_one("#plans", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = cursor_key(self.query_one("#plans", DataTable))
         return next((p for p in self.snapshot.plans if p.key == key), None)
 
     def action_reload(self, sync: bool = False) -> None:

@@ -28,6 +28,7 @@ from screens.job_actions import WAITING_WORDS
 from screens.job_form import SubmittedJob, job_fields, job_request
 from screens.messages import JobsChanged
 from screens.modals import ConfirmModal, FormModal
+from screens.tables import add_columns, cursor_key
 
 COLUMNS = ("name", "plan", "targets", "variables", "sim", "owner", "key", "description")
 
@@ -101,10 +102,7 @@ class TemplatesScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#templates", DataTable)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
-        table.focus()
+        add_columns(self.query_one("#templates", DataTable), COLUMNS)
         self.action_reload()
 
     def on_screen_resume(self) -> None:
@@ -112,10 +110,7 @@ class TemplatesScreen(Screen[None]):
             self.action_reload()
 
     def selected(self) -> TemplateView | None:
-        table = self.query_one("#templates", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = cursor_key(self.query_one("#templates", DataTable))
         return next((t for t in self.templates if t.name == key), None)
 
     # loading ----------------------------------------------------------------------------------
