@@ -34,7 +34,9 @@ def state_text(state: str) -> Text:
 
 
 def mode_label(view: JobView) -> str:
-    """``simulation`` when the job changes nothing, else ``run``."""
+    """``check`` for a drift check, ``simulation`` when the job changes nothing, else ``run``."""
+    if view.mode == "check":
+        return "check"
     return "simulation" if view.simulation else "run"
 
 
@@ -60,15 +62,18 @@ def duration(started: datetime | None, finished: datetime | None, now: datetime)
     return seconds_text(max(((finished or now) - started).total_seconds(), 0))
 
 
-def counts_text(counts: RunCounts | None, simulation: bool, unknowns: int = 0) -> str:
-    """``2/3 done, 1 failed, 5 changed`` (``would change`` in a simulation, and the unknowns)."""
+def counts_text(
+    counts: RunCounts | None, simulation: bool, unknowns: int = 0, *, check: bool = False
+) -> str:
+    """``2/3 done, 1 failed, 5 changed`` (``would change`` in a simulation, ``drifted`` in a
+    drift check, and the unknowns)."""
     if counts is None or not counts.total:
         return "-"
     states = counts.states
     done = counts.total - states.get("pending", 0) - states.get("running", 0)
     parts = [f"{done}/{counts.total} done"]
     parts += [f"{states[s]} {s}" for s in ("failed", "warning", "cancelled") if states.get(s)]
-    verb = "would change" if simulation else "changed"
+    verb = "drifted" if check else "would change" if simulation else "changed"
     parts.append(f"{counts.changes} {verb}")
     if unknowns:
         parts.append(f"{unknowns} unknown")

@@ -53,7 +53,12 @@ def job_cells(view: JobView, counts: RunCounts | None, now: datetime) -> list[Te
         view.targets.describe(),
         when(view.created_at),
         duration(view.started_at, view.finished_at, now),
-        counts_text(counts, view.simulation, int(view.summary.get("unknowns", 0) or 0)),
+        counts_text(
+            counts,
+            view.simulation,
+            int(view.summary.get("unknowns", 0) or 0),
+            check=view.mode == "check",
+        ),
     )
     cells = [Text(value) for value in values]
     cells.insert(2, state_text(view.state))

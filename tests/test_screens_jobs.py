@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from otter_tui.engine.targets import prepare_job
 from otter_tui.events import EventBus, JobStateChanged, LogLine, LogLines
 from otter_tui.runtime import Runtime
 from otter_tui.services.claims import ClaimService
-from otter_tui.services.jobs import JobRequest, JobView
+from otter_tui.services.jobs import JobRequest, JobView, RunCounts
 from otter_tui.store.models import Lease, LogEntry
 from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
@@ -28,7 +29,7 @@ from screens.job_detail import JobDetailScreen
 from screens.job_form import PlanPickerModal
 from screens.job_log import MAX_LINES, SKIPPED
 from screens.job_runner import ConsoleRunner, console_runner
-from screens.jobs import JobsScreen
+from screens.jobs import JobsScreen, job_cells
 from screens.modals import ConfirmModal, FormModal
 from tests.fixtures_core import FixedClock, make_runtime
 from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, rows, settle, until
@@ -298,3 +299,12 @@ def test_the_console_claims_no_jobs_while_a_daemon_is_present(runtime: Runtime) 
         )
     assert runner.claims.claim_next(["default"]) is None
     assert (runner.daemon, runtime.jobs.show(job.id).state) == ("host:1", "queued")
+
+
+def test_a_drift_check_reads_as_a_check_that_found_drift(runtime: Runtime) -> None:
+    """A check changes nothing: its row must not say it ran or changed anything."""
+    check = replace(deploy(runtime), mode="check")
+    counts = RunCounts({"succeeded": 3}, 8)
+    cells = [str(c) for c in job_cells(check, counts, check.created_at)]
+    assert cells[3] == "check"
+    assert cells[-1] == "3/3 done, 8 drifted"

@@ -98,6 +98,8 @@ class JobView:
     approval_required: bool
     schedule_id: int | None
     server_runs: tuple[ServerRunView, ...] = ()
+    mode: str = "run"
+    """``check`` for a drift check (it changes nothing), ``run`` otherwise."""
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "server_runs"}
@@ -169,6 +171,7 @@ def job_view(job: Job, with_runs: bool = False) -> JobView:
         approval_required=job.approval_required,
         schedule_id=job.schedule_id,
         server_runs=runs,
+        mode=job.mode,
     )
 
 
