@@ -38,7 +38,7 @@ from otter_tui.services.context import ServiceContext
 from otter_tui.services.inventory import load_inventory
 from otter_tui.services.jobs import JobBatch, JobRequest, JobService
 from otter_tui.services.plans import PlanService
-from otter_tui.services.schedules import timing_of
+from otter_tui.services.schedule_views import timing_of
 from otter_tui.store.db import Database
 from otter_tui.store.models import (
     ACTIVE_JOB_STATES,
