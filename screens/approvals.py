@@ -2,7 +2,9 @@
 
 Approve is one key. Deny is one key too, then an optional reason and Enter. The approval service
 decides who may decide (never the requester, unless listed as an exception); when it refuses,
-its one line is shown. The selected job's plan, targets, variables and mode stay in view.
+its one line is shown. The selected job's plan, targets, variables and mode stay in view, with
+the result of its latest simulation: ``s`` simulates exactly what the job requests (the
+console's runner runs it, changing nothing), ``l`` opens that simulation job.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from textual.worker import Worker
 
 from otter_tui.events import Event, JobStateChanged, Resync
+from otter_tui.services.approvals import SimulationView
 from otter_tui.services.jobs import JobView
 from screens.background import Coalesced, route_result, run_blocking
 from screens.context import ConsoleContext
+from screens.job_detail import JobDetailScreen
 from screens.job_format import describe_job, mode_label, variables_text, when
 from screens.messages import JobsChanged
 from screens.modals import FormField, FormModal
@@ -30,6 +34,14 @@ from screens.tables import add_columns, cursor_key
 COLUMNS = ("id", "plan", "targets", "variables", "mode", "requested by", "requested", "run at")
 POLL_SECONDS = 2.0
 """How often the list re-reads while on screen (jobs are created by other processes too)."""
+Pending = tuple[list[JobView], dict[int, SimulationView]]
+"""The jobs waiting for approval and the latest simulation of each that has one."""
+
+
+def simulation_line(simulation: SimulationView | None) -> str:
+    if simulation is None:
+        return "Simulation: none yet (press s)"
+    return f"Simulation: {simulation.describe()}"
 
 
 def approval_cells(view: JobView) -> list[Text]:
@@ -52,6 +64,8 @@ class ApprovalsScreen(Screen[None]):
     BINDINGS = [
         Binding("a", "approve", "Approve"),
         Binding("d", "deny", "Deny"),
+        Binding("s", "simulate", "Simulate"),
+        Binding("l", "open_simulation", "Open simulation"),
         Binding("f5", "reload", "Refresh", show=False),
     ]
 
@@ -61,6 +75,8 @@ class ApprovalsScreen(Screen[None]):
         """Services, core events and the runner."""
         self.pending: tuple[JobView, ...] = ()
         """The jobs on show."""
+        self.simulations: dict[int, SimulationView] = {}
+        """The latest simulation of each job on show that has one."""
         self._loads = Coalesced(self._start_load)
 
     def compose(self) -> ComposeResult:
@@ -87,7 +103,13 @@ class ApprovalsScreen(Screen[None]):
         self._loads.request()
 
     def _start_load(self) -> None:
-        run_blocking(self, self.ctx.runtime.approvals.pending, group="approvals-load")
+        approvals = self.ctx.runtime.approvals
+
+        def load() -> Pending:
+            pending = approvals.pending()
+            return pending, approvals.latest_simulations([j.id for j in pending])
+
+        run_blocking(self, load, group="approvals-load")
 
     def _poll(self) -> None:
         if self.is_current:
@@ -100,11 +122,13 @@ class ApprovalsScreen(Screen[None]):
     @on(Worker.StateChanged)
     def _worker_done(self, event: Worker.StateChanged) -> None:
         if not route_result(event, {"approvals-load": self._loaded}, self._load_failed):
-            route_result(event, {"approval-decide": self._decided}, self._failed)
+            handlers = {"approval-decide": self._decided, "approval-simulate": self._simulating}
+            route_result(event, handlers, self._failed)
 
-    def _loaded(self, pending: list[JobView]) -> None:
+    def _loaded(self, loaded: Pending) -> None:
         self._loads.done()
         current = self.selected()
+        pending, self.simulations = loaded
         self.pending = tuple(pending)
         table = self.query_one("#approvals", DataTable)
         row = table.cursor_row
@@ -126,7 +150,8 @@ class ApprovalsScreen(Screen[None]):
         if view is None:
             fields.update("No job is waiting for approval.")
         else:
-            fields.update(describe_job(view, datetime.now(UTC)))
+            simulation = simulation_line(self.simulations.get(view.id))
+            fields.update(f"{describe_job(view, datetime.now(UTC))}\n\n{simulation}")
         self.refresh_bindings()
 
     def _load_failed(self, line: str) -> None:
@@ -158,6 +183,24 @@ class ApprovalsScreen(Screen[None]):
         )
         self.app.push_screen(form, self._denied_in_form)
 
+    def action_simulate(self) -> None:
+        view = self.selected()
+        if view is not None:
+            approvals, job_id = self.ctx.runtime.approvals, view.id
+            run_blocking(self, lambda: approvals.simulate(job_id), group="approval-simulate")
+
+    def _simulating(self, simulation: JobView) -> None:
+        self.notify(f"job {simulation.id}: simulation {simulation.state}", markup=False)
+        if simulation.state == "queued" and self.ctx.runner is not None:
+            self.ctx.runner.notify()
+        self.action_reload()
+
+    def action_open_simulation(self) -> None:
+        view = self.selected()
+        simulation = self.simulations.get(view.id) if view is not None else None
+        if simulation is not None:
+            self.app.push_screen(JobDetailScreen(self.ctx, simulation.job))
+
     def _denied_in_form(self, view: JobView | None) -> None:
         if view is not None:
             self._decided(view)
@@ -175,6 +218,9 @@ class ApprovalsScreen(Screen[None]):
         self.action_reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in {"approve", "deny"} and self.is_mounted:
+        if action in {"approve", "deny", "simulate"} and self.is_mounted:
             return self.selected() is not None or None
+        if action == "open_simulation" and self.is_mounted:
+            view = self.selected()
+            return (view is not None and view.id in self.simulations) or None
         return True

@@ -10,17 +10,10 @@ from textual.widgets import Static
 
 from otter_tui.runtime import Runtime
 from screens.approvals import ApprovalsScreen
+from screens.job_detail import JobDetailScreen
 from screens.modals import FormModal
-from tests.test_screens_jobs import (
-    DEPLOY,
-    SIZE,
-    console,
-    deploy,
-    notices,
-    open_section,
-    rows,
-    settle,
-)
+from tests.screens_support import DEPLOY, SIZE, rows, settle, until
+from tests.test_screens_jobs import console, deploy, notices, open_section, wait_for_jobs
 from tests.test_screens_jobs import runtime as jobs_runtime
 
 runtime = jobs_runtime
@@ -80,4 +73,31 @@ async def test_approving_your_own_job_is_refused_with_the_services_line(
         await settle(pilot)
         assert f"user 'alice' requested job {job.id} and may not decide on it" in notices(app)
         assert rows(app, "#approvals")[0][0] == str(job.id)
+    assert runtime.jobs.show(job.id).state == "pending_approval"
+
+
+async def test_s_simulates_the_job_and_the_pane_shows_what_would_change(
+    runtime: Runtime, bob: Runtime
+) -> None:
+    job = deploy(bob)
+    app, _bus = console(runtime)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_section(pilot, "3")
+
+        def pane() -> str:
+            return str(app.screen.query_one("#approval-fields", Static).visual)
+
+        assert "Simulation: none yet (press s)" in pane()
+        await pilot.press("s")
+        await settle(pilot)
+        [sim] = [v for v in runtime.jobs.recent() if v.id != job.id]
+        assert sim.simulation and f"job {sim.id}: simulation queued" in notices(app)
+        await wait_for_jobs(app)
+        await until(pilot, lambda: "would change" in pane())
+        assert f"Simulation: job {sim.id} — 9 would change, 3 unknown" in pane()
+        assert rows(app, "#approvals")[0][0] == str(job.id)  # still waiting for a decision
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, JobDetailScreen) and app.screen.view.id == sim.id
+    assert runtime.jobs.show(sim.id).state == "succeeded"
     assert runtime.jobs.show(job.id).state == "pending_approval"

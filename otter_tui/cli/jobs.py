@@ -21,6 +21,7 @@ from otter_tui.engine.local_run import run_claimed
 from otter_tui.engine.retention import prune
 from otter_tui.errors import UsageError
 from otter_tui.events import LogLine
+from otter_tui.services.approvals import SimulationView
 from otter_tui.services.jobs import JobRequest, JobService, JobView, LogView
 from otter_tui.store.models import JobState
 from otter_tui.targeting import TargetSpec
@@ -342,12 +343,20 @@ def approvals() -> None:
 @json_option
 @pass_state
 def approvals_list(state: CliState, as_json: bool) -> None:
-    views = state.runtime().approvals.pending()
+    """Jobs waiting for approval, with their latest simulation."""
+    service = state.runtime().approvals
+    views = service.pending()
+    simulations = service.latest_simulations([v.id for v in views])
     if as_json:
-        emit_json([v.as_dict() for v in views])
+        emit_json(
+            [
+                {**v.as_dict(), "latest_simulation": _simulation_json(simulations.get(v.id))}
+                for v in views
+            ]
+        )
         return
     table(
-        ["id", "plan", "targets", "variables", "sim", "by", "run at"],
+        ["id", "plan", "targets", "variables", "sim", "by", "run at", "simulated"],
         [
             (
                 v.id,
@@ -357,10 +366,41 @@ def approvals_list(state: CliState, as_json: bool) -> None:
                 v.simulation,
                 v.requested_by,
                 v.run_at,
+                simulations[v.id].describe() if v.id in simulations else "-",
             )
             for v in views
         ],
     )
+
+
+def _simulation_json(simulation: SimulationView | None) -> dict[str, Any] | None:
+    if simulation is None:
+        return None
+    return {
+        "job": simulation.job.id,
+        "state": simulation.job.state,
+        "summary": simulation.job.summary,
+        "text": simulation.describe(),
+    }
+
+
+@approvals.command("simulate")
+@click.argument("job_id", type=int)
+@click.option("--follow", is_flag=True, help="Stream the simulation's log.")
+@click.option("--detach", is_flag=True, help="Leave it queued for the console or daemon.")
+@pass_state
+def approvals_simulate(state: CliState, job_id: int, follow: bool, detach: bool) -> int:
+    """Simulate what a waiting job requests (changes nothing, needs no approval)."""
+    service = state.runtime().approvals
+    view = service.simulate(job_id)
+    click.echo(f"job {job_id}: simulation job {view.id} {view.state}")
+    if detach:
+        return 0
+    code = execute_here(state, view, {}, follow)
+    latest = service.latest_simulation(job_id)
+    if latest is not None and latest.job.id == view.id:
+        click.echo(f"job {job_id}: simulation {latest.describe()}")
+    return code
 
 
 @approvals.command("approve")

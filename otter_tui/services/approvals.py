@@ -4,21 +4,48 @@ The requester may never approve their own job (unless listed in ``approvals.self
 exceptions``, for one-person teams). An approval pins a fingerprint of what was requested, so
 editing the job voids it. An approval that arrives after the job's window expires the job
 instead of running it late. Every decision is audited.
+
+Before deciding, an approver may simulate exactly what a job requests (same plan, targets,
+variables and queue): the simulation is a job of its own, linked to the pending one, that runs
+without approval because it changes nothing. Whoever may approve may simulate.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
 
-from otter_tui.errors import ConflictError, PermissionDenied
+from sqlalchemy import func, select
+
+from otter_tui.errors import ConflictError, PermissionDenied, UsageError
 from otter_tui.services.context import ServiceContext
-from otter_tui.services.jobs import JobView, fingerprint, get_job, job_view
+from otter_tui.services.jobs import JobRequest, JobService, JobView, fingerprint, get_job, job_view
+from otter_tui.services.plans import PlanService
 from otter_tui.store.models import Approval, Decision, Job, JobState
 
 
+@dataclass(frozen=True)
+class SimulationView:
+    """The latest simulation of a job waiting for approval."""
+
+    job: JobView
+
+    def describe(self) -> str:
+        """``job 7 — running``; finished: ``job 7 — 5 would change, 1 unknown``."""
+        job, summary = self.job, self.job.summary
+        if not JobState(job.state).finished:
+            return f"job {job.id} — {job.state}"
+        if job.state in ("succeeded", "warning") and "changes" in summary:
+            result = f"{summary['changes']} would change, {summary.get('unknowns', 0)} unknown"
+            if summary.get("warnings"):
+                result += f", {summary['warnings']} warning(s)"
+            return f"job {job.id} — {result}"
+        return f"job {job.id} — {job.state}" + (f": {job.error}" if job.error else "")
+
+
 class ApprovalService:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, plans: PlanService | None = None) -> None:
         self.ctx = ctx
+        self.plans = plans
 
     def pending(self) -> list[JobView]:
         with self.ctx.db.session() as s:
@@ -76,3 +103,49 @@ class ApprovalService:
             return [
                 (a.decision.value, a.decided_by, a.decided_at.isoformat(), a.comment) for a in rows
             ]
+
+    # simulating ------------------------------------------------------------------------------
+
+    def simulate(self, job_id: int) -> JobView:
+        """Create a simulation of exactly what a waiting job requests; it needs no approval.
+
+        Created through the job service, so the same validation applies; the caller runs it
+        like any queued job. Refused for a job with sensitive variables (their values are not
+        stored, so the simulation could not use what the job will).
+        """
+        with self.ctx.db.session() as s:
+            job = job_view(get_job(s, job_id))
+        if job.state != JobState.PENDING_APPROVAL.value:
+            raise ConflictError(f"job {job_id} is not waiting for approval ({job.state})")
+        if job.sensitive_names:
+            names = ", ".join(job.sensitive_names)
+            raise UsageError(f"job {job_id} has sensitive variables ({names}): cannot simulate it")
+        request = JobRequest(
+            plan=job.plan_key,
+            targets=job.targets,
+            variables=dict(job.variables),
+            simulation=True,
+            queue=job.queue,
+            simulation_of=job_id,
+        )
+        view = JobService(self.ctx, self.plans).create(request)
+        with self.ctx.db.transaction() as s:
+            self.ctx.audit(s, "job.simulate", "job", str(job_id), simulation=view.id)
+        return view
+
+    def latest_simulation(self, job_id: int) -> SimulationView | None:
+        """The newest simulation asked for this job, or None."""
+        return self.latest_simulations([job_id]).get(job_id)
+
+    def latest_simulations(self, job_ids: list[int]) -> dict[int, SimulationView]:
+        """The newest simulation of each of these jobs that has one, in one read."""
+        if not job_ids:
+            return {}
+        with self.ctx.db.session() as s:
+            newest = (
+                select(func.max(Job.id))
+                .where(Job.simulation_of.in_(job_ids))
+                .group_by(Job.simulation_of)
+            )
+            rows = s.scalars(select(Job).where(Job.id.in_(newest)))
+            return {j.simulation_of: SimulationView(job_view(j)) for j in rows if j.simulation_of}

@@ -60,6 +60,10 @@ class JobRequest:
     """Set by a schedule flagged so; a plan's own flag applies anyway."""
     schedule_id: int | None = None
     template_id: int | None = None
+    simulation_of: int | None = None
+    """A simulation of this job waiting for approval (see ``ApprovalService.simulate``): it must
+    be a simulation, it needs ``jobs.approve`` rather than ``jobs.run``, and it needs no approval
+    itself, since it changes nothing."""
 
 
 @dataclass(frozen=True)
@@ -275,12 +279,13 @@ class JobService:
         """
         now = self.ctx.now()
         run_at = request.run_at or now
+        permission = "jobs.run" if request.simulation_of is None else "jobs.approve"
         with self.ctx.db.transaction() as s:
             if batch is None:
-                self.ctx.require(s, "jobs.run")
+                self.ctx.require(s, permission)
                 record = get_record(s, request.plan)
             else:
-                batch.require(self.ctx, s, "jobs.run")
+                batch.require(self.ctx, s, permission)
                 record = batch.record(s, request.plan)
                 inventory = batch.inventory
             prepared = self._prepare(s, record, request, inventory, batch)
@@ -291,6 +296,9 @@ class JobService:
                     "scheduled (their values are never stored)"
                 )
             needs_approval = record.approval_required or request.approval_required
+            if request.simulation_of is not None:
+                _check_simulation_of(s, request, prepared)
+                needs_approval = False
             if prepared.secrets and needs_approval:
                 raise UsageError(
                     f"plan '{record.name}' needs approval and has sensitive variables: their "
@@ -374,6 +382,7 @@ class JobService:
             approval_required=needs_approval,
             schedule_id=request.schedule_id,
             template_id=request.template_id,
+            simulation_of=request.simulation_of,
         )
 
     def create_drift(self, targets: TargetSpec, *, remediate: bool, simulation: bool) -> JobView:
@@ -557,6 +566,16 @@ def _log_view(entry: LogEntry, server: str | None) -> LogView:
         entry.text,
         entry.server_run_id,
     )
+
+
+def _check_simulation_of(s: Session, request: JobRequest, prepared: PreparedJob) -> None:
+    """A job that skips approval as the simulation of another must change nothing and simulate
+    a job that is still waiting for a decision."""
+    if not prepared.simulation or request.run_at is not None or request.schedule_id is not None:
+        raise UsageError("a simulation for an approval must be a simulation that runs now")
+    pending = get_job(s, request.simulation_of or 0)
+    if pending.state is not JobState.PENDING_APPROVAL:
+        raise ConflictError(f"job {pending.id} is not waiting for approval ({pending.state.value})")
 
 
 def _refuse_second_singleton(s: Session, record: PlanRecord) -> None:

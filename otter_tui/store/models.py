@@ -358,6 +358,9 @@ class Job(Base):
     template_id: Mapped[int | None] = mapped_column(
         ForeignKey("job_templates.id", ondelete="SET NULL"), default=None
     )
+    simulation_of: Mapped[int | None] = mapped_column(default=None, index=True)
+    """For a simulation asked from the approvals: the pending job it simulates (a plain id, not a
+    foreign key: pruning either job leaves the other as it is)."""
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str] = mapped_column(Text, default="")
     server_runs: Mapped[list[ServerRun]] = relationship(
