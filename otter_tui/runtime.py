@@ -85,7 +85,7 @@ class Runtime:
     def approvals(self) -> ApprovalService:
         from otter_tui.services.approvals import ApprovalService
 
-        return ApprovalService(self.ctx)
+        return ApprovalService(self.ctx, self.plans)
 
     @property
     def drift(self) -> DriftService:
