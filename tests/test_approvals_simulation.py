@@ -145,4 +145,5 @@ def test_cli_simulates_here_and_lists_the_latest_simulation(
     assert cli.run([*config, "approvals", "list"]) == 0
     listed = capsys.readouterr().out
     assert f"job {sim} — 9 would change, 3 unknown" in listed
+    assert "version=9.9.9" in listed  # variables as typed with --var, not a Python dict
     assert runtime.jobs.show(pending).state == "pending_approval"

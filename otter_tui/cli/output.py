@@ -40,6 +40,8 @@ def _cell(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value) or "-"
+    if isinstance(value, dict):  # variables: as they are typed with --var
+        return " ".join(f"{k}={v}" for k, v in value.items()) or "-"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
