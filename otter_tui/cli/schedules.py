@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from otter_tui.cli.inventory import csv, json_option
+from otter_tui.cli.jobs import parse_vars
 from otter_tui.cli.output import emit_json, fields, table
 from otter_tui.cli.state import CliState
 from otter_tui.errors import UsageError
@@ -76,15 +77,8 @@ def _targets(opts: dict[str, Any]) -> TargetSpec | None:
 
 
 def _variables(pairs: tuple[str, ...]) -> dict[str, str] | None:
-    if not pairs:
-        return None
-    out: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise UsageError(f"--var takes NAME=VALUE, got {pair!r}")
-        out[name] = value
-    return out
+    """None when no --var was given: an edit then keeps the schedule's variables."""
+    return parse_vars(pairs) if pairs else None
 
 
 def fields_from(opts: dict[str, Any], plan: str | None) -> ScheduleFields:
