@@ -9,8 +9,6 @@ console's runner runs it, changing nothing), ``l`` opens that simulation job.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -151,7 +149,7 @@ class ApprovalsScreen(Screen[None]):
             fields.update("No job is waiting for approval.")
         else:
             simulation = simulation_line(self.simulations.get(view.id))
-            fields.update(f"{describe_job(view, datetime.now(UTC))}\n\n{simulation}")
+            fields.update(f"{describe_job(view, self.ctx.runtime.ctx.now())}\n\n{simulation}")
         self.refresh_bindings()
 
     def _load_failed(self, line: str) -> None:

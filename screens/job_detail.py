@@ -7,7 +7,7 @@ says they changed, and on a timer while the job is active.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from rich.text import Text
 from textual import on
@@ -77,7 +77,9 @@ class JobDetailScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(describe_job(self.view, datetime.now(UTC)), id="job-fields", markup=False)
+        yield Static(
+            describe_job(self.view, self.ctx.runtime.ctx.now()), id="job-fields", markup=False
+        )
         with Horizontal(id="job-body"):
             with Vertical(id="runs-box"):
                 yield Label("Server runs", classes="section-title")
@@ -134,7 +136,7 @@ class JobDetailScreen(Screen[None]):
     def _loaded(self, view: JobView) -> None:
         self._loads.done()
         self.view = view
-        now = datetime.now(UTC)
+        now = self.ctx.runtime.ctx.now()
         self.query_one("#job-fields", Static).update(describe_job(view, now))
         self._fill_runs(view, now)
         self.refresh_bindings()

@@ -36,13 +36,17 @@ POLL_SECONDS = 2.0
 STATE_EVENTS = (JobCreated, JobStateChanged, ServerRunStateChanged, Resync)
 
 
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class JobsSnapshot:
     """The newest jobs and how their server runs stand, read at one moment."""
 
     jobs: tuple[JobView, ...] = ()
     counts: dict[int, RunCounts] = field(default_factory=dict)
-    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    at: datetime = NEVER
+    """When it was read, by the runtime's clock (the empty snapshot: never)."""
 
 
 def job_cells(view: JobView, counts: RunCounts | None, now: datetime) -> list[Text]:
@@ -114,7 +118,9 @@ class JobsScreen(Screen[None]):
 
         def load() -> JobsSnapshot:
             views = jobs.recent(limit=RECENT)
-            return JobsSnapshot(tuple(views), jobs.run_counts([v.id for v in views]))
+            return JobsSnapshot(
+                tuple(views), jobs.run_counts([v.id for v in views]), self.ctx.runtime.ctx.now()
+            )
 
         run_blocking(self, load, group="jobs-load")
 

@@ -25,7 +25,9 @@ def cli(world: World, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-un
     config = str(world.rt.settings.source)
 
     def call(*args: str) -> tuple[int, str, str]:
-        code = run(["--config", config, "schedules", *args])
+        # The world's clock, not the calendar: "next" and "is in the future" are computed from
+        # START, so the expected dates below hold on any day.
+        code = run(["--config", config, "schedules", *args], clock=world.fixed)
         out, err = capsys.readouterr()
         return code, out, err
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import click
@@ -115,7 +117,9 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
     Run with no command to open the console.
     """
-    ctx.obj = CliState(config_path)
+    state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
+    state.config_path = config_path
+    ctx.obj = state
     ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:
         open_console(ctx.obj)
@@ -133,9 +137,16 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(run(argv))
 
 
-def run(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None, *, clock: Callable[[], datetime] | None = None) -> int:
+    """Run the CLI with ``argv`` and return its exit code: the factory every front end shares.
+
+    ``clock`` (default: the system clock) is what "now" is for the command and everything it
+    builds (services, scheduler, daemon, console): a program embedding otter-tui, or a test,
+    passes a fixed clock and gets the same answers on any day.
+    """
+    state = CliState(clock=clock)
     try:
-        result: Any = cli.main(args=argv, prog_name="otter-tui", standalone_mode=False)
+        result: Any = cli.main(args=argv, prog_name="otter-tui", standalone_mode=False, obj=state)
     except OtterError as exc:
         click.echo(f"otter-tui: error: {exc}", err=True)
         return exc.exit_code

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,8 +18,14 @@ class CliState:
     not at import time, so ``otter-tui --version`` and the console start import only what they use.
     """
 
-    def __init__(self, config_path: str | None) -> None:
+    def __init__(
+        self, config_path: str | None = None, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.config_path = config_path
+        self.clock = clock
+        """What "now" is for every command; ``None`` is the system clock. Embedders and tests
+        hand one to :func:`otter_tui.cli.run`, so a schedule's "next firing" or a one-shot's
+        "is it in the future" is computed against the clock they chose, not the calendar."""
         self._settings: Settings | None = None
         self._runtime: Runtime | None = None
 
@@ -32,7 +40,10 @@ class CliState:
         if self._runtime is None:
             from otter_tui.runtime import open_runtime
 
-            self._runtime = open_runtime(settings=self.settings())
+            if self.clock is None:
+                self._runtime = open_runtime(settings=self.settings())
+            else:
+                self._runtime = open_runtime(settings=self.settings(), clock=self.clock)
         return self._runtime
 
     def close(self) -> None:
