@@ -35,6 +35,18 @@ CALENDAR_MODULES = (
 """Module name prefixes whose tests run again with the clock shifted."""
 
 
+@pytest.fixture(autouse=True)
+def _notices_outlive_a_slow_step(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A console notice vanishes 5 s after it is raised. On a loaded machine, or in a shifted-clock
+    run, one Pilot step can take longer, and a test would miss a notice the user did see."""
+    if request.module.__name__.rsplit(".", 1)[-1].startswith("test_screens"):
+        from textual.app import App
+
+        monkeypatch.setattr(App, "NOTIFICATION_TIMEOUT", 300.0)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
