@@ -226,3 +226,33 @@ def _rewrite_without(path: Path, text: str, pattern: str, line: str) -> None:
 def _names(row: str, pattern: str) -> bool:
     fields = row.split()
     return bool(fields) and not row.startswith(("#", "@")) and pattern in fields[0].split(",")
+
+
+def trust_host_keys(path: Path, entries: Sequence[tuple[str, int, str]]) -> int:
+    """Record many ``(host, port, key line)`` at once (one lock, one parse); conflicts refused.
+
+    Used by bulk trust, whose caller has already checked every key against every trusted file;
+    this re-checks under the lock so a concurrent trust cannot be overwritten. Returns how many
+    lines were added.
+    """
+    path = path.expanduser()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "r+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        text = handle.read()
+        known = asyncssh.SSHKnownHosts()
+        _load_lenient(known, text)
+        lines = []
+        for host, port, key in entries:
+            new_key = parse_key(key)
+            recorded = recorded_keys(known, host, port)
+            if new_key in recorded:
+                continue
+            if recorded:
+                raise HostKeyError(_conflict_message(path, host, port, recorded, new_key))
+            lines.append(f"{known_hosts_pattern(host, port)} {key_line(new_key)}\n")
+        if lines:
+            prefix = "" if not text or text.endswith("\n") else "\n"
+            handle.write(prefix + "".join(lines))
+    return len(lines)
