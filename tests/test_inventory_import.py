@@ -3,6 +3,7 @@ all land as the same servers, roles, nested environments and variables."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
@@ -128,8 +129,11 @@ def test_import_from_stdin_and_yaml_vault_is_a_secret(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rt = make_runtime(tmp_path, seed=False)
-    vaulted = "all:\n  hosts:\n    h1:\n      db_pw: !vault |\n        $ANSIBLE_VAULT;1.1;AES256\n        6162\n"
-    monkeypatch.setattr("sys.stdin", __import__("io").StringIO(vaulted))
+    vaulted = (
+        "all:\n  hosts:\n    h1:\n      db_pw: !vault |\n"
+        "        $ANSIBLE_VAULT;1.1;AES256\n        6162\n"
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(vaulted))
     code = run(["--config", str(tmp_path / "config.toml"), "inventory", "import", "ansible", "-"])
     _, err = capsys.readouterr()
     assert code == 2 and "<stdin>:4:" in err and "'db_pw'" in err and "--secrets-to-keyring" in err
