@@ -317,6 +317,62 @@ def profile(ctx: Context) -> None:
     progress(f"  profile written to {path}")
 
 
+# import -----------------------------------------------------------------------------------------
+
+
+def importing(ctx: Context) -> None:
+    from bench import inventory_io as io
+
+    hosts = 1_000 if ctx.plan.quick else 5_000
+    repeats = 1 if ctx.plan.quick else 3
+    workdir = ctx.fleet.workdir
+    inventory = io.write_inventory(workdir / f"hosts-{hosts}.ini", hosts)
+    firsts, agains, floors = [], [], []
+    for repeat in range(repeats):
+        first, again = io.import_once(workdir, inventory, repeat)
+        floor = io.ansible_list(inventory, workdir)
+        io.log(f"import {hosts:,} hosts", first)
+        io.log("re-import (unchanged)", again)
+        io.log("ansible-inventory --list", floor)
+        firsts.append(first)
+        agains.append(again)
+        floors += [floor] if floor is not None else []
+    floor = median(floors) if floors else None
+    size = f"{hosts:,} hosts"
+    row = Row("Import", size, "import (empty db)", median(firsts), "s", floor, "< 3 s")
+    row.ok = median(firsts) < 3
+    ctx.report.add(row)
+    ctx.report.add(Row("Import", size, "re-import (unchanged)", median(agains), "s", floor))
+    _trust_rows(ctx, io)
+    ctx.report.footnotes.append(
+        f"Import: `otter-tui inventory import ansible` of an INI with {hosts:,} hosts (4 roles, "
+        "nested environments, host and group vars) in a fresh process, median of "
+        f"{repeats}; the database is migrated beforehand. Floor: `ansible-inventory --list` "
+        "parsing the same file. Bulk trust: `otter-tui servers trust --all --yes` with nothing "
+        "trusted yet, process start to exit; floor: `ssh-keyscan -t ed25519 -p PORT` for the "
+        "same servers, one process per port, ssh.max_concurrent_connects at once."
+    )
+
+
+def _trust_rows(ctx: Context, io: Any) -> None:
+    servers = ctx.info["servers"][:300]
+    n = len(servers)
+    config = io.trust_setup(ctx.fleet.workdir, servers, ctx.info["client_key"])
+    parallel = ctx.info["max_concurrent_connects"]
+    ours, scans = [], []
+    for repeat in range(1 if ctx.plan.quick else 3):
+        for kind in ("ours", "scan") if repeat % 2 == 0 else ("scan", "ours"):
+            if kind == "ours":
+                ours.append(io.trust_all(config))
+                io.log(f"servers trust --all, {n} servers", ours[-1])
+            else:
+                scans.append(io.keyscan(servers, parallel))
+                io.log(f"ssh-keyscan, {n} servers", scans[-1])
+    row = Row("Bulk trust", str(n), "trust --all", median(ours), "s", median(scans), "< 1.5x")
+    row.ok = median(ours) < 1.5 * median(scans)
+    ctx.report.add(row)
+
+
 SECTIONS: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("workloads", workloads),
     ("logs", logs),
@@ -324,4 +380,5 @@ SECTIONS: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("daemon", daemon),
     ("console", console),
     ("profile", profile),
+    ("import", importing),
 )

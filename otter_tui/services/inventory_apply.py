@@ -1,25 +1,34 @@
 """The diff-and-write half of an import: compare a :class:`Source` with the store, row by row.
 
 Runs inside the caller's session; with ``write=False`` it only reads and reports (a dry run).
-Rows are loaded in a handful of queries whatever the fleet size, so thousands of servers import
-in seconds.
+Servers, memberships and variables are read as plain rows and written with bulk statements (a
+few per table, whatever the fleet size), so thousands of servers import in seconds. Roles and
+environments are few and go through the ORM, which checks environment parent cycles.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from otter_tui.errors import UsageError
 from otter_tui.inventory_import.source import Source, SourceGroup, SourceServer
 from otter_tui.services.inventory import parse_transport
 from otter_tui.services.variables import owner_key
-from otter_tui.store.models import Environment, Role, Server, Variable
+from otter_tui.store.models import (
+    Environment,
+    Role,
+    Server,
+    ServerEnvironment,
+    ServerRole,
+    Variable,
+)
 
 G = TypeVar("G", Role, Environment)
+FIELDS = ("host", "port", "user", "transport")
 
 
 @dataclass(frozen=True)
@@ -37,17 +46,39 @@ class Change:
         return {"kind": self.kind, "name": self.name, "status": self.status, "detail": self.detail}
 
 
+@dataclass
+class _Stored:
+    """A server as the store has it, read as plain values."""
+
+    id: int
+    fields: dict[str, object]
+    roles: set[str] = field(default_factory=set)
+    environments: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Writes:
+    """Bulk statements collected while diffing, executed together at the end."""
+
+    variables: list[dict[str, Any]] = field(default_factory=list)
+    variable_values: list[dict[str, Any]] = field(default_factory=list)
+    variable_deletes: list[int] = field(default_factory=list)
+    server_updates: list[dict[str, Any]] = field(default_factory=list)
+    relinked: list[SourceServer] = field(default_factory=list)
+
+
 class _Apply:
     def __init__(self, session: Session, source: Source, write: bool) -> None:
         self.s, self.source, self.write = session, source, write
         self.vars = _variables(session)
         self.changes: list[Change] = []
         self.created: set[tuple[str, str]] = set()
+        self.writes = _Writes()
+        self.group_ids: dict[str, dict[str, int]] = {}
 
-    def groups(self, model: type[G], kind: str, groups: list[SourceGroup]) -> dict[str, G]:
+    def groups(self, model: type[G], kind: str, groups: list[SourceGroup]) -> None:
         rows = {r.name: r for r in self.s.scalars(select(model))}
-        wanted = {g.name for g in groups}
-        wanted |= {m for s in self.source.servers for m in _members(s, kind)}
+        wanted = {g.name for g in groups} | {m for s in self.source.servers for m in _of(s, kind)}
         for name in sorted(wanted - set(rows)):
             self.created.add((kind, name))
             if self.write:
@@ -57,15 +88,15 @@ class _Apply:
             self.s.flush()
         for group in groups:
             self.group(kind, group, rows)
-        return rows
+        self.group_ids[kind] = {name: row.id for name, row in rows.items()}
 
     def group(self, kind: str, group: SourceGroup, rows: dict[str, G]) -> None:
         row = rows.get(group.name)
         details = []
-        if isinstance(row, Environment) or (row is None and kind == "environment"):
+        if kind == "environment":
             details += self.parent(group, row, rows)  # type: ignore[arg-type]
-        key = owner_key(kind, row.id)[0] if row is not None and row.id else ""
-        details += self.set_vars(kind, row.id if row else None, key, group.variables, prune=False)
+        owner = row.id if row is not None else None
+        details += self.set_vars(kind, owner, group.variables, prune=False)
         status = "added" if (kind, group.name) in self.created else _status(details)
         self.changes.append(Change(kind, group.name, status, "; ".join(details)))
 
@@ -81,121 +112,166 @@ class _Apply:
         return [f"parent {current or '-'} -> {group.parent or '-'}"]
 
     def set_vars(
-        self, scope: str, owner_id: int | None, key: str, wanted: dict[str, str], *, prune: bool
+        self, scope: str, owner_id: int | None, wanted: dict[str, str], *, prune: bool
     ) -> list[str]:
-        """Set ``wanted`` on one owner (and, with ``prune``, remove the others): the diff."""
+        """Diff ``wanted`` with one owner's variables (``prune``: others go); queue the writes."""
+        fk: dict[str, int] = {}
+        key = "global" if scope == "global" else ""
+        if owner_id is not None:
+            key, fk = owner_key(scope, owner_id)
         current = self.vars.get(key, {}) if key else {}
         added = sorted(set(wanted) - set(current))
-        changed = sorted(n for n in set(wanted) & set(current) if current[n].value != wanted[n])
+        changed = sorted(n for n in set(wanted) & set(current) if current[n][1] != wanted[n])
         removed = sorted(set(current) - set(wanted)) if prune else []
         if self.write:
-            for name in added:
-                fk = owner_key(scope, owner_id)[1] if owner_id is not None else {}
-                self.s.add(
-                    Variable(scope=scope, scope_key=key, name=name, value=wanted[name], **fk)
-                )
-            for name in changed:
-                current[name].value = wanted[name]
-            for name in removed:
-                self.s.delete(current[name])
+            self.writes.variables += [
+                {"scope": scope, "scope_key": key, "name": n, "value": wanted[n], **fk}
+                for n in added
+            ]
+            self.writes.variable_values += [
+                {"id": current[n][0], "value": wanted[n]} for n in changed
+            ]
+            self.writes.variable_deletes += [current[n][0] for n in removed]
         parts = [f"+{n}" for n in added] + [f"~{n}" for n in changed] + [f"-{n}" for n in removed]
         return [f"vars {' '.join(parts)}"] if parts else []
 
-    def server(
-        self,
-        src: SourceServer,
-        row: Server | None,
-        roles: dict[str, Role],
-        envs: dict[str, Environment],
-    ) -> tuple[Server | None, list[str]]:
-        fields = {
-            "host": src.host,
-            "port": src.port,
-            "user": src.user,
-            "transport": parse_transport(src.transport),
-        }
-        if row is None:
-            new = (
-                Server(name=src.name, active=True, description="", **fields) if self.write else None
-            )
-            if new is not None:
-                self._memberships(new, src, roles, envs)
-                self.s.add(new)
-            return new, [f"{src.host}:{src.port}" if src.transport == "ssh" else "local"]
+    def server(self, src: SourceServer, stored: _Stored) -> list[str]:
+        """What differs between ``src`` and the stored server; the update is queued."""
+        wanted = _fields(src)
         details = [
-            f"{k} {getattr(row, k)} -> {v}" for k, v in fields.items() if getattr(row, k) != v
+            f"{k} {stored.fields[k]} -> {v}" for k, v in wanted.items() if stored.fields[k] != v
         ]
-        if self.source.describes_groups:
-            details += _membership_diff("roles", [r.name for r in row.roles], src.roles)
-            details += _membership_diff(
-                "environments", [e.name for e in row.environments], src.environments
-            )
+        groups = self.source.describes_groups
+        if groups:
+            details += _membership_diff("roles", stored.roles, src.roles)
+            details += _membership_diff("environments", stored.environments, src.environments)
         if self.write and details:
-            for key, value in fields.items():
-                setattr(row, key, value)
-            if self.source.describes_groups:
-                self._memberships(row, src, roles, envs)
-        return row, details
+            self.writes.server_updates.append({"id": stored.id, **wanted})
+            if groups:
+                self.writes.relinked.append(src)
+        return details
 
-    def _memberships(
-        self, row: Server, src: SourceServer, roles: dict[str, Role], envs: dict[str, Environment]
-    ) -> None:
-        if self.source.describes_groups:
-            row.roles = [roles[r] for r in src.roles]
-            row.environments = [envs[e] for e in src.environments]
+    def insert_servers(self, sources: list[SourceServer]) -> dict[str, int]:
+        """Insert the servers the store lacks, one bulk statement: their ids by name."""
+        if not self.write or not sources:
+            return {}
+        values = [
+            {"name": s.name, "active": True, "description": "", **_fields(s)} for s in sources
+        ]
+        statement = insert(Server).returning(Server.id, Server.name, sort_by_parameter_order=True)
+        return {name: row_id for row_id, name in self.s.execute(statement, values)}
+
+    def link(self, sources: list[SourceServer], ids: dict[str, int]) -> None:
+        """(Re)write the role and environment links of ``sources`` in bulk."""
+        if not sources or not self.source.describes_groups:
+            return
+        server_ids = [ids[s.name] for s in sources]
+        for model, kind in ((ServerRole, "role"), (ServerEnvironment, "environment")):
+            self.s.execute(delete(model).where(model.server_id.in_(server_ids)))
+            column, names = f"{kind}_id", self.group_ids[kind]
+            links = [
+                {"server_id": ids[s.name], column: names[g]} for s in sources for g in _of(s, kind)
+            ]
+            if links:
+                self.s.execute(insert(model), links)
+
+    def flush_variables(self) -> None:
+        writes = self.writes
+        if writes.variable_deletes:
+            self.s.execute(delete(Variable).where(Variable.id.in_(writes.variable_deletes)))
+        if writes.variable_values:
+            self.s.execute(update(Variable), writes.variable_values)
+        if writes.variables:
+            self.s.execute(insert(Variable), writes.variables)
 
 
 def apply_source(session: Session, source: Source, *, prune: bool, write: bool) -> list[Change]:
     """Compare ``source`` with the store (and with ``write``, make the store match it)."""
     run = _Apply(session, source, write)
-    roles = run.groups(Role, "role", source.roles)
-    envs = run.groups(Environment, "environment", source.environments)
+    run.groups(Role, "role", source.roles)
+    run.groups(Environment, "environment", source.environments)
     if source.global_vars:
-        details = run.set_vars("global", None, "global", source.global_vars, prune=False)
+        details = run.set_vars("global", None, source.global_vars, prune=False)
         run.changes.append(Change("global", "", _status(details), "; ".join(details)))
-    query = select(Server).options(selectinload(Server.roles), selectinload(Server.environments))
-    existing = {x.name: x for x in session.scalars(query)}
-    pending: list[tuple[SourceServer, Server | None, list[str], bool]] = []
+    stored = _servers(session)
+    fresh = [s for s in source.servers if s.name not in stored]
+    new_ids = run.insert_servers(fresh)
+    ids = {**{n: x.id for n, x in stored.items()}, **new_ids}
     for src in source.servers:
-        row, details = run.server(src, existing.get(src.name), roles, envs)
-        pending.append((src, row, details, src.name not in existing))
-    if write:
-        session.flush()
-    for src, row, details, is_new in pending:
+        old = stored.get(src.name)
+        details = run.server(src, old) if old else [_address(src)]
         if source.describes_groups:
-            key = owner_key("server", row.id)[0] if row is not None else ""
-            details += run.set_vars(
-                "server", row.id if row else None, key, src.variables, prune=True
-            )
-        status = "added" if is_new else _status(details)
+            owner = ids.get(src.name)
+            details += run.set_vars("server", owner, src.variables, prune=True)
+        status = "added" if old is None else _status(details)
         run.changes.append(Change("server", src.name, status, "; ".join(details)))
-    run.changes += _gone(session, existing, source, prune=prune, write=write)
+    if write:
+        if run.writes.server_updates:
+            session.execute(update(Server), run.writes.server_updates)
+        run.link(fresh + run.writes.relinked, ids)
+        run.flush_variables()
+    run.changes += _gone(session, stored, source, prune=prune, write=write)
     return run.changes
 
 
-def _gone(
-    session: Session, existing: dict[str, Server], source: Source, *, prune: bool, write: bool
-) -> list[Change]:
-    """Servers the source lacks: removed with ``prune``, else kept and listed."""
-    names = {s.name for s in source.servers}
-    out = []
-    for name, row in sorted(existing.items()):
-        if name in names:
-            continue
-        if prune and write:
-            session.delete(row)
-        status = ("removed" if write else "would-remove") if prune else "kept"
-        out.append(Change("server", name, status, "" if prune else "not in the source"))
+def _servers(session: Session) -> dict[str, _Stored]:
+    """Every server with its role and environment names, in three plain queries."""
+    columns = (Server.id, Server.name, Server.host, Server.port, Server.user, Server.transport)
+    out: dict[str, _Stored] = {}
+    by_id: dict[int, _Stored] = {}
+    for row_id, name, host, port, user, transport in session.execute(select(*columns)):
+        fields = {"host": host, "port": port, "user": user, "transport": transport}
+        out[name] = by_id[row_id] = _Stored(row_id, fields)
+    for server_id, role in session.execute(
+        select(ServerRole.server_id, Role.name).join(Role, Role.id == ServerRole.role_id)
+    ):
+        by_id[server_id].roles.add(role)
+    for server_id, env in session.execute(
+        select(ServerEnvironment.server_id, Environment.name).join(
+            Environment, Environment.id == ServerEnvironment.environment_id
+        )
+    ):
+        by_id[server_id].environments.add(env)
     return out
 
 
-def _members(server: SourceServer, kind: str) -> tuple[str, ...]:
+def _gone(
+    session: Session, stored: dict[str, _Stored], source: Source, *, prune: bool, write: bool
+) -> list[Change]:
+    """Servers the source lacks: removed with ``prune`` (job history kept), else listed as kept.
+
+    The database's foreign keys do the rest, as for ``servers rm``: memberships and variables
+    go with the server, its server runs keep their ``server_name``.
+    """
+    names = {s.name for s in source.servers}
+    gone = sorted(n for n in stored if n not in names)
+    if prune and write and gone:
+        session.execute(delete(Server).where(Server.id.in_([stored[n].id for n in gone])))
+    status = ("removed" if write else "would-remove") if prune else "kept"
+    detail = "" if prune else "not in the source"
+    return [Change("server", name, status, detail) for name in gone]
+
+
+def _fields(src: SourceServer) -> dict[str, object]:
+    return {
+        "host": src.host,
+        "port": src.port,
+        "user": src.user,
+        "transport": parse_transport(src.transport),
+    }
+
+
+def _address(src: SourceServer) -> str:
+    return f"{src.host}:{src.port}" if src.transport == "ssh" else "local"
+
+
+def _of(server: SourceServer, kind: str) -> tuple[str, ...]:
     return server.roles if kind == "role" else server.environments
 
 
-def _membership_diff(what: str, current: list[str], wanted: tuple[str, ...]) -> list[str]:
-    plus = [f"+{n}" for n in sorted(set(wanted) - set(current))]
-    minus = [f"-{n}" for n in sorted(set(current) - set(wanted))]
+def _membership_diff(what: str, current: set[str], wanted: tuple[str, ...]) -> list[str]:
+    plus = [f"+{n}" for n in sorted(set(wanted) - current)]
+    minus = [f"-{n}" for n in sorted(current - set(wanted))]
     return [f"{what} {' '.join(plus + minus)}"] if plus or minus else []
 
 
@@ -203,10 +279,12 @@ def _status(details: list[str]) -> str:
     return "changed" if details else "unchanged"
 
 
-def _variables(session: Session) -> dict[str, dict[str, Variable]]:
-    out: dict[str, dict[str, Variable]] = {}
-    for row in session.scalars(select(Variable)):
-        out.setdefault(row.scope_key, {})[row.name] = row
+def _variables(session: Session) -> dict[str, dict[str, tuple[int, str]]]:
+    """Every variable as ``{scope_key: {name: (id, value)}}``."""
+    out: dict[str, dict[str, tuple[int, str]]] = {}
+    columns = (Variable.id, Variable.scope_key, Variable.name, Variable.value)
+    for row_id, key, name, value in session.execute(select(*columns)):
+        out.setdefault(key, {})[name] = (row_id, value)
     return out
 
 
