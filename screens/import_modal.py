@@ -103,7 +103,7 @@ class ImportPreviewModal(ModalScreen[SyncReport | None]):
         with Vertical(classes="dialog import"):
             yield Label(f"Import from {report.source}", classes="dialog--title", markup=False)
             yield DataTable(id="import-changes", cursor_type="row", zebra_stripes=True)
-            yield Static(summary(report), id="import-summary", markup=False)
+            yield Static(report.summary(), id="import-summary", markup=False)
             yield Static("\n".join(report.warnings), id="import-warnings", markup=False)
             yield Static("", id="import-error", markup=False)
             with Horizontal(classes="dialog--buttons"):
@@ -146,18 +146,12 @@ class ImportPreviewModal(ModalScreen[SyncReport | None]):
         self.query_one("#import-error", Static).update(line)
 
 
-def summary(report: SyncReport) -> str:
-    counts = report.counts()
-    order = ("added", "changed", "unchanged", "would-remove", "kept")
-    return "servers: " + (", ".join(f"{counts[s]} {s}" for s in order if counts.get(s)) or "none")
-
-
 def start_import(screen: Screen[Any], runtime: Runtime) -> None:
     """Ask for a source, show its dry run, apply it if confirmed, then reload the screen."""
 
     def applied(report: SyncReport | None) -> None:
         if report is not None:
-            screen.notify(f"imported from {report.source}: {summary(report)}", markup=False)
+            screen.notify(f"imported from {report.source}: {report.summary()}", markup=False)
             screen.post_message(InventoryChanged(select=None))
 
     def previewed(preview: Preview | None) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,11 +25,29 @@ def everything(rt: Runtime) -> tuple[object, ...]:
     return servers_of(rt), groups_of(rt), variables_of(rt)
 
 
+def ansible_hosts(path: Path, tmp_path: Path) -> set[str]:
+    """The hosts the real ansible-inventory reads from ``path``: the export is valid Ansible."""
+    tool = Path(sys.executable).with_name("ansible-inventory")
+    listed = subprocess.run(
+        [str(tool), "-i", str(path), "--list"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    groups = json.loads(listed.stdout)
+    return {
+        host for name, body in groups.items() if name != "_meta" for host in body.get("hosts", [])
+    }
+
+
 def otter(directory: Path, *args: str) -> int:
     return run(["--config", str(directory / "config.toml"), *args])
 
 
 @pytest.mark.parametrize(("fmt", "suffix"), [("ansible-yaml", "yml"), ("json", "json")])
+@pytest.mark.timeout(300)
 def test_export_then_import_into_an_empty_database_gives_the_same_inventory(
     fmt: str, suffix: str, tmp_path: Path
 ) -> None:
@@ -53,5 +74,7 @@ def test_export_then_import_into_an_empty_database_gives_the_same_inventory(
     assert everything(second) == everything(first)
     assert len(servers_of(second)) == 11  # the 8 imported and the 3 demo servers
     assert ("role", "db", "port", "05432") in variables_of(second)
+    if fmt == "ansible-yaml":
+        assert ansible_hosts(exported, tmp_path) == set(servers_of(first))
     first.close()
     second.close()

@@ -81,6 +81,7 @@ def test_static_inventory_imports_ranges_children_and_vars(
     rt.close()
 
 
+@pytest.mark.timeout(300)
 def test_json_printed_by_the_real_ansible_inventory(tmp_path: Path) -> None:
     tool = Path(sys.executable).with_name("ansible-inventory")
     assert tool.exists() or shutil.which("ansible-inventory"), "ansible-core is in the dev extra"

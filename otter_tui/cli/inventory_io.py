@@ -98,15 +98,10 @@ def _sync(state: CliState, source: Source, opts: dict[str, Any]) -> None:
 
 
 def summary(report: SyncReport) -> str:
-    """One line of counts, e.g. ``dry run: 3 added, 1 changed, 10 unchanged; nothing changed``."""
-    counts = report.counts()
-    order = ("added", "changed", "unchanged", "would-remove", "removed", "kept")
-    parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
-    text = f"servers: {', '.join(parts) or 'none'}"
-    if report.secrets:
-        verb = "would go" if not report.applied else "went"
-        text += f"; {len(report.secrets)} secret(s) {verb} to the keyring"
-    return f"dry run: {text}; nothing changed" if not report.applied else f"imported: {text}"
+    """The report's counts, saying whether anything was written."""
+    if report.applied:
+        return f"imported: {report.summary()}"
+    return f"dry run: {report.summary()}; nothing changed"
 
 
 @inventory.command("export")

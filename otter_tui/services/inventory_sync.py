@@ -45,6 +45,17 @@ class SyncReport:
                 out[change.status] = out.get(change.status, 0) + 1
         return out
 
+    def summary(self) -> str:
+        """One line of counts: ``servers: 3 added, 1 changed, 10 unchanged``."""
+        counts = self.counts()
+        order = ("added", "changed", "unchanged", "would-remove", "removed", "kept")
+        parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
+        text = f"servers: {', '.join(parts) or 'none'}"
+        if self.secrets:
+            verb = "went" if self.applied else "would go"
+            text += f"; {len(self.secrets)} secret(s) {verb} to the keyring"
+        return text
+
     def as_dict(self) -> dict[str, object]:
         return {
             "source": self.source,
