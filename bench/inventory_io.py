@@ -8,6 +8,8 @@ to a floor measured in the same run: ``ansible-inventory --list`` parsing the sa
 
 from __future__ import annotations
 
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -52,17 +54,30 @@ def write_config(directory: Path, known_hosts: Path, client_key: str = "") -> Pa
     return config
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
-    """Wall seconds of one command; a failure raises with its stderr."""
-    started = time.perf_counter()
+Timing = tuple[float, float]
+"""(wall seconds, CPU seconds of the child processes: user + system)."""
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(argv: list[str], env: dict[str, str] | None = None) -> Timing:
+    """Wall and CPU of one command; a failure raises with its stderr.
+
+    CPU is reported beside wall because the bench shares its cores with the loopback sshd
+    processes (and, on a busy machine, with everything else): CPU moves far less with load.
+    """
+    started, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:6])}... failed: {done.stderr.strip()[:300]}")
-    return wall
+    return wall, children_cpu() - cpu
 
 
-def import_once(workdir: Path, inventory: Path, repeat: int) -> tuple[float, float]:
+def import_once(workdir: Path, inventory: Path, repeat: int) -> tuple[Timing, Timing]:
     """(first import into an empty database, re-import of the same file): wall seconds."""
     directory = workdir / f"import-{repeat}"
     shutil.rmtree(directory, ignore_errors=True)
@@ -75,7 +90,7 @@ def import_once(workdir: Path, inventory: Path, repeat: int) -> tuple[float, flo
     return timed(argv, _env()), timed(argv, _env())
 
 
-def ansible_list(inventory: Path, workdir: Path) -> float | None:
+def ansible_list(inventory: Path, workdir: Path) -> Timing | None:
     tool = shutil.which("ansible-inventory") or str(
         Path(sys.executable).with_name("ansible-inventory")
     )
@@ -107,13 +122,13 @@ def trust_setup(workdir: Path, servers: list[tuple[str, str, int, str]], key: st
     return config
 
 
-def trust_all(config: Path) -> float:
+def trust_all(config: Path) -> Timing:
     """``servers trust --all --yes`` with nothing trusted yet (the app's file removed first)."""
     (config.parent / "data" / "known_hosts").unlink(missing_ok=True)
     return timed([*OTTER, "--config", str(config), "servers", "trust", "--all", "--yes"], _env())
 
 
-def keyscan(servers: list[tuple[str, str, int, str]], parallel: int) -> float:
+def keyscan(servers: list[tuple[str, str, int, str]], parallel: int) -> Timing:
     """ssh-keyscan of every server, one process per port, ``parallel`` at once."""
     tool = shutil.which("ssh-keyscan") or "/usr/bin/ssh-keyscan"
 
@@ -123,19 +138,18 @@ def keyscan(servers: list[tuple[str, str, int, str]], parallel: int) -> float:
         if "ssh-ed25519" not in found.stdout:
             raise RuntimeError(f"ssh-keyscan found no key on port {server[2]}")
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         list(pool.map(one, servers))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, children_cpu() - cpu
 
 
 def _env() -> dict[str, str]:
-    import os
-
     env = dict(os.environ)
     env.pop("OTTER_TUI_CONFIG", None)
     return env
 
 
-def log(what: str, wall: float | None) -> None:
-    progress(f"  {what}: " + ("n/a" if wall is None else f"{wall:.2f}s"))
+def log(what: str, timing: Timing | None) -> None:
+    shown = "n/a" if timing is None else f"{timing[0]:.2f}s wall, {timing[1]:.2f}s CPU"
+    progress(f"  {what}: {shown}")
