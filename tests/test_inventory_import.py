@@ -13,6 +13,7 @@ import pytest
 
 from otter_tui.cli import run
 from otter_tui.inventory_import import AnsibleOptions, read_ansible
+from otter_tui.inventory_import.source import SourceError
 from otter_tui.runtime import Runtime
 from otter_tui.services.inventory_sync import InventorySyncService
 from tests.fixtures_core import ACTOR, make_runtime
@@ -103,6 +104,12 @@ def test_json_printed_by_the_real_ansible_inventory(tmp_path: Path) -> None:
     options = AnsibleOptions(frozenset(ENVIRONMENTS.split(",")))
     InventorySyncService(rt.ctx).sync(read_ansible(str(path), options))
     assert_fleet(rt)
+
+    winrm = listed.stdout.replace('"ansible_connection": "local"', '"ansible_connection": "winrm"')
+    line = winrm.splitlines().index(next(x for x in winrm.splitlines() if "winrm" in x)) + 1
+    path.write_text(winrm)
+    with pytest.raises(SourceError, match=rf"^{path}:{line}: host 'localhost': unknown"):
+        read_ansible(str(path), options)
     rt.close()
 
 

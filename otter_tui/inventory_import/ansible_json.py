@@ -9,11 +9,36 @@ server variables. Vaulted values (``{"__ansible_vault": ...}``) are secrets.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from otter_tui.inventory_import.ansible_tree import Tree, Var
 from otter_tui.inventory_import.secrets import VaultValue
 from otter_tui.inventory_import.source import SourceError
+
+KEY = re.compile(r'^(\s*)"((?:[^"\\]|\\.)*)"\s*:\s*(\{)?')
+Lines = dict[tuple[str, ...], int]
+
+
+def key_lines(text: str) -> Lines:
+    """The line of each object key by its path (``("_meta", "hostvars", "web1")``).
+
+    ansible-inventory pretty-prints one key per line, so a scan of indentation is enough; in
+    compact JSON only the first key has a line and errors name the file alone.
+    """
+    lines: Lines = {}
+    stack: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = KEY.match(line)
+        if match is None:
+            continue
+        indent, key = len(match.group(1)), json.loads(f'"{match.group(2)}"')
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        lines.setdefault((*(k for _, k in stack), key), number)
+        if match.group(3):
+            stack.append((indent, key))
+    return lines
 
 
 def parse_json(text: str, label: str) -> Tree:
@@ -24,30 +49,36 @@ def parse_json(text: str, label: str) -> Tree:
         raise SourceError(f"{label}:{exc.lineno}", f"not valid JSON: {exc.msg}") from None
     if not isinstance(data, dict):
         raise SourceError(label, "expected the JSON object that ansible-inventory --list prints")
-    tree = Tree(label)
+    tree, lines = Tree(label), key_lines(text)
     tree.group("all")
     hostvars = _object(data.get("_meta", {}), label, "_meta").get("hostvars", {})
     for name, body in data.items():
         if name != "_meta":
-            _group(tree, name, _object(body, label, f"group '{name}'"))
+            _group(tree, name, _object(body, label, f"group '{name}'"), lines)
     for host, variables in _object(hostvars, label, "_meta.hostvars").items():
-        tree.host_lines.setdefault(host, None)
-        tree.hostvars.setdefault(host, {}).update(_vars(variables, label, f"host '{host}'"))
+        path = ("_meta", "hostvars", host)
+        tree.host_lines[host] = lines.get(path)
+        found = _vars(variables, label, f"host '{host}'", lines, path)
+        tree.hostvars.setdefault(host, {}).update(found)
     return tree
 
 
-def _group(tree: Tree, name: str, body: dict[str, Any]) -> None:
-    group = tree.group(name)
+def _group(tree: Tree, name: str, body: dict[str, Any], lines: Lines) -> None:
+    group = tree.group(name, lines.get((name,)))
     for child in _list(body.get("children", []), tree.label, f"children of '{name}'"):
         group.children.setdefault(child, None)
         tree.group(child)
     for host in _list(body.get("hosts", []), tree.label, f"hosts of '{name}'"):
-        tree.add_host(name, host, None, {})
-    group.vars.update(_vars(body.get("vars", {}), tree.label, f"vars of '{name}'"))
+        tree.add_host(name, host, lines.get((name,)), {})
+    found = _vars(body.get("vars", {}), tree.label, f"vars of '{name}'", lines, (name, "vars"))
+    group.vars.update(found)
 
 
-def _vars(value: object, label: str, what: str) -> dict[str, Var]:
-    return {k: (_plain(v), None) for k, v in _object(value, label, what).items()}
+def _vars(
+    value: object, label: str, what: str, lines: Lines, path: tuple[str, ...]
+) -> dict[str, Var]:
+    items = _object(value, label, what).items()
+    return {k: (_plain(v), lines.get((*path, k))) for k, v in items}
 
 
 def _plain(value: object) -> object:
