@@ -64,4 +64,4 @@ def test_yaml_errors_name_the_line() -> None:
     with pytest.raises(SourceError, match=r"^inv.yml:4: group 'web' has unknown key 'host'"):
         parse_yaml("all:\n  children:\n    web:\n      host: {}\n", "inv.yml")
     with pytest.raises(SourceError, match=r"^inv.yml:2: not valid YAML"):
-        parse_yaml("all:\n  - [\n", "inv.yml")
+        parse_yaml("all:\n\thosts:\n", "inv.yml")
