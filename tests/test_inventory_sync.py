@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keyring
 import pytest
+from keyring.backends import fail
 from sqlalchemy import select
 
 from otter_tui.cli import run
@@ -14,9 +16,11 @@ from otter_tui.runtime import Runtime
 from otter_tui.services.inventory_sync import InventorySyncService, SyncReport
 from otter_tui.store.models import AuditEvent, ServerRun
 from otter_tui.targeting import TargetSpec
+from otter_tui.transport.credentials import keyring_lookup
 from tests.engine_support import add_local, create, engine_runtime, run_now
 from tests.fixtures_core import ACTOR, db_file, make_runtime, table_snapshot
 from tests.inventory_support import DATA, ENVIRONMENTS, servers_of, variables_of
+from tests.test_credentials import MemoryKeyring
 
 OPTIONS = AnsibleOptions(frozenset(ENVIRONMENTS.split(",")))
 
@@ -127,15 +131,43 @@ def test_secret_looking_variables_are_refused_and_nothing_is_written(
     rt.close()
 
 
-def test_secrets_to_keyring_moves_them_out_of_the_database(tmp_path: Path) -> None:
+def test_secrets_to_keyring_moves_them_out_of_the_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rt = make_runtime(tmp_path, seed=False, actor=ACTOR)
-    stored: dict[str, str] = {}
-    service = InventorySyncService(rt.ctx, lambda _svc, name, value: stored.update({name: value}))
-    path = copy_ini(tmp_path, "dbb\n", "dbb ansible_password=hunter2 db_secret=s3\n")
-    service.sync(read_ansible(str(path), OPTIONS), secrets_to_keyring=True)
-    assert stored == {"ssh-password:dbb": "hunter2", "variable:server:dbb:db_secret": "s3"}
-    assert "hunter2" not in repr(variables_of(rt)) and "s3" not in repr(variables_of(rt))
-    assert b"hunter2" not in db_file(tmp_path).read_bytes()
+    path = copy_ini(tmp_path, "dbb\n", "dbb ansible_password=hunter2 db_secret=s3cr3t\n")
+    before = keyring.get_keyring()
+    ring = MemoryKeyring()
+    keyring.set_keyring(ring)
+    try:
+        args = ("ansible", str(path), "--environments", ENVIRONMENTS, "--secrets-to-keyring")
+        assert cli(tmp_path, *args) == 0
+        assert keyring_lookup("password", "dbb") == "hunter2", "the SSH transport finds it"
+    finally:
+        keyring.set_keyring(before)
+    assert ring.store[("otter-tui", "variable:server:dbb:db_secret")] == "s3cr3t"
+    assert "2 secret(s) went to the keyring" in capsys.readouterr().out
+    assert "dbb" in servers_of(rt) and "db_secret" not in repr(variables_of(rt))
+    stored = b"".join(p.read_bytes() for p in db_file(tmp_path).parent.glob("otter.db*"))
+    assert b"hunter2" not in stored and b"s3cr3t" not in stored and b"10.2.0.1" in stored
+    rt.close()
+
+
+def test_secrets_to_keyring_without_a_keyring_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rt = make_runtime(tmp_path, seed=False, actor=ACTOR)
+    path = copy_ini(tmp_path, "dbb\n", "dbb ansible_password=hunter2\n")
+    snapshot = table_snapshot(db_file(tmp_path))
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        args = ("ansible", str(path), "--environments", ENVIRONMENTS, "--secrets-to-keyring")
+        assert cli(tmp_path, *args) == 1
+    finally:
+        keyring.set_keyring(before)
+    assert "no usable keyring" in capsys.readouterr().err
+    assert table_snapshot(db_file(tmp_path)) == snapshot
     rt.close()
 
 
