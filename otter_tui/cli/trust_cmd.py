@@ -86,7 +86,8 @@ def _trust_many(
         counts: dict[str, int] = {}
         for row in done:
             counts[row.outcome] = counts.get(row.outcome, 0) + 1
-        click.echo(", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())))
+        shown = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+        click.echo(shown or "no SSH servers in the inventory")
     changed = [r.server for r in done if r.outcome == CHANGED]
     if changed:
         raise HostKeyError(
