@@ -111,6 +111,13 @@ class ApprovalSettings:
 
 
 @dataclass(frozen=True)
+class InventorySettings:
+    environment_prefix: str = ""
+    """``inventory import ansible``: groups whose name starts with this become environments
+    (empty: only the groups named by ``--environments``)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting, validated. Paths are absolute."""
 
@@ -122,6 +129,7 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    inventory: InventorySettings = field(default_factory=InventorySettings)
     source: Path | None = None
     """The file these settings were read from; None when built from defaults."""
 

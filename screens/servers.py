@@ -24,6 +24,7 @@ from otter_tui.runtime import Runtime
 from otter_tui.services.inventory import ServerView
 from screens.background import route_result, run_blocking
 from screens.groups import GroupsPane
+from screens.import_modal import ImportCommands, start_import
 from screens.messages import InventoryChanged
 from screens.modals import ConfirmModal
 from screens.server_detail import ServerDetail, address
@@ -252,7 +253,9 @@ class ServersScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "reload", "Refresh"),
         Binding("g", "switch_tab", "Servers/Groups"),
+        Binding("i", "import_inventory", "Import"),
     ]
+    COMMANDS = {ImportCommands}
 
     def __init__(self, runtime: Runtime, events: Signal[Event]) -> None:
         super().__init__()
@@ -280,6 +283,9 @@ class ServersScreen(Screen[None]):
         self._select_after_load = select
         runtime = self.runtime
         run_blocking(self, lambda: load_snapshot(runtime), group="inventory-load", exclusive=True)
+
+    def action_import_inventory(self) -> None:
+        start_import(self, self.runtime)
 
     def action_switch_tab(self) -> None:
         tabs = self.query_one(TabbedContent)

@@ -20,6 +20,7 @@ CLI_GROUPS = (
     "roles",
     "environments",
     "vars",
+    "inventory",
     "config",
     "users",
     "plans",

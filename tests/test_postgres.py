@@ -211,3 +211,23 @@ def test_locked_read_then_update_never_loses_an_update(database: Database) -> No
     assert errors == []
     with database.session() as s:
         assert s.scalar(select(JobQueue.concurrency)) == 2 * rounds
+
+
+def test_inventory_import_reimport_and_prune(runtime: Runtime, tmp_path: Path) -> None:
+    """The import's bulk statements (multi-row INSERT ... RETURNING, bulk UPDATE, DELETE ... IN)
+    behave on PostgreSQL as on SQLite."""
+    from otter_tui.inventory_import import AnsibleOptions, read_ansible
+    from otter_tui.services.inventory_sync import InventorySyncService
+    from tests.inventory_support import DATA, ENVIRONMENTS, servers_of, variables_of
+
+    options = AnsibleOptions(frozenset(ENVIRONMENTS.split(",")))
+    service = InventorySyncService(runtime.ctx)
+    first = service.sync(read_ansible(str(DATA / "hosts.yml"), options))
+    assert first.counts() == {"added": 8, "kept": 3}
+    assert servers_of(runtime)["web-eu"] == ("10.1.0.9", 2201, "deploy", "ssh", ("web",), ("eu",))
+    changed = tmp_path / "hosts.yml"
+    changed.write_text((DATA / "hosts.yml").read_text().replace("2201", "2202"))
+    again = service.sync(read_ansible(str(changed), options), prune=True)
+    assert again.counts() == {"changed": 1, "unchanged": 7, "removed": 3}
+    assert servers_of(runtime)["web-eu"][1] == 2202 and len(servers_of(runtime)) == 8
+    assert ("environment", "eu", "region", "eu-west-1") in variables_of(runtime)

@@ -28,6 +28,7 @@ COMMAND_MODULES: dict[str, str] = {
     "roles": "inventory",
     "environments": "inventory",
     "vars": "inventory",
+    "inventory": "inventory_io",
     "config": "config_cmd",
     "users": "users",
     "plans": "plans",

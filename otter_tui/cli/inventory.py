@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -10,8 +9,8 @@ import click
 
 from otter_tui.cli.output import emit_json, fields, table
 from otter_tui.cli.state import CliState
+from otter_tui.cli.trust_cmd import servers_trust
 from otter_tui.services.inventory import GroupView, ServerView
-from otter_tui.services.trust import TrustService
 
 pass_state = click.make_pass_decorator(CliState)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -139,39 +138,6 @@ def servers_deactivate(state: CliState, name: str) -> None:
     click.echo(f"server '{name}' is inactive")
 
 
-@servers.command("trust")
-@click.argument("name")
-@click.option(
-    "--replace",
-    is_flag=True,
-    help="Accept a key that differs from the recorded one (the server was reinstalled).",
-)
-@json_option
-@pass_state
-def servers_trust(state: CliState, name: str, replace: bool, as_json: bool) -> None:
-    """Fetch NAME's SSH host key, show its fingerprint and trust it.
-
-    The key is recorded in the app's own known_hosts (in the data dir). Nothing is run on the
-    server: only the key exchange happens. A key that differs from a recorded one is refused
-    unless --replace is given.
-    """
-    service = TrustService(state.runtime().ctx)
-    result = asyncio.run(service.trust(name, replace=replace))
-    if as_json:
-        emit_json(result.as_dict())
-        return
-    where = f"{result.host}:{result.port}"
-    click.echo(f"{result.server}: {where} presents {result.algorithm} {result.fingerprint}")
-    if result.outcome == "already trusted":
-        click.echo("already trusted; nothing changed")
-        return
-    for old in result.replaced:
-        click.echo(f"replaced the previously recorded key {old}")
-    click.echo(f"trusted: recorded in {result.file}")
-    for path in result.stale:
-        click.echo(f"note: {path} still lists the old key; otter-tui does not edit that file")
-
-
 @servers.command("rm")
 @click.argument("name")
 @pass_state
@@ -179,6 +145,9 @@ def servers_rm(state: CliState, name: str) -> None:
     """Remove a server (its job history is kept)."""
     state.runtime().inventory.remove_server(name)
     click.echo(f"removed server '{name}'")
+
+
+servers.add_command(servers_trust)
 
 
 # roles and environments ----------------------------------------------------------------------

@@ -108,14 +108,16 @@ def get_environment(session: Session, name: str) -> Environment:
     return env
 
 
-def _transport(value: str) -> TransportKind:
+def parse_transport(value: str) -> TransportKind:
+    """``ssh`` or ``local``; anything else is a ``UsageError`` (also used by imports)."""
     try:
         return TransportKind(value)
     except ValueError:
         raise UsageError(f"unknown transport '{value}' (use ssh or local)") from None
 
 
-def _port(value: int) -> int:
+def check_port(value: int) -> int:
+    """A TCP port, 1-65535 (also used by imports)."""
     if not 1 <= value <= 65535:
         raise UsageError(f"port {value} is out of range 1-65535")
     return value
@@ -154,7 +156,7 @@ class InventoryService:
         active: bool = True,
     ) -> ServerView:
         check_name("server", name)
-        kind = _transport(transport)
+        kind = parse_transport(transport)
         if kind is TransportKind.SSH and not host:
             raise UsageError(f"server '{name}': an ssh server needs a host")
         with self.ctx.db.transaction() as s:
@@ -166,7 +168,7 @@ class InventoryService:
             server = Server(
                 name=name,
                 host=host or "localhost",
-                port=_port(port),
+                port=check_port(port),
                 user=user,
                 transport=kind,
                 description=description,
@@ -194,9 +196,9 @@ class InventoryService:
             server = get_server(s, name)
             changes = {
                 "host": host,
-                "port": None if port is None else _port(port),
+                "port": None if port is None else check_port(port),
                 "user": user,
-                "transport": None if transport is None else _transport(transport),
+                "transport": None if transport is None else parse_transport(transport),
                 "description": description,
                 "active": active,
             }

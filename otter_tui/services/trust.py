@@ -106,7 +106,7 @@ class TrustService:
             if server.transport is not TransportKind.SSH:
                 raise UsageError(f"server '{name}' uses the local transport: it has no host key")
             host, port, user = server.host, server.port, server.user
-        endpoint = self._endpoint(name, host, port, user)
+        endpoint = self.resolve_endpoint(name, host, port, user)
         if endpoint.jumps:
             raise UsageError(
                 f"server '{name}' is reached through ProxyJump ({', '.join(endpoint.jumps)}): "
@@ -115,7 +115,7 @@ class TrustService:
             )
         return _Target(name, endpoint)
 
-    def _endpoint(self, name: str, host: str, port: int, user: str) -> Endpoint:
+    def resolve_endpoint(self, name: str, host: str, port: int, user: str) -> Endpoint:
         """Host and port after ~/.ssh/config, exactly as the SSH transport will dial them."""
         config = self.ctx.settings.ssh.ssh_config
         options = SshOptions(ssh_config=Path(config).expanduser() if config else None)

@@ -42,7 +42,11 @@ def _scope_key(session: Session, scope: str, owner: str | None) -> tuple[str, di
         row = get_environment(session, owner)
     else:
         row = get_server(session, owner)
-    row_id = row.id
+    return owner_key(scope, row.id)
+
+
+def owner_key(scope: str, row_id: int) -> tuple[str, dict[str, int]]:
+    """The ``scope_key`` and foreign key of a variable of row ``row_id`` (a server, role...)."""
     return f"{scope}:{row_id}", {f"{scope}_id": row_id}
 
 

@@ -13,13 +13,15 @@ port-specific one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import functools
 import os
 import secrets
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TextIO
 
 import asyncssh
 
@@ -181,13 +183,7 @@ def trust_host_key(
     """
     new_key = parse_key(key) if isinstance(key, str) else key
     path = path.expanduser()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "r+", encoding="utf-8") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        text = handle.read()
-        known = asyncssh.SSHKnownHosts()
-        _load_lenient(known, text)
+    with _locked(path) as (handle, text, known):
         recorded = recorded_keys(known, host, port)
         if new_key in recorded:
             return False
@@ -199,6 +195,22 @@ def trust_host_key(
         else:
             handle.write(line if not text or text.endswith("\n") else "\n" + line)
     return True
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[tuple[TextIO, str, asyncssh.SSHKnownHosts]]:
+    """``path`` opened for appending under an exclusive lock, with its text and parsed entries.
+
+    Creates the file (0600) and its parents (0700).
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "r+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        text = handle.read()
+        known = asyncssh.SSHKnownHosts()
+        _load_lenient(known, text)
+        yield handle, text, known
 
 
 def _conflict_message(
@@ -226,3 +238,27 @@ def _rewrite_without(path: Path, text: str, pattern: str, line: str) -> None:
 def _names(row: str, pattern: str) -> bool:
     fields = row.split()
     return bool(fields) and not row.startswith(("#", "@")) and pattern in fields[0].split(",")
+
+
+def trust_host_keys(path: Path, entries: Sequence[tuple[str, int, str]]) -> int:
+    """Record many ``(host, port, key line)`` at once (one lock, one parse); conflicts refused.
+
+    Used by bulk trust, whose caller has already checked every key against every trusted file;
+    this re-checks under the lock so a concurrent trust cannot be overwritten. Returns how many
+    lines were added.
+    """
+    path = path.expanduser()
+    with _locked(path) as (handle, text, known):
+        lines = []
+        for host, port, key in entries:
+            new_key = parse_key(key)
+            recorded = recorded_keys(known, host, port)
+            if new_key in recorded:
+                continue
+            if recorded:
+                raise HostKeyError(_conflict_message(path, host, port, recorded, new_key))
+            lines.append(f"{known_hosts_pattern(host, port)} {key_line(new_key)}\n")
+        if lines:
+            prefix = "" if not text or text.endswith("\n") else "\n"
+            handle.write(prefix + "".join(lines))
+    return len(lines)
