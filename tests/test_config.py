@@ -178,6 +178,7 @@ def test_every_setting_is_listed_for_config_show() -> None:
         "scheduler",
         "approvals",
         "daemon",
+        "api",
     }
     assert shown["engine"]["max_parallel"] == 200
     assert shown["ssh"]["client_keys"] == []
