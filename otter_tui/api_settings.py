@@ -21,7 +21,8 @@ DEFAULT_PORT = 8640
 @dataclass(frozen=True)
 class ApiSettings:
     bind: str = f"127.0.0.1:{DEFAULT_PORT}"
-    """``HOST:PORT`` the API listens on (``--api`` overrides it); loopback unless you say so."""
+    """``HOST:PORT`` the API listens on (``--api`` overrides it); loopback unless you say so.
+    Port 0 picks a free port (the ``api.started`` log line names it)."""
     tls_cert: str = ""
     """PEM certificate file for HTTPS; set it together with ``tls_key``."""
     tls_key: str = ""
@@ -62,7 +63,7 @@ def parse_bind(text: str, what: str = "api.bind") -> Bind:
     if not sep or (":" in host and not host.startswith("[")):
         host, port = text, str(DEFAULT_PORT)
     host = host.strip("[]")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise UsageError(
             f"'{what}' must be HOST:PORT (e.g. 127.0.0.1:{DEFAULT_PORT}), got {text!r}"
         )
