@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from otter_tui.api import otter, v1_jobs, v1_more
+from otter_tui.api import ops, otter, v1_jobs, v1_more
 from otter_tui.api.refusals import (
     Refused,
     error_response,
@@ -32,7 +32,7 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 def build_app(runtime: Runtime) -> Starlette:
-    routes = [*otter.ROUTES, *v1_jobs.ROUTES, *v1_more.ROUTES]
+    routes = [*ops.ROUTES, *otter.ROUTES, *v1_jobs.ROUTES, *v1_more.ROUTES]
     app = Starlette(
         debug=False,
         routes=routes,
@@ -45,6 +45,8 @@ def build_app(runtime: Runtime) -> Starlette:
     )
     limit = runtime.ctx.settings.api.key_failures_per_minute
     app.state.api = ApiState(runtime, FailureLimiter(limit))
+    app.state.metrics = ops.ApiMetrics(runtime.ctx)
+    app.add_middleware(ops.CountRequests, metrics=app.state.metrics)
     return app
 
 
