@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from otter_tui.api import ops, otter, v1_jobs, v1_more
+from otter_tui.api import openapi, ops, otter, v1_jobs, v1_more
 from otter_tui.api.refusals import (
     Refused,
     error_response,
@@ -32,7 +32,7 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 def build_app(runtime: Runtime) -> Starlette:
-    routes = [*ops.ROUTES, *otter.ROUTES, *v1_jobs.ROUTES, *v1_more.ROUTES]
+    routes = [*ops.ROUTES, *otter.ROUTES, *v1_jobs.ROUTES, *v1_more.ROUTES, *openapi.ROUTES]
     app = Starlette(
         debug=False,
         routes=routes,
