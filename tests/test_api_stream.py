@@ -29,7 +29,8 @@ class Ticker(OrchestrationPlan):
 
     async def run(self, ctx):
         count = int(ctx.vars["lines"])
-        await ctx.shell(Command.shell(f"for i in $(seq 1 {count}); do echo tick $i; sleep 0.05; done"))
+        loop = f"for i in $(seq 1 {count}); do echo tick $i; sleep 0.05; done"
+        await ctx.shell(Command.shell(loop))
         ctx.log(f"done on {ctx.server.name}")
 '''
 GUARD = 30.0
