@@ -3,7 +3,7 @@
     ./dev bench                 # full size (N = 20, 100, 500), under 15 minutes on 2 cores
     ./dev bench --quick         # small N, one repeat: a smoke run
     ./dev bench --only logs     # one section: workloads, w1, w2, w3, logs, scheduler, daemon,
-                                # console, profile
+                                # console, api, profile
 
 The table is printed, and written with the machine line and the profile to
 bench/results/latest.md. See docs/benchmarks.md for what each figure means.
@@ -23,7 +23,18 @@ from bench.report import Report, machine_line
 from bench.sections import SECTIONS, Context, Plan
 from bench.timing import progress
 
-NAMES = ("workloads", "w1", "w2", "w3", "logs", "scheduler", "daemon", "console", "profile")
+NAMES = (
+    "workloads",
+    "w1",
+    "w2",
+    "w3",
+    "logs",
+    "scheduler",
+    "daemon",
+    "console",
+    "api",
+    "profile",
+)
 
 
 def parse(argv: list[str]) -> Plan:

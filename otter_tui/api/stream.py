@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from otter_tui.api.auth import caller
 from otter_tui.api.bodies import unique_query
 from otter_tui.api.refusals import Refused
 from otter_tui.api.state import ApiState, api_state
+from otter_tui.daemon.logfmt import emit
 from otter_tui.services.job_queries import job_state
 from otter_tui.services.jobs import LogView
 from otter_tui.store.models import JobState
@@ -38,6 +40,8 @@ Send = Callable[[Message], Awaitable[None]]
 POLL_SECONDS = 0.1
 """How often an idle stream looks for new lines in the store (the lag it adds, at most)."""
 PAGE = 1000
+HEARTBEAT_SECONDS = 15.0
+"""An idle stream sends a comment this often, so proxies keep it open and a gone client shows."""
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -86,6 +90,7 @@ class LogStream:
     def __init__(self, state: ApiState, job: int, after: int, server: str) -> None:
         self.state, self.job, self.after, self.server = state, job, after, server
         self.gone = asyncio.Event()
+        self.sent_at = time.monotonic()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         watcher = asyncio.create_task(self._watch(receive))
@@ -115,6 +120,9 @@ class LogStream:
             state = await asyncio.to_thread(job_state, self.state.runtime.ctx, self.job)
             if state.finished:
                 finished = state  # one more page: lines stored before the state was
+            elif time.monotonic() - self.sent_at > HEARTBEAT_SECONDS:
+                if not await self._send(send, b": keep-alive\n\n"):
+                    return False
             else:
                 await self._pause()
         return not self.gone.is_set()
@@ -125,8 +133,10 @@ class LogStream:
         try:
             await asyncio.wait_for(send(message), timeout)
         except (TimeoutError, OSError):
+            emit("api.stream_dropped", job=self.job, after=self.after, timeout=timeout)
             self.gone.set()
             return False
+        self.sent_at = time.monotonic()
         return True
 
     async def _pause(self) -> None:
