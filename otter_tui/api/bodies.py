@@ -104,4 +104,38 @@ def text_value(name: str, value: Any) -> str:
     raise Refused(400, f"field '{name}' must be a string, number or boolean")
 
 
-__all__ = ["body_fields", "json_fields", "query_pairs", "read_body", "text_value", "unique_query"]
+def number(fields: dict[str, str], name: str, default: int | None) -> int | None:
+    value = fields.get(name, "")
+    if not value:
+        return default
+    if not value.isdigit():
+        raise Refused(400, f"'{name}' must be a whole number, got {value!r}")
+    return int(value)
+
+
+def known_query(request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
+    fields = unique_query(request)
+    unknown = sorted(set(fields) - set(allowed) - {"key"})
+    if unknown:
+        raise Refused(400, f"unknown parameter(s) {', '.join(unknown)}")
+    return fields
+
+
+def job_id(request: Request) -> int:
+    raw = request.path_params["job_id"]
+    if not raw.isdigit():
+        raise Refused(404, f"unknown job {raw!r}")
+    return int(raw)
+
+
+__all__ = [
+    "body_fields",
+    "job_id",
+    "json_fields",
+    "known_query",
+    "number",
+    "query_pairs",
+    "read_body",
+    "text_value",
+    "unique_query",
+]

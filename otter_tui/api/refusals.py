@@ -65,6 +65,7 @@ async def on_otter_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    # Starlette calls this inside its ``except`` block: ``exc_info=True`` logs the traceback.
     emit(
         "api.error",
         logging.ERROR,
@@ -77,21 +78,16 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 async def audit_refusal(request: Request, status: int, message: str) -> None:
     """An audit row per refusal (a rate-limited client is recorded once per window)."""
-    # Starlette calls these handlers inside its ``except`` block, so the traceback is logged.
     if status == 429 and not request.scope.get("otter.audit_429", False):
         return
     state = api_state(request)
     key = request.scope.get("otter.key")
     actor = key.owner if key is not None else ANONYMOUS
-    detail = {
-        "status": status,
-        "reason": message,
-        "method": request.method,
-        "client": client_address(request),
-        "key": key.name if key is not None else "",
-    }
-    emit("api.refused", logging.WARNING, path=request.url.path, **detail)  # type: ignore[arg-type]
-    await asyncio.to_thread(state.audit, actor, "api.refused", request.url.path, detail)
+    client, name = client_address(request), key.name if key is not None else ""
+    path, method = request.url.path, request.method
+    emit("api.refused", logging.WARNING, path=path, status=status, reason=message, key=name)
+    detail = {"status": status, "reason": message, "method": method, "client": client, "key": name}
+    await asyncio.to_thread(state.audit, actor, "api.refused", path, detail)
 
 
 __all__ = ["Refused", "on_otter_error", "on_refused", "on_unexpected"]

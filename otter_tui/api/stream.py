@@ -24,7 +24,7 @@ from typing import Any
 from starlette.requests import Request
 
 from otter_tui.api.auth import caller
-from otter_tui.api.bodies import unique_query
+from otter_tui.api.bodies import job_id, known_query
 from otter_tui.api.refusals import Refused
 from otter_tui.api.state import ApiState, api_state
 from otter_tui.daemon.logfmt import emit
@@ -152,20 +152,15 @@ class LogStream:
 
 
 async def stream_logs(request: Request) -> LogStream:
-    fields = unique_query(request)
-    unknown = sorted(set(fields) - {"after", "server", "key"})
-    if unknown:
-        raise Refused(400, f"unknown parameter(s) {', '.join(unknown)}")
+    fields = known_query(request, ("after", "server"))
     await caller(request, "view", fields)
-    raw = request.path_params["job_id"]
-    if not raw.isdigit():
-        raise Refused(404, f"unknown job {raw!r}")
+    job = job_id(request)
     state = api_state(request)
-    await asyncio.to_thread(job_state, state.runtime.ctx, int(raw))
+    await asyncio.to_thread(job_state, state.runtime.ctx, job)
     resume = request.headers.get("last-event-id") or fields.get("after") or "0"
     if not resume.isdigit():
         raise Refused(400, f"Last-Event-ID must be a log seq, got {resume!r}")
-    return LogStream(state, int(raw), int(resume), fields.get("server", ""))
+    return LogStream(state, job, int(resume), fields.get("server", ""))
 
 
 __all__ = ["LogPage", "LogStream", "log_page", "stream_logs"]

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from otter_tui.api.auth import caller
-from otter_tui.api.bodies import json_fields, text_value, unique_query
+from otter_tui.api.bodies import job_id, json_fields, known_query, number, text_value, unique_query
 from otter_tui.api.refusals import Refused
 from otter_tui.api.render import Json
 from otter_tui.api.state import ApiState, api_state
@@ -29,23 +29,6 @@ CREATE_FIELDS = ("plan", "template", "targets", "variables", "simulation", "queu
 TARGET_FIELDS = ("servers", "roles", "environments", "include_inactive")
 LIST_FIELDS = ("state", "plan", "requested_by", "before", "limit", "key")
 PAGE = 1000
-
-
-def number(fields: dict[str, str], name: str, default: int | None) -> int | None:
-    value = fields.get(name, "")
-    if not value:
-        return default
-    if not value.isdigit():
-        raise Refused(400, f"'{name}' must be a whole number, got {value!r}")
-    return int(value)
-
-
-def known_query(request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
-    fields = unique_query(request)
-    unknown = sorted(set(fields) - set(allowed) - {"key"})
-    if unknown:
-        raise Refused(400, f"unknown parameter(s) {', '.join(unknown)}")
-    return fields
 
 
 async def list_jobs(request: Request) -> Json:
@@ -139,13 +122,6 @@ def _time(raw: Any) -> datetime | None:
     if moment.tzinfo is None:
         raise Refused(400, "'run_at' needs a UTC offset (e.g. 2030-01-01T02:00:00+00:00)")
     return moment
-
-
-def job_id(request: Request) -> int:
-    raw = request.path_params["job_id"]
-    if not raw.isdigit():
-        raise Refused(404, f"unknown job {raw!r}")
-    return int(raw)
 
 
 async def show_job(request: Request) -> Json:
