@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 import tomli_w
+from sqlalchemy import update
 
 from bench.fleet import PLAN_KEYS, BenchFleet
 from bench.report import Row
@@ -35,6 +36,7 @@ from otter_tui.runtime import open_runtime
 from otter_tui.services.api_jobs import KeyedJobs
 from otter_tui.services.api_keys import ApiKeyService
 from otter_tui.services.templates import TemplateFields
+from otter_tui.store.models import Job, JobState
 from otter_tui.targeting import TargetSpec
 
 STARTED = re.compile(r"event=api\.started bind=(\S+)")
@@ -49,6 +51,7 @@ def api(ctx: Any) -> None:
     token, key_name = _prepare(config, n)
     requests = 100 if ctx.plan.quick else 500
     _trigger_rows(ctx, config, token, key_name, n, requests)
+    _cancel_waiting(config)
     _sse_rows(ctx, config, token, n, 4 if ctx.plan.quick else 8)
 
 
@@ -71,6 +74,20 @@ def _prepare(config: Path, n: int) -> tuple[str, str]:
             )
         name = f"bench-{os.getpid()}-{time.monotonic_ns()}"
         return ApiKeyService(runtime.ctx).add(name, "trigger")[1], name
+    finally:
+        runtime.close()
+
+
+def _cancel_waiting(config: Path) -> None:
+    """The triggered jobs were only created, to be counted: the daemon must not run them."""
+    runtime = open_runtime(config, seed=False, sync_plans=False)
+    try:
+        with runtime.db.transaction() as s:
+            s.execute(
+                update(Job)
+                .where(Job.state == JobState.QUEUED)
+                .values(state=JobState.CANCELLED, finished_at=datetime.now(UTC))
+            )
     finally:
         runtime.close()
 

@@ -43,6 +43,7 @@ class ApiServer:
         self.app = build_app(runtime)
         self._server: _Uvicorn | None = None
         self._task: asyncio.Task[None] | None = None
+        self._log_handlers: list[logging.Handler] = []
         self.port = bind.port
 
     @property
@@ -50,6 +51,7 @@ class ApiServer:
         return bool(self.runtime.settings.api.tls_cert)
 
     async def start(self) -> None:
+        self._log_handlers = route_uvicorn_logs()
         sock = listen(self.bind)
         self.port = sock.getsockname()[1]
         self._server = _Uvicorn(self._config())
@@ -90,6 +92,19 @@ class ApiServer:
         self._server.should_exit = True
         await self._task
         emit("api.stopped", bind=f"{self.bind.host}:{self.port}")
+        for handler in self._log_handlers:
+            logging.getLogger("uvicorn").removeHandler(handler)
+
+
+def route_uvicorn_logs() -> list[logging.Handler]:
+    """uvicorn's warnings and errors go where ours go (logfmt on stdout), not to bare stderr;
+    the handlers added, to remove at the stop."""
+    uvicorn_log = logging.getLogger("uvicorn")
+    uvicorn_log.setLevel(logging.WARNING)
+    added = [h for h in logging.getLogger("otter_tui").handlers if h not in uvicorn_log.handlers]
+    for handler in added:
+        uvicorn_log.addHandler(handler)
+    return added
 
 
 def listen(bind: Bind) -> socket.socket:
