@@ -43,7 +43,8 @@ def test_the_api_serves_https_and_does_not_warn(rt: Runtime, tmp_path: Path) -> 
         with serving(rt, host="0.0.0.0") as url:
             port = url.rsplit(":", 1)[1]
             answer = httpx.get(
-                f"https://127.0.0.1:{port}/healthz", verify=str(tmp_path / "cert.pem")
+                f"https://127.0.0.1:{port}/healthz",
+                verify=ssl.create_default_context(cafile=str(tmp_path / "cert.pem")),
             )
             assert answer.json() == {"status": "ok"}
             with pytest.raises(httpx.HTTPError):
