@@ -117,6 +117,10 @@ def listen(bind: Bind) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise UsageError(f"cannot listen on {bind}: {exc.strerror}") from None
+    # Inherited by every accepted connection. Without it a keep-alive client waits ~40 ms per
+    # request: uvicorn writes the head and the body separately, Nagle holds the body until the
+    # head is acknowledged, and the client delays that acknowledgement (measured: 48 -> 0.7 ms).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.listen(2048)
     sock.setblocking(False)
     return sock
