@@ -13,6 +13,7 @@ from typing import Any
 from otter_tui.api import ApiServer
 from otter_tui.api_settings import Bind
 from otter_tui.runtime import Runtime
+from otter_tui.services.api_keys import ApiKeyService
 from tests.fixtures_core import FixedClock, make_runtime
 
 PLANS = '''\
@@ -70,6 +71,12 @@ def api_runtime(
     rt.users.add("bob", permissions=("jobs.run", "jobs.approve", "jobs.cancel"))
     rt.users.add("carol")
     return rt
+
+
+def issue_key(rt: Runtime, owner: str, scope: str, **limits: tuple[str, ...]) -> str:
+    """A key named ``OWNER-SCOPE``, issued by ``owner``; the token."""
+    keys = ApiKeyService(rt.ctx.as_user(owner))
+    return keys.add(f"{owner}-{scope}", scope, **limits)[1]  # type: ignore[arg-type]
 
 
 @contextmanager

@@ -11,12 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from otter_tui.runtime import Runtime
-from otter_tui.services.api_keys import ApiKeyService
 from otter_tui.services.context import system_clock
 from otter_tui.services.templates import TemplateFields
 from otter_tui.store.models import AuditEvent, Job
 from otter_tui.targeting import TargetSpec
-from tests.api_support import api_runtime, serving
+from tests.api_support import api_runtime, issue_key, serving
 from tests.engine_support import run_now
 
 
@@ -38,8 +37,7 @@ def http(rt: Runtime) -> Iterator[httpx.Client]:
 
 
 def key(rt: Runtime, scope: str, owner: str = "bob", **limits: tuple[str, ...]) -> str:
-    keys = ApiKeyService(rt.ctx.as_user(owner))
-    return keys.add(f"k{scope}{owner}", scope, **limits)[1]  # type: ignore[arg-type]
+    return issue_key(rt, owner, scope, **limits)
 
 
 def job(rt: Runtime, job_id: int) -> Job:
@@ -154,7 +152,7 @@ def test_revoking_a_key_or_the_owners_permission_takes_effect_at_once(
     rt.users.revoke("bob", "jobs.run")
     assert http.get(url, headers={"X-ApiKey": token}).status_code == 403
     rt.users.grant("bob", "jobs.run")
-    rt.api_keys.revoke("ktriggerbob")
+    rt.api_keys.revoke("bob-trigger")
     assert http.get(url, headers={"X-ApiKey": token}).text == "bad API key\n"
 
 

@@ -12,13 +12,12 @@ import httpx
 import pytest
 
 from otter_tui.runtime import Runtime
-from otter_tui.services.api_keys import ApiKeyService
 from otter_tui.services.context import system_clock
 from otter_tui.services.jobs import JobRequest
 from otter_tui.services.schedules import ScheduleFields, ScheduleService
 from otter_tui.services.templates import TemplateFields
 from otter_tui.targeting import TargetSpec
-from tests.api_support import api_runtime, serving
+from tests.api_support import api_runtime, issue_key, serving
 from tests.engine_support import run_now
 
 
@@ -30,8 +29,7 @@ def rt(tmp_path: Path) -> Iterator[Runtime]:
 
 
 def key_of(rt: Runtime, owner: str, scope: str = "trigger", **limits: tuple[str, ...]) -> str:
-    keys = ApiKeyService(rt.ctx.as_user(owner))
-    return keys.add(f"{owner}-{scope}", scope, **limits)[1]  # type: ignore[arg-type]
+    return issue_key(rt, owner, scope, **limits)
 
 
 def client(url: str, token: str) -> httpx.Client:
