@@ -3,7 +3,7 @@
     ./dev bench                 # full size (N = 20, 100, 500), under 15 minutes on 2 cores
     ./dev bench --quick         # small N, one repeat: a smoke run
     ./dev bench --only logs     # one section: workloads, w1, w2, w3, logs, scheduler, daemon,
-                                # console, profile, import
+                                # console, api, profile, import
 
 The table is printed, and written with the machine line and the profile to
 bench/results/latest.md. See docs/benchmarks.md for what each figure means.
@@ -32,6 +32,7 @@ NAMES = (
     "scheduler",
     "daemon",
     "console",
+    "api",
     "profile",
     "import",
 )

@@ -238,6 +238,12 @@ def daemon(ctx: Context) -> None:
     )
 
 
+def api_section(ctx: Context) -> None:
+    from bench.api import api
+
+    api(ctx)
+
+
 # console ----------------------------------------------------------------------------------------
 
 
@@ -389,6 +395,7 @@ SECTIONS: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("scheduler", scheduler),
     ("daemon", daemon),
     ("console", console),
+    ("api", api_section),
     ("profile", profile),
     ("import", importing),
 )

@@ -22,6 +22,7 @@ import tomli_w
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from otter_tui.api_settings import ApiSettings, check_api, resolve_api_paths
 from otter_tui.errors import ConfigError
 
 ENV_VAR = "OTTER_TUI_CONFIG"
@@ -130,6 +131,7 @@ class Settings:
     approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     inventory: InventorySettings = field(default_factory=InventorySettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
     source: Path | None = None
     """The file these settings were read from; None when built from defaults."""
 
@@ -164,6 +166,9 @@ POSITIVE = {
     "max_concurrent_connects",
     "run_all_cap",
     "poll_seconds",
+    "max_body_bytes",
+    "key_failures_per_minute",
+    "stream_send_timeout_seconds",
 }
 NON_NEGATIVE = {
     "cancel_grace_seconds",
@@ -236,7 +241,10 @@ def _section(name: str, cls: type[Any], values: Mapping[str, Any]) -> Any:
         _check_range(f"{name}.{key}", key, kwargs[key])
     if name == "database" and kwargs.get("url"):
         _check_url(kwargs["url"])
-    return cls(**kwargs)
+    section = cls(**kwargs)
+    if name == "api":
+        check_api(section)
+    return section
 
 
 def _check_range(path: str, key: str, value: Any) -> None:
@@ -289,7 +297,8 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         client_keys=tuple(str(_absolute(k, base)) for k in settings.ssh.client_keys),
     )
     database = dataclasses.replace(settings.database, url=_sqlite_url(settings.database.url, base))
-    return dataclasses.replace(settings, paths=paths, ssh=ssh, database=database)
+    api = resolve_api_paths(settings.api, lambda p: _absolute(p, base))
+    return dataclasses.replace(settings, paths=paths, ssh=ssh, database=database, api=api)
 
 
 def _sqlite_url(url: str, base: Path) -> str:

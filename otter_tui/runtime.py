@@ -19,6 +19,7 @@ from otter_tui.services.context import Clock, ServiceContext, current_user, syst
 from otter_tui.store.db import Database, open_database
 
 if TYPE_CHECKING:
+    from otter_tui.services.api_keys import ApiKeyService
     from otter_tui.services.approvals import ApprovalService
     from otter_tui.services.drift import DriftService
     from otter_tui.services.inventory import InventoryService
@@ -92,6 +93,12 @@ class Runtime:
         from otter_tui.services.drift import DriftService
 
         return DriftService(self.ctx)
+
+    @property
+    def api_keys(self) -> ApiKeyService:
+        from otter_tui.services.api_keys import ApiKeyService
+
+        return ApiKeyService(self.ctx)
 
     def close(self) -> None:
         self.db.dispose()

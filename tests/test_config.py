@@ -179,6 +179,7 @@ def test_every_setting_is_listed_for_config_show() -> None:
         "approvals",
         "daemon",
         "inventory",
+        "api",
     }
     assert shown["engine"]["max_parallel"] == 200
     assert shown["ssh"]["client_keys"] == []

@@ -88,6 +88,9 @@ class DaemonProcess:
             text=True,
             env=env,
         )
+        self._start_reader()
+
+    def _start_reader(self) -> None:
         self.lines: list[str] = []
         self._new: queue.Queue[str] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)

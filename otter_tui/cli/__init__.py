@@ -40,6 +40,7 @@ COMMAND_MODULES: dict[str, str] = {
     "templates": "templates",
     "queues": "queues",
     "daemon": "daemon_cmd",
+    "api": "api_cmd",
 }
 """Each top-level command and the ``otter_tui.cli`` module whose ``COMMANDS`` defines it.
 

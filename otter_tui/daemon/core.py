@@ -21,16 +21,19 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from otter_tui import __version__
+from otter_tui.api_settings import Bind
 from otter_tui.config import Settings
 from otter_tui.daemon.beacon import PresenceBeacon
 from otter_tui.daemon.journal import Journal, LoggedClaims
 from otter_tui.daemon.logfmt import emit
 from otter_tui.daemon.reload import reload_settings
 from otter_tui.daemon.scheduler_hook import SchedulerLike, build_scheduler
+from otter_tui.daemon.sdnotify import notify, watchdog
 from otter_tui.engine.runner import Engine
 from otter_tui.engine.transports import TransportFactory, default_transports
 from otter_tui.engine.worker import Worker, worker_name
@@ -41,6 +44,9 @@ from otter_tui.scheduler.clock import Clock, SystemClock
 from otter_tui.services.claims import ClaimService
 from otter_tui.services.queues import QueueService
 from otter_tui.store.models import Job
+
+if TYPE_CHECKING:
+    from otter_tui.api import ApiServer
 
 LEADER_CHECK_SECONDS = 1.0
 SCHEDULER_STOP_SECONDS = 10.0
@@ -54,6 +60,8 @@ class DaemonOptions:
     """Run the scheduler (it still defers to another leader on the same database)."""
     job_lines: bool = False
     """Also log every line of every job's log (they are always stored)."""
+    api: Bind | None = None
+    """Also serve the HTTP API on this address (see docs/api.md)."""
 
 
 def served_queues(runtime: Runtime, names: Sequence[str]) -> tuple[str, ...]:
@@ -88,6 +96,7 @@ class Daemon:
         self.worker = self._worker(worker_name())
         self.beacon = self._beacon(clock or SystemClock(runtime.ctx.clock))
         self.scheduler: SchedulerLike | None = None
+        self.api: ApiServer | None = None
         self.exit_code = 0
         self._stop_reason = "stopped"
         self._stop = asyncio.Event()
@@ -148,6 +157,7 @@ class Daemon:
         self.journal.start()
         await self.worker.start()
         self._start_scheduler()
+        await self._start_api()
         emit(
             "daemon.started",
             version=__version__,
@@ -158,6 +168,17 @@ class Daemon:
             config=self.settings.source or "defaults",
             grace=self.settings.daemon.shutdown_grace_seconds,
         )
+        notify(f"READY=1\nSTATUS=serving queues {','.join(self.queues) or 'none'}")
+        self._tasks.append(asyncio.create_task(watchdog(self._stop), name="daemon-watchdog"))
+
+    async def _start_api(self) -> None:
+        """The HTTP API in this loop; imported only when asked, so a plain daemon stays lean."""
+        if self.options.api is None:
+            return
+        from otter_tui.api import ApiServer
+
+        self.api = ApiServer(self.runtime, self.options.api)
+        await self.api.start()
 
     def _scheduler_state(self) -> str:
         return "on" if self.scheduler is not None else "off"
@@ -263,6 +284,9 @@ class Daemon:
         grace = self.settings.daemon.shutdown_grace_seconds
         running = sorted(self.worker.running)
         emit("daemon.stopping", reason=self._stop_reason, grace=grace, running=running or "none")
+        notify("STOPPING=1")
+        if self.api is not None:
+            await self.api.stop()
         await self._stop_scheduler()
         await self.beacon.stop()
         await self.worker.stop(grace)

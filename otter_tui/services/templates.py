@@ -17,9 +17,6 @@ The key itself is shown once; only its SHA-256 hash is stored.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets as secret_tokens
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,10 +32,9 @@ from otter_tui.services.context import ServiceContext, check_name
 from otter_tui.services.inventory import load_inventory
 from otter_tui.services.jobs import JobRequest, JobService, JobView, _check_queue
 from otter_tui.services.plans import PlanService, get_record
+from otter_tui.services.tokens import key_hash, new_token, token_matches
 from otter_tui.store.models import JobTemplate, PlanKind, PlanRecord
 from otter_tui.targeting import TargetSpec, resolve_targets
-
-KEY_PREFIX = "sha256:"
 
 
 @dataclass(frozen=True)
@@ -117,11 +113,6 @@ def get_template(s: Session, name: str) -> JobTemplate:
     return row
 
 
-def key_hash(token: str) -> str:
-    """What is stored for a trigger key: a random token needs a fast hash, not a slow one."""
-    return KEY_PREFIX + hashlib.sha256(token.encode()).hexdigest()
-
-
 class TemplateService:
     """Add, edit, remove, read, run and trigger job templates; the same checks for every door."""
 
@@ -175,7 +166,7 @@ class TemplateService:
 
     def issue_trigger_key(self, name: str) -> str:
         """A new key for scripts, returned this once; it replaces any earlier key."""
-        token = secret_tokens.token_urlsafe(32)
+        token = new_token()
         with self.ctx.db.transaction() as s:
             self._require(s)
             row = get_template(s, name)
@@ -210,7 +201,7 @@ class TemplateService:
         with self.ctx.db.session() as s:
             row = get_template(s, name)
             stored, view = row.trigger_key_hash, template_view(row)
-        if not stored or not hmac.compare_digest(stored.encode(), key_hash(token).encode()):
+        if not token_matches(stored, token):
             self._audit_alone("template.trigger_refused", name)
             raise PermissionDenied(f"bad trigger key for template '{name}'")
         jobs = JobService(self.ctx.as_user(view.owner), self.plans)

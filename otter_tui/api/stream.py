@@ -1,0 +1,166 @@
+"""Live logs as Server-Sent Events: ``GET /v1/jobs/{id}/logs/stream``.
+
+Each line is one event whose ``id`` is its ``seq``, so a client that reconnects with
+``Last-Event-ID`` (or ``?after=``) gets exactly the lines after the last one it saw: none lost,
+none repeated. ``?server=`` keeps one server's lines. When the job has finished and every line
+is sent, an ``end`` event carries its state and the stream closes.
+
+Lines are read from the store, not from this process's event bus, so the stream shows jobs that
+run in any process on the database (a daemon, a console). Each client pulls its own pages at
+its own pace, so nothing is buffered for it; one that does not accept a page within
+``api.stream_send_timeout_seconds`` is dropped and may reconnect where it left off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from otter_tui.api.auth import caller
+from otter_tui.api.bodies import job_id, known_query
+from otter_tui.api.refusals import Refused
+from otter_tui.api.state import ApiState, api_state
+from otter_tui.daemon.logfmt import emit
+from otter_tui.services.job_queries import job_state
+from otter_tui.services.jobs import LogView
+from otter_tui.store.models import JobState
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+POLL_SECONDS = 0.1
+"""How often an idle stream looks for new lines in the store (the lag it adds, at most)."""
+PAGE = 1000
+HEARTBEAT_SECONDS = 15.0
+"""An idle stream sends a comment this often, so proxies keep it open and a gone client shows."""
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+def event(line: LogView) -> bytes:
+    data = {
+        "seq": line.seq,
+        "at": line.at.isoformat(),
+        "server": line.server,
+        "level": line.level,
+        "stream": line.stream,
+        "text": line.text,
+    }
+    return f"id: {line.seq}\nevent: log\ndata: {json.dumps(data)}\n\n".encode()
+
+
+@dataclass(frozen=True)
+class LogPage:
+    lines: list[LogView]
+    after: int
+    """The last seq looked at: the next page starts after it."""
+    more: bool
+
+
+def log_page(state: ApiState, job: int, after: int, server: str, limit: int) -> LogPage:
+    """Up to ``limit`` lines after ``after`` (only ``server``'s, if given); ``more`` if full."""
+    found: list[LogView] = []
+    while True:
+        page = state.runtime.jobs.logs(job, after_seq=after, limit=limit)
+        for line in page:
+            after = line.seq
+            if not server or line.server == server:
+                found.append(line)
+                if len(found) == limit:
+                    return LogPage(found, after, True)
+        if len(page) < limit:
+            return LogPage(found, after, False)
+
+
+class LogStream:
+    """The ASGI response of one stream: pages from the store, sent with a timeout."""
+
+    def __init__(self, state: ApiState, job: int, after: int, server: str) -> None:
+        self.state, self.job, self.after, self.server = state, job, after, server
+        self.gone = asyncio.Event()
+        self.sent_at = time.monotonic()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        watcher = asyncio.create_task(self._watch(receive))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            if await self._follow(send):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            watcher.cancel()
+
+    async def _follow(self, send: Send) -> bool:
+        """Send pages until the job ends; False when the client was dropped or went away."""
+        finished: JobState | None = None
+        while not self.gone.is_set() and not self.state.closing.is_set():
+            page = await asyncio.to_thread(
+                log_page, self.state, self.job, self.after, self.server, PAGE
+            )
+            self.after = page.after
+            body = b"".join(event(x) for x in page.lines)
+            if body and not await self._send(send, body):
+                return False
+            if page.more:
+                continue
+            if finished is not None:
+                end = json.dumps({"state": finished.value, "after": self.after})
+                return await self._send(send, f"event: end\ndata: {end}\n\n".encode())
+            state = await asyncio.to_thread(job_state, self.state.runtime.ctx, self.job)
+            if state.finished:
+                finished = state  # one more page: lines stored before the state was
+            elif time.monotonic() - self.sent_at > HEARTBEAT_SECONDS:
+                if not await self._send(send, b": keep-alive\n\n"):
+                    return False
+            else:
+                await self._pause()
+        return not self.gone.is_set()
+
+    async def _send(self, send: Send, body: bytes) -> bool:
+        timeout = self.state.settings.stream_send_timeout_seconds
+        message = {"type": "http.response.body", "body": body, "more_body": True}
+        try:
+            await asyncio.wait_for(send(message), timeout)
+        except (TimeoutError, OSError):
+            emit("api.stream_dropped", job=self.job, after=self.after, timeout=timeout)
+            self.gone.set()
+            return False
+        self.sent_at = time.monotonic()
+        return True
+
+    async def _pause(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.gone.wait(), POLL_SECONDS)
+
+    async def _watch(self, receive: Receive) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                self.gone.set()
+                return
+
+
+async def stream_logs(request: Request) -> LogStream:
+    fields = known_query(request, ("after", "server"))
+    await caller(request, "view", fields)
+    job = job_id(request)
+    state = api_state(request)
+    await asyncio.to_thread(job_state, state.runtime.ctx, job)
+    resume = request.headers.get("last-event-id") or fields.get("after") or "0"
+    if not resume.isdigit():
+        raise Refused(400, f"Last-Event-ID must be a log seq, got {resume!r}")
+    return LogStream(state, job, int(resume), fields.get("server", ""))
+
+
+__all__ = ["LogPage", "LogStream", "log_page", "stream_logs"]
