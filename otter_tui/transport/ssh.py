@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import getpass
 import posixpath
 import secrets
 import shlex
@@ -200,9 +202,18 @@ class SshTransport:
                 self._conn = await self._open()
             return self._conn
 
+    def _plain_endpoint(self) -> Endpoint | None:
+        """Without an ssh_config file the endpoint is what the server record says: no file to
+        read, so no trip to a worker thread for each of a fan-out's connections."""
+        if self._config_paths() is not None:
+            return None
+        port = self.port if self.port is not None else DEFAULT_SSH_PORT
+        return Endpoint(self.host, port, self.user or getpass.getuser(), ())
+
     async def _open(self) -> asyncssh.SSHClientConnection:
         try:
-            endpoint = await asyncio.to_thread(self.endpoint)
+            plain = self._plain_endpoint()
+            endpoint = plain if plain is not None else await asyncio.to_thread(self.endpoint)
         except (OSError, ValueError, asyncssh.Error) as exc:
             raise TransportError(f"{self.name}: cannot use ssh_config: {exc}") from None
         keys = await self._client_keys()
@@ -224,7 +235,9 @@ class SshTransport:
         where: Endpoint,
     ) -> asyncssh.SSHClientConnection:
         """One verified SSH connection; ``where`` is the resolved address, for messages."""
-        known = await asyncio.to_thread(load_known_hosts, self.options.known_hosts)
+        # Parsed once per file version for the whole process (cached), so read on the loop: a
+        # worker-thread trip per connection cost more than the cached lookup it waited for.
+        known = load_known_hosts(self.options.known_hosts)
         clients: list[_Client] = []
 
         def client_factory() -> _Client:
@@ -291,7 +304,7 @@ class SshTransport:
     async def _load_key(self, path: Path) -> Sequence[asyncssh.SSHKeyPair]:
         """Load a key; ask for its passphrase only if it will not load without one."""
         try:
-            return asyncssh.load_keypairs([str(path)])
+            return _plain_keypairs(path)
         except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
             first_error: Exception = exc
         except OSError as exc:
@@ -539,6 +552,20 @@ async def _sftp_write(
     # "x": exclusive create, so nothing already at the temp name is written through.
     async with sftp.open(path, "xb", attrs or asyncssh.SFTPAttrs(), encoding=None) as handle:
         await handle.write(data)
+
+
+def _plain_keypairs(path: Path) -> Sequence[asyncssh.SSHKeyPair]:
+    """A key file that needs no passphrase, parsed once per (path, mtime, size) for the whole
+    process: a fan-out opens hundreds of connections with the same key, and parsing it for each
+    one cost the event loop more than the key exchange's own client side. A key with a
+    passphrase is never cached (it is asked for per connection, as before)."""
+    info = path.stat()
+    return _parse_plain_keypairs(str(path), info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_plain_keypairs(path: str, _mtime: int, _size: int) -> Sequence[asyncssh.SSHKeyPair]:
+    return tuple(asyncssh.load_keypairs([path]))
 
 
 def _parse_hop(hop: str) -> tuple[str | None, str, int | None]:
