@@ -60,6 +60,10 @@ cancel that much less to read before the channel can close. Still ample for spee
 round trip is ~25 MB/s on a 10 ms link, far beyond what the log store takes per server."""
 
 
+ONE_REQUEST_READ = 32 * 1024
+"""Files up to this size (the SFTP read length every server honours) read in one request."""
+
+
 @dataclass(frozen=True)
 class SshOptions:
     """How to reach and trust servers; shared by every transport of a fleet."""
@@ -374,13 +378,26 @@ class SshTransport:
             file_kind(mode), mode & 0o7777, attrs.uid or 0, attrs.gid or 0, attrs.size or 0, target
         )
 
-    async def read_file(self, path: str) -> bytes | None:
-        """The file's bytes over SFTP, or None when it does not exist."""
+    async def read_file(self, path: str, size_hint: int | None = None) -> bytes | None:
+        """The file's bytes over SFTP, or None when it does not exist.
+
+        With ``size_hint`` (from the ``lstat`` just done) the file is read with one request for
+        one byte more than the hint: getting exactly the hint means the file ends there, so no
+        ``fstat`` request is needed first. Anything else (shorter, longer, a file bigger than
+        one request) is read the ordinary way, so a wrong hint never truncates what is read.
+        """
         sftp = await self._sftp_client()
         try:
+            if size_hint is not None and size_hint < ONE_REQUEST_READ:
+                # block_size 0: one plain read request, not asyncssh's parallel reader (which
+                # asks again after a short read to find the end).
+                async with sftp.open(path, "rb", encoding=None, block_size=0) as handle:
+                    data: bytes = await handle.read(size_hint + 1, 0)
+                if len(data) == size_hint:
+                    return data
             async with sftp.open(path, "rb", encoding=None) as handle:
-                data: bytes = await handle.read()
-                return data
+                whole: bytes = await handle.read()
+                return whole
         except asyncssh.SFTPNoSuchFile:
             return None
         except asyncssh.SFTPError as exc:
