@@ -141,7 +141,7 @@ def run_command(state: CliState, /, plan: str, **opts: Any) -> int:
         run_at=parse_when(opts["at"]),
     )
     secrets: dict[str, Any] = {}
-    view = state.runtime().jobs.create(request, secrets_out=secrets)
+    view = state.runtime_for_plan(plan).jobs.create(request, secrets_out=secrets)
     if opts["detach"]:
         click.echo(f"job {view.id} created: {view.state}")
         return 0
