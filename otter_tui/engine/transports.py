@@ -14,7 +14,8 @@ from otter_tui.config import Settings
 from otter_tui.engine.targets import ServerFacts
 from otter_tui.transport.base import Transport
 from otter_tui.transport.local import LocalTransport
-from otter_tui.transport.ssh import SshOptions, SshTransport
+from otter_tui.transport.ssh import SshTransport
+from otter_tui.transport.ssh_options import SshOptions
 
 TransportFactory = Callable[[ServerFacts], Transport]
 
