@@ -1,6 +1,6 @@
 """``./dev bench``: every figure and its ratio to the floor, in one table.
 
-    ./dev bench                 # full size (N = 20, 100, 500), under 15 minutes on 2 cores
+    ./dev bench                 # full size (N = 1, 100, 500, 1,000), about 25 minutes on 2 cores
     ./dev bench --quick         # small N, one repeat: a smoke run
     ./dev bench --only logs     # one section: workloads, w1, w2, w3, logs, scheduler, daemon,
                                 # console, api, profile, import
@@ -42,14 +42,14 @@ def parse(argv: list[str]) -> Plan:
     parser = argparse.ArgumentParser(prog="./dev bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small N and one repeat")
     parser.add_argument("--only", choices=NAMES, help="run one section")
-    parser.add_argument("--sizes", help="comma-separated fleet sizes (default 20,100,500)")
+    parser.add_argument("--sizes", help="comma-separated fleet sizes (default 1,100,500,1000)")
     parser.add_argument("--repeats", type=int, help="floor/product pairs per figure")
     args = parser.parse_args(argv)
-    sizes: tuple[int, ...] = (5, 20) if args.quick else (20, 100, 500)
+    sizes: tuple[int, ...] = (1, 5, 20) if args.quick else (1, 100, 500, 1000)
     if args.sizes:
         sizes = tuple(sorted({int(x) for x in args.sizes.split(",") if x}))
     repeats = args.repeats or (1 if args.quick else 3)
-    profile_size = 100 if 100 in sizes else max(sizes)
+    profile_size = 500 if 500 in sizes else max(sizes)
     return Plan(sizes, repeats, args.quick, args.only, profile_size)
 
 

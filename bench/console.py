@@ -2,7 +2,9 @@
 
 First frame: the real ``otter-tui`` console script under a pseudo-terminal, with
 ``OTTER_TUI_EXIT_AFTER_FIRST_FRAME`` set (the app quits right after its first paint); the clock
-runs from spawning the process to its exit. The floor is the same start on an empty database.
+runs from spawning the process to its exit. The floor is a bare Textual app
+(``bench/bare_app.py``) spawned the same way; the same start on an empty database is a row of its
+own.
 
 Key latency: in-process (``App.run_test``, headless), the engine runs a job on a local-transport
 server that prints ``rate`` lines a second; every 100 ms the pilot presses ``1`` (switch to the
@@ -136,15 +138,22 @@ def write_config(path: Path, database: Path, data_dir: Path) -> Path:
     return path
 
 
-def first_frame(config: Path, timeout: float = 60) -> float:
-    """Seconds from spawning ``otter-tui --config CONFIG`` under a pty to its exit after a paint."""
+def first_frame(config: Path | None, timeout: float = 60) -> float:
+    """Seconds from spawning ``otter-tui --config CONFIG`` under a pty to its exit after a paint.
+
+    ``config`` None: the bare Textual app of ``bench/bare_app.py`` instead (the floor).
+    """
+    if config is None:
+        argv = [sys.executable, "-m", "bench.bare_app"]
+    else:
+        argv = [str(Path(sys.executable).with_name("otter-tui")), "--config", str(config)]
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
     env = {**os.environ, "OTTER_TUI_EXIT_AFTER_FIRST_FRAME": "1", "TERM": "xterm-256color"}
-    console = Path(sys.executable).with_name("otter-tui")
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
     started = time.perf_counter()
     process = subprocess.Popen(
-        [str(console), "--config", str(config)],
+        argv,
         stdin=slave,
         stdout=slave,
         stderr=slave,

@@ -3,8 +3,8 @@
 :class:`BenchFleet` starts the largest fleet the run needs once (ceil(N/16) sshd processes on
 127.0.0.1), writes ``inventory.json`` (every server: transport ssh, host, port, user) and imports
 it into a fresh product database through the inventory service, with one role per size
-(``n20``, ``n100``, ``n500``), so a job at size N targets role ``nN``. Every server is also in
-role ``bench``, which the configuration plan applies to.
+(``n1``, ``n100``, ``n500``, ``n1000``), so a job at size N targets role ``nN``. Every server is
+also in role ``bench``, which the configuration plan applies to.
 """
 
 from __future__ import annotations

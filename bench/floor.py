@@ -10,12 +10,18 @@ to this.
   (the same atomic write the product promises);
 - W3: over SFTP, stat the file and read it, and compare mode and content;
 - lines: run ``seq 1 COUNT`` and count the lines that come back.
+
+``python -m bench.floor '<json spec>'`` is the floor as a whole process, as a user would run a
+small script: it prints each server's output lines prefixed with its name (W2/W3: one line per
+server saying what it did), the way ``otter-tui run`` prints its log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import stat
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,6 +37,9 @@ Work = Callable[[asyncssh.SSHClientConnection, str, dict[str, Any]], Awaitable[i
 async def fanout(conn: asyncssh.SSHClientConnection, path: str, spec: dict[str, Any]) -> int:
     result = await conn.run(W1_COMMAND, check=True)
     assert isinstance(result.stdout, str) and result.stdout.endswith("ok\n")
+    if spec.get("print"):
+        name = path.rsplit("/", 1)[-1].removesuffix(".conf")
+        sys.stdout.write("".join(f"[{name}] {line}\n" for line in result.stdout.splitlines()))
     return 0
 
 
@@ -90,6 +99,8 @@ async def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
             )
         async with conn:
             done = await work(conn, f"{fleet['files_dir']}/{name}.conf", spec)
+        if spec.get("print") and spec["workload"] != "w1":
+            print(f"[{name}] {'changed' if done else 'as desired'}")
         return done
 
     results = await asyncio.gather(*(one(*server) for server in servers), return_exceptions=True)
@@ -105,3 +116,16 @@ async def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
         "cpu": cpu,
         "channels": channels.count,
     }
+
+
+def main() -> None:
+    """The floor as a whole process: exit 0 when every server did its work."""
+    spec = {**json.loads(sys.argv[1]), "print": True}
+    result = asyncio.run(run_floor(spec))
+    if not result["ok"]:
+        print(result["error"], file=sys.stderr)
+    sys.exit(0 if result["ok"] else 1)
+
+
+if __name__ == "__main__":
+    main()

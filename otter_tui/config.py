@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-import platformdirs
 import tomli_w
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -189,13 +188,20 @@ def find_config(explicit: str | Path | None, cwd: Path | None = None) -> Path | 
     env = os.environ.get(ENV_VAR)
     if env:
         return find_config(env)
-    for candidate in (
-        (cwd or Path.cwd()) / "config.toml",
-        Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml",
-    ):
+    for candidate in ((cwd or Path.cwd()) / "config.toml", _user_dir("config") / "config.toml"):
         if candidate.is_file():
             return candidate.resolve()
     return None
+
+
+def _user_dir(kind: str) -> Path:
+    """The user's config or data folder for the app; platformdirs is imported only when a path
+    is not given (most starts name their config and data folder)."""
+    import platformdirs
+
+    if kind == "config":
+        return Path(platformdirs.user_config_dir(APP_NAME))
+    return Path(platformdirs.user_data_dir(APP_NAME))
 
 
 def load_settings(explicit: str | Path | None = None) -> Settings:
@@ -285,7 +291,7 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
 
 def _resolve_paths(settings: Settings, base: Path) -> Settings:
     """Every path setting made absolute: ``~`` expanded, relative ones against ``base``."""
-    data = settings.paths.data_dir or platformdirs.user_data_dir(APP_NAME)
+    data = settings.paths.data_dir or str(_user_dir("data"))
     paths = PathSettings(
         data_dir=str(_absolute(data, base)),
         plans_dir=str(_absolute(settings.paths.plans_dir, base)),

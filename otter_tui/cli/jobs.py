@@ -1,4 +1,4 @@
-"""``run``, ``jobs``, ``drift`` and ``approvals``: create, follow and decide on jobs.
+"""``run`` and ``jobs``: create and follow jobs (``drift`` and ``approvals`` build on these).
 
 ``run`` creates the job as a row, claims it and runs it in this process, streaming each server's
 lines prefixed with its name; its exit code is the job's result (0 succeeded or warning, 1
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,6 @@ from otter_tui.engine.local_run import run_claimed
 from otter_tui.engine.retention import prune
 from otter_tui.errors import UsageError
 from otter_tui.events import LogLine
-from otter_tui.services.approvals import SimulationView
 from otter_tui.services.jobs import JobRequest, JobService, JobView, LogView
 from otter_tui.store.models import JobState
 from otter_tui.targeting import TargetSpec
@@ -29,6 +29,7 @@ from otter_tui.targeting import TargetSpec
 pass_state = click.make_pass_decorator(CliState)
 OK_STATES = {"succeeded", "warning"}
 LOG_PAGE = 10_000
+MARKERS = {"warn": "! ", "error": "x "}
 
 
 def target_options(func: Any) -> Any:
@@ -77,10 +78,16 @@ def parse_when(text: str | None) -> datetime | None:
     return when
 
 
-def print_line(line: LogLine | LogView) -> None:
-    server = line.server or "job"
-    marker = {"warn": "! ", "error": "x "}.get(line.level, "")
-    click.echo(f"[{server}] {marker}{line.text}")
+def print_lines(lines: Sequence[LogLine | LogView]) -> None:
+    """A batch of lines in one write: ``click.echo`` flushes (and checks the terminal) per
+    call, which per line was most of the CPU a big fan-out spent printing its log."""
+    if lines:
+        click.echo("".join(format_line(line) + "\n" for line in lines), nl=False)
+
+
+def format_line(line: LogLine | LogView) -> str:
+    marker = MARKERS.get(line.level, "")
+    return f"[{line.server or 'job'}] {marker}{line.text}"
 
 
 def finish(view: JobView) -> int:
@@ -100,7 +107,7 @@ def execute_here(state: CliState, view: JobView, secrets: dict[str, Any], follow
             view.id,
             secrets=secrets,
             plans=runtime.plans,
-            on_line=print_line if follow else None,
+            on_batch=print_lines if follow else None,
         )
     )
     if result is None:
@@ -133,7 +140,7 @@ def run_command(state: CliState, /, plan: str, **opts: Any) -> int:
         run_at=parse_when(opts["at"]),
     )
     secrets: dict[str, Any] = {}
-    view = state.runtime().jobs.create(request, secrets_out=secrets)
+    view = state.runtime_for_plan(plan).jobs.create(request, secrets_out=secrets)
     if opts["detach"]:
         click.echo(f"job {view.id} created: {view.state}")
         return 0
@@ -218,10 +225,9 @@ def print_log(service: JobService, job_id: int, after_seq: int, server: str | No
     """Print every stored line after ``after_seq``, page by page; the last seq seen."""
     while True:
         page = service.logs(job_id, after_seq=after_seq, limit=LOG_PAGE)
-        for line in page:
-            after_seq = line.seq
-            if server is None or line.server == server:
-                print_line(line)
+        if page:
+            after_seq = page[-1].seq
+        print_lines([line for line in page if server is None or line.server == server])
         if len(page) < LOG_PAGE:
             return after_seq
 
@@ -260,165 +266,4 @@ def jobs_edit(state: CliState, /, job_id: int, **opts: Any) -> None:
     click.echo(f"job {job_id}: {view.state}")
 
 
-@click.group()
-def drift() -> None:
-    """Configuration drift: check, show, remediate."""
-
-
-@drift.command("check")
-@target_options
-@pass_state
-def drift_check(state: CliState, /, **opts: Any) -> int:
-    """Collect every configuration plan that applies to the targets (default: all servers)."""
-    view = state.runtime().jobs.create_drift(spec_from(opts), remediate=False, simulation=False)
-    code = execute_here(state, view, {}, follow=True)
-    _print_drift(state, None)
-    return code
-
-
-@drift.command("remediate")
-@target_options
-@click.option("--simulate", is_flag=True, help="Show what would change; change nothing.")
-@pass_state
-def drift_remediate(state: CliState, /, simulate: bool, **opts: Any) -> int:
-    """Apply only the drifted items, then collect again to confirm."""
-    view = state.runtime().jobs.create_drift(spec_from(opts), remediate=True, simulation=simulate)
-    return execute_here(state, view, {}, follow=True)
-
-
-@drift.command("show")
-@click.argument("server", required=False)
-@json_option
-@pass_state
-def drift_show(state: CliState, server: str | None, as_json: bool) -> None:
-    """Drift status per server, or the items of one server."""
-    _print_drift(state, server, as_json)
-
-
-def _print_drift(state: CliState, server: str | None, as_json: bool = False) -> None:
-    drift_service = state.runtime().drift
-    if server is None:
-        rows = drift_service.servers()
-        if as_json:
-            emit_json([r.as_dict() for r in rows])
-        else:
-            table(
-                ["server", "drift", "checked", "drifted", "unknown"],
-                [(r.server, r.status, r.checked_at, r.drifted, r.unknown) for r in rows],
-            )
-            _print_group_drift(drift_service.groups())
-        return
-    items = drift_service.items(server)
-    if as_json:
-        emit_json([i.as_dict() for i in items])
-        return
-    table(
-        ["plan", "status", "item", "message"],
-        [(i.plan_key, i.status, i.item, i.message) for i in items],
-    )
-    for item in items:
-        if item.diff:
-            click.echo(f"--- {item.item}")
-            click.echo(item.diff)
-
-
-def _print_group_drift(groups: dict[str, dict[str, str]]) -> None:
-    """Roles and environments roll up the worst status of their servers."""
-    rows = [
-        (kind.rstrip("s"), name, status)
-        for kind in ("roles", "environments")
-        for name, status in groups[kind].items()
-    ]
-    if rows:
-        click.echo()
-        table(["group", "name", "drift"], rows)
-
-
-@click.group()
-def approvals() -> None:
-    """Jobs waiting for approval; approve or deny (never your own)."""
-
-
-@approvals.command("list")
-@json_option
-@pass_state
-def approvals_list(state: CliState, as_json: bool) -> None:
-    """Jobs waiting for approval, with their latest simulation."""
-    service = state.runtime().approvals
-    views = service.pending()
-    simulations = service.latest_simulations([v.id for v in views])
-    if as_json:
-        emit_json(
-            [
-                {**v.as_dict(), "latest_simulation": _simulation_json(simulations.get(v.id))}
-                for v in views
-            ]
-        )
-        return
-    table(
-        ["id", "plan", "targets", "variables", "sim", "by", "run at", "simulated"],
-        [
-            (
-                v.id,
-                v.plan_name,
-                v.targets.describe(),
-                v.variables,
-                v.simulation,
-                v.requested_by,
-                v.run_at,
-                simulations[v.id].describe() if v.id in simulations else "-",
-            )
-            for v in views
-        ],
-    )
-
-
-def _simulation_json(simulation: SimulationView | None) -> dict[str, Any] | None:
-    if simulation is None:
-        return None
-    return {
-        "job": simulation.job.id,
-        "state": simulation.job.state,
-        "summary": simulation.job.summary,
-        "text": simulation.describe(),
-    }
-
-
-@approvals.command("simulate")
-@click.argument("job_id", type=int)
-@click.option("--follow", is_flag=True, help="Stream the simulation's log.")
-@click.option("--detach", is_flag=True, help="Leave it queued for the console or daemon.")
-@pass_state
-def approvals_simulate(state: CliState, job_id: int, follow: bool, detach: bool) -> int:
-    """Simulate what a waiting job requests (changes nothing, needs no approval)."""
-    service = state.runtime().approvals
-    view = service.simulate(job_id)
-    click.echo(f"job {job_id}: simulation job {view.id} {view.state}")
-    if detach:
-        return 0
-    code = execute_here(state, view, {}, follow)
-    latest = service.latest_simulation(job_id)
-    if latest is not None and latest.job.id == view.id:
-        click.echo(f"job {job_id}: simulation {latest.describe()}")
-    return code
-
-
-@approvals.command("approve")
-@click.argument("job_id", type=int)
-@click.option("--comment", default="")
-@pass_state
-def approvals_approve(state: CliState, job_id: int, comment: str) -> None:
-    view = state.runtime().approvals.approve(job_id, comment)
-    click.echo(f"job {job_id}: {view.state}")
-
-
-@approvals.command("deny")
-@click.argument("job_id", type=int)
-@click.option("--comment", default="")
-@pass_state
-def approvals_deny(state: CliState, job_id: int, comment: str) -> None:
-    view = state.runtime().approvals.deny(job_id, comment)
-    click.echo(f"job {job_id}: {view.state}")
-
-
-COMMANDS = (run_command, jobs, drift, approvals)
+COMMANDS = (run_command, jobs)

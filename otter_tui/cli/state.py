@@ -46,6 +46,16 @@ class CliState:
                 self._runtime = open_runtime(settings=self.settings(), clock=self.clock)
         return self._runtime
 
+    def runtime_for_plan(self, plan: str) -> Runtime:
+        """The runtime for a command that runs one plan: only that plan's file is loaded and
+        its records refreshed (every file when ``plan`` is a display name), not all of them."""
+        if self._runtime is None:
+            from otter_tui.runtime import open_runtime
+
+            self._runtime = open_runtime(settings=self.settings(), sync_plans=False)
+            self._runtime.plans.sync_plan(plan)
+        return self._runtime
+
     def close(self) -> None:
         if self._runtime is not None:
             self._runtime.close()

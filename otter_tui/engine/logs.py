@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import datetime
@@ -218,7 +220,9 @@ class LogWriter:
         """Lines not yet stored; every :class:`JobLog` feeding this writer should share it."""
         self.stored_seq: dict[int, int] = {}
         """Per job, the highest ``seq`` stored (a job's batches are stored in order)."""
-        self._progress = asyncio.Condition()
+        self._waiters: dict[int, list[tuple[int, int, asyncio.Future[None]]]] = {}
+        """Per job, a heap of (seq, tie-breaker, future) for :meth:`wait_stored`."""
+        self._waiter_ids = itertools.count()
         self.observers: list[Callable[[Sequence[LogLine]], None]] = []
         """Called on the loop with each batch just stored (benchmarks time arrival to stored)."""
         self._task: asyncio.Task[None] | None = None
@@ -290,21 +294,31 @@ class LogWriter:
 
     async def _advance(self, lines: Sequence[LogLine]) -> None:
         """Record how far each job's log is stored (also past a batch given up on, so no
-        waiter hangs on it) and wake the waiters."""
-        async with self._progress:
-            for line in lines:
-                if line.seq > self.stored_seq.get(line.job_id, 0):
-                    self.stored_seq[line.job_id] = line.seq
-            self._progress.notify_all()
+        waiter hangs on it) and wake exactly the waiters whose lines are now stored: hundreds
+        of server runs waiting at once are not all woken to re-check at every batch."""
+        for line in lines:
+            if line.seq > self.stored_seq.get(line.job_id, 0):
+                self.stored_seq[line.job_id] = line.seq
+        for job_id in {line.job_id for line in lines}:
+            heap, stored = self._waiters.get(job_id), self.stored_seq.get(job_id, 0)
+            while heap and heap[0][0] <= stored:
+                future = heapq.heappop(heap)[2]
+                if not future.done():
+                    future.set_result(None)
 
     async def wait_stored(self, job_id: int, seq: int) -> None:
         """Wait until job ``job_id``'s lines up to ``seq`` are stored. Unlike :meth:`drain`, other
         jobs streaming meanwhile cannot keep this waiting."""
-        async with self._progress:
-            await self._progress.wait_for(lambda: self.stored_seq.get(job_id, 0) >= seq)
+        if self.stored_seq.get(job_id, 0) >= seq:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heap = self._waiters.setdefault(job_id, [])
+        heapq.heappush(heap, (seq, next(self._waiter_ids), future))
+        await future
 
     def forget(self, job_id: int) -> None:
         self.stored_seq.pop(job_id, None)
+        self._waiters.pop(job_id, None)
 
     async def drain(self) -> None:
         """Wait until every published batch is stored."""

@@ -6,15 +6,15 @@ and a job's rows land in the order things happened.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 
 from otter_tui.engine.dbthread import DbThread
+from otter_tui.engine.groupcommit import GroupCommit
 from otter_tui.engine.targets import JobPlan, PlannedRun
 from otter_tui.events import DriftChecked, EventBus, JobStateChanged, ServerRunStateChanged
 from otter_tui.services.context import ServiceContext
@@ -60,54 +60,32 @@ class _RunWrite:
     outcome: Outcome | None
 
 
+@dataclass(frozen=True)
+class _DriftWrite:
+    """One server's collection, replacing its stored drift, waiting for the group commit."""
+
+    server_id: int
+    records: Sequence[DriftRecord]
+
+
 class JobRecorder:
     def __init__(self, ctx: ServiceContext, bus: EventBus, dbthread: DbThread) -> None:
         self.ctx = ctx
         self.bus = bus
         self.dbthread = dbthread
-        self._pending: list[tuple[_RunWrite, asyncio.Future[RunState]]] = []
-        self._committer: asyncio.Task[None] | None = None
+        self._runs = GroupCommit(dbthread, self._store_runs, "run-state-writer")
+        self._drift = GroupCommit(dbthread, self._store_drift, "drift-writer")
 
     async def job_started(self, plan: JobPlan) -> None:
         await self.bus.publish(JobStateChanged(plan.job_id, JobState.RUNNING.value, self.ctx.now()))
 
     async def run_started(self, plan: JobPlan, run: PlannedRun) -> None:
-        await self._write_run(_RunWrite(run.run_id, self.ctx.now(), None))
+        await self._runs.submit(_RunWrite(run.run_id, self.ctx.now(), None))
         await self._publish_run(plan, run, RunState.RUNNING, "")
 
     async def finish_run(self, plan: JobPlan, run: PlannedRun, outcome: Outcome) -> None:
-        stored = await self._write_run(_RunWrite(run.run_id, self.ctx.now(), outcome))
+        stored = await self._runs.submit(_RunWrite(run.run_id, self.ctx.now(), outcome))
         await self._publish_run(plan, run, stored, outcome.error)
-
-    def _write_run(self, write: _RunWrite) -> asyncio.Future[RunState]:
-        """Queue a run's state for the next group commit; resolves once it is stored.
-
-        Group commit: while one batch is being written, the writes asked for meanwhile gather and
-        go in the next transaction together. Each caller still returns only after its own write
-        is committed, so "written, then published" and "log stored, then run finished" hold as
-        before; hundreds of runs starting or ending together cost a few transactions, not one
-        (plus a SELECT) each."""
-        future: asyncio.Future[RunState] = asyncio.get_running_loop().create_future()
-        self._pending.append((write, future))
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_runs(), name="run-state-writer")
-        return future
-
-    async def _commit_runs(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                states = await self.dbthread.run(self._store_runs, [w for w, _ in batch])
-            except BaseException as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for (_, future), state in zip(batch, states, strict=True):
-                if not future.done():
-                    future.set_result(state)
 
     def _store_runs(self, writes: Sequence[_RunWrite]) -> list[RunState]:
         """Store a batch of starts and finishes in one transaction; returns each state stored.
@@ -196,30 +174,40 @@ class JobRecorder:
     async def store_drift(
         self, server_id: int, server: str, records: Sequence[DriftRecord]
     ) -> None:
+        """Replace the server's stored drift (group-committed with other servers' results)."""
         now = self.ctx.now()
-        await self.dbthread.run(self._store_drift, server_id, records)
+        await self._drift.submit(_DriftWrite(server_id, records))
         await self.bus.publish(DriftChecked(server, rollup([r.status for r in records]), now))
 
-    def _store_drift(self, server_id: int, records: Sequence[DriftRecord]) -> None:
-        """Replace the server's drift with this collection, which covered every configuration
+    def _store_drift(self, writes: Sequence[_DriftWrite]) -> list[None]:
+        """Replace each server's drift with its collection, which covered every configuration
         plan that applies to it now: items of a plan that no longer applies (disabled, role
-        removed) go, instead of keeping the server drifted forever."""
+        removed) go, instead of keeping the server drifted forever. Plain multi-row statements,
+        no ORM objects: a 500-server check is a few statements, not 500 transactions."""
         now = self.ctx.now()
+        latest = {w.server_id: w.records for w in writes}  # a server twice: its last collection
+        ids = list(latest)
+        rows = [
+            {
+                "server_id": server_id,
+                "plan_key": r.plan_key,
+                "item": r.item,
+                "status": r.status,
+                "diff": r.diff,
+                "message": r.message,
+                "checked_at": now,
+            }
+            for server_id, records in latest.items()
+            for r in _unique(records)
+        ]
         with self.ctx.db.transaction() as s:
-            s.execute(delete(DriftItem).where(DriftItem.server_id == server_id))
-            s.add_all(
-                DriftItem(
-                    server_id=server_id,
-                    plan_key=r.plan_key,
-                    item=r.item,
-                    status=r.status,
-                    diff=r.diff,
-                    message=r.message,
-                    checked_at=now,
-                )
-                for r in _unique(records)
-            )
-            s.execute(update(Server).where(Server.id == server_id).values(drift_checked_at=now))
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                s.execute(delete(DriftItem).where(DriftItem.server_id.in_(chunk)))
+                s.execute(update(Server).where(Server.id.in_(chunk)).values(drift_checked_at=now))
+            if rows:
+                s.execute(insert(DriftItem), rows)
+        return [None] * len(writes)
 
 
 def _unique(records: Sequence[DriftRecord]) -> list[DriftRecord]:

@@ -13,9 +13,9 @@ from pathlib import Path
 from otter_tui.config import Settings
 from otter_tui.engine.targets import ServerFacts
 from otter_tui.transport.base import Transport
-from otter_tui.transport.credentials import keyring_lookup
 from otter_tui.transport.local import LocalTransport
-from otter_tui.transport.ssh import SshOptions, SshTransport
+from otter_tui.transport.ssh import SshTransport
+from otter_tui.transport.ssh_options import SshOptions
 
 TransportFactory = Callable[[ServerFacts], Transport]
 
@@ -31,6 +31,14 @@ def ssh_options(settings: Settings) -> SshOptions:
         secret_lookup=keyring_lookup,
         ssh_config=Path(ssh.ssh_config).expanduser() if ssh.ssh_config else None,
     )
+
+
+def keyring_lookup(kind: str, subject: str) -> str | None:
+    """The keyring lookup, imported when a password or passphrase is first needed: keyring
+    (and the entry points it scans) is most of a key-based run's start-up it does not use."""
+    from otter_tui.transport.credentials import keyring_lookup as lookup
+
+    return lookup(kind, subject)
 
 
 def default_transports(settings: Settings) -> TransportFactory:

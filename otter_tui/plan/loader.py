@@ -13,6 +13,7 @@ becomes a ``LoadError(file, line, message)``; the Plans screen lists them, nothi
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.util
 import sys
@@ -99,6 +100,21 @@ def load_plans(plans_dir: Path) -> LoadResult:
     return result
 
 
+def load_plan_file(plans_dir: Path, stem: str) -> LoadResult | None:
+    """Load only ``plans_dir/<stem>.py`` (None when there is no such plan file).
+
+    For a start that runs one plan by key (``otter-tui run file.Class``): the other files are
+    neither executed nor checked, so a name clash with another file is found by the next full
+    load (``plans sync``, the console, the daemon), not here.
+    """
+    path = plans_dir / f"{stem}.py"
+    if stem.startswith("_") or "/" in stem or not path.is_file():
+        return None
+    result = LoadResult()
+    _load_file(path, _fresh_package(plans_dir), result)
+    return result
+
+
 def _fresh_package(plans_dir: Path) -> str:
     """Make ``otter_plans_<hash>`` a clean package over ``plans_dir``, dropping an older load."""
     digest = hashlib.sha256(str(plans_dir.resolve()).encode()).hexdigest()[:12]
@@ -180,13 +196,20 @@ def _problem_error(path: Path, cls: type[Plan], problem: Problem) -> LoadError:
 
 def _class_node(path: Path, class_name: str) -> ast.ClassDef | None:
     try:
-        tree = ast.parse(path.read_bytes(), str(path))
+        info = path.stat()
+        tree = _parsed(str(path), info.st_mtime_ns, info.st_size)
     except (SyntaxError, OSError):
         return None
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef) and node.name == class_name:
             return node
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: str, _mtime_ns: int, _size: int) -> ast.Module:
+    """A plan file's syntax tree, parsed once per version of the file (not once per class)."""
+    return ast.parse(Path(path).read_bytes(), path)
 
 
 def _class_line(path: Path, class_name: str) -> int:

@@ -14,13 +14,20 @@ The rules (Nautobot's, ARCHITECTURE.md section 3):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from otter_tui.errors import ConflictError, NotFoundError, UsageError
-from otter_tui.plan.loader import LoadError, LoadResult, PlanClassInfo, load_plans
+from otter_tui.plan.loader import (
+    LoadError,
+    LoadResult,
+    PlanClassInfo,
+    load_plan_file,
+    load_plans,
+)
 from otter_tui.services.context import ServiceContext
 from otter_tui.store.models import OVERRIDABLE, PlanKind, PlanRecord, Schedule
 
@@ -128,20 +135,44 @@ class PlanService:
     def __init__(self, ctx: ServiceContext, loaded: LoadResult | None = None) -> None:
         self.ctx = ctx
         self._loaded = loaded
+        self._partial = False
+        """True when only one plan file is loaded (:meth:`sync_plan`)."""
         self._unreported = SyncReport()
 
     @property
     def loaded(self) -> LoadResult:
         """The plan classes on disk, loaded once per service (``sync`` reloads)."""
-        if self._loaded is None:
-            self._loaded = load_plans(self.ctx.settings.plans_dir)
+        if self._loaded is None or self._partial:
+            self._loaded, self._partial = load_plans(self.ctx.settings.plans_dir), False
         return self._loaded
 
     def plan_class(self, key: str) -> PlanClassInfo:
-        for info in self.loaded.plans:
+        partial = self._loaded if self._partial else None
+        for info in (partial or self.loaded).plans:
             if info.key == key:
                 return info
+        if partial is not None:  # only one file was loaded: look at all of them before saying no
+            return self.plan_class_loaded(key)
         raise NotFoundError(f"plan '{key}' is not installed (its file is gone or fails to load)")
+
+    def plan_class_loaded(self, key: str) -> PlanClassInfo:
+        """:meth:`plan_class` after loading every plan file."""
+        self._loaded, self._partial = load_plans(self.ctx.settings.plans_dir), False
+        return self.plan_class(key)
+
+    def sync_plan(self, key_or_name: str) -> None:
+        """Refresh only the record(s) of the file that defines ``key_or_name`` (``file.Class``),
+        loading that file alone: what a start that runs one plan needs. A display name, or a
+        key whose file is not there, falls back to a full (unaudited) sync."""
+        stem = key_or_name.partition(".")[0] if "." in key_or_name else ""
+        loaded = load_plan_file(self.ctx.settings.plans_dir, stem) if stem else None
+        if loaded is None or not any(p.key == key_or_name for p in loaded.plans):
+            self.sync(audit=False)
+            return
+        self._loaded, self._partial = loaded, True
+        with self.ctx.db.transaction() as s:
+            report = self._apply(s, loaded, file=loaded.plans[0].file)
+        self._unreported = self._unreported.merged(report)
 
     def sync(self, *, audit: bool = True) -> SyncReport:
         """Reload plan files and bring every record in line with the classes.
@@ -150,7 +181,7 @@ class PlanService:
         changed, so the next audited sync in this process reports and audits it: an operator
         who runs ``plans sync`` sees what changed since the last one, not "0 new".
         """
-        self._loaded = load_plans(self.ctx.settings.plans_dir)
+        self._loaded, self._partial = load_plans(self.ctx.settings.plans_dir), False
         with self.ctx.db.transaction() as s:
             report = self._apply(s, self._loaded)
             if not audit:
@@ -169,10 +200,15 @@ class PlanService:
                 )
         return report
 
-    def _apply(self, s: Session, loaded: LoadResult) -> SyncReport:
+    def _apply(self, s: Session, loaded: LoadResult, file: Path | None = None) -> SyncReport:
+        """Bring the records in line with ``loaded``; ``file``: only that file was loaded, so
+        only its records may be found gone."""
         report = SyncReport(errors=list(loaded.errors))
         found = {info.key: info for info in loaded.plans}
-        records = {r.key: r for r in s.scalars(select(PlanRecord))}
+        query = select(PlanRecord)
+        if file is not None:
+            query = query.where(PlanRecord.file == str(file))
+        records = {r.key: r for r in s.scalars(query)}
         for key, info in found.items():
             record = records.get(key)
             if record is None:

@@ -29,7 +29,8 @@ from otter_tui.transport.known_hosts import (
     recorded_keys,
     trust_host_key,
 )
-from otter_tui.transport.ssh import Endpoint, SshOptions, SshTransport
+from otter_tui.transport.ssh import SshTransport
+from otter_tui.transport.ssh_options import Endpoint, SshOptions
 
 KeyFetcher = Callable[[str, int, float], Awaitable[tuple[str, str]]]
 """``(host, port, timeout) -> (key line, fingerprint)``; tests may pass their own."""

@@ -30,7 +30,8 @@ from types import TracebackType
 from typing import Any
 
 from otter_tui.transport.known_hosts import known_hosts_pattern
-from otter_tui.transport.ssh import SshOptions, SshTransport
+from otter_tui.transport.ssh import SshTransport
+from otter_tui.transport.ssh_options import SshOptions
 
 SSHD = Path("/usr/sbin/sshd")
 PORTS_PER_SSHD = 16

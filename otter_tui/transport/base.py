@@ -124,8 +124,11 @@ class Transport(Protocol):
         """
         ...
 
-    async def read_file(self, path: str) -> bytes | None:
-        """The file's bytes, or ``None`` when it does not exist."""
+    async def read_file(self, path: str, size_hint: int | None = None) -> bytes | None:
+        """The file's bytes, or ``None`` when it does not exist.
+
+        ``size_hint``: the size a ``stat`` just gave; over SFTP the file is then read in one
+        request instead of asking its size first. A wrong hint costs time, never content."""
         ...
 
     async def write_file(self, path: str, data: bytes, mode: int | None = None) -> None:

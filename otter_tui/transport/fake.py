@@ -81,7 +81,7 @@ class FakeTransport:
             return FileStat("directory", 0o755, 0, 0, 4096)
         return None
 
-    async def read_file(self, path: str) -> bytes | None:
+    async def read_file(self, path: str, size_hint: int | None = None) -> bytes | None:
         return self.files.get(path)
 
     async def write_file(self, path: str, data: bytes, mode: int | None = None) -> None:

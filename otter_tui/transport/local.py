@@ -248,7 +248,7 @@ class LocalTransport:
         except OSError as exc:
             raise TransportError(f"{self.name}: cannot stat {path}: {exc.strerror}") from None
 
-    async def read_file(self, path: str) -> bytes | None:
+    async def read_file(self, path: str, size_hint: int | None = None) -> bytes | None:
         """The file's bytes, or None when it (or a parent directory) does not exist."""
         return await asyncio.to_thread(self._read, self._path(path))
 

@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import posixpath
-import secrets
+import getpass
 import shlex
-import stat
-import weakref
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import asyncssh
@@ -30,19 +26,15 @@ from otter_tui.transport.known_hosts import (
     describe_connect_failure,
     load_known_hosts,
 )
-from otter_tui.transport.local import (
-    DEFAULT_OUTPUT_CAP,
-    KILL_GRACE,
-    OutputTail,
-    Release,
-    file_kind,
-    pump_lines,
-    settle,
+from otter_tui.transport.sftp_files import sftp_read, sftp_stat, sftp_write
+from otter_tui.transport.ssh_options import (
+    Endpoint,
+    SshOptions,
+    connect_slots,
+    parse_hop,
+    plain_keypairs,
 )
-
-SecretLookup = Callable[[str, str], "str | None"]
-"""``(kind, subject) -> secret or None``: ``("password", server name)`` or
-``("passphrase", key file path)``. Called only when the secret is needed, in a worker thread."""
+from otter_tui.transport.ssh_remote import RemoteRun
 
 _WRAPPER = 'echo "$$"; exec sh -c "$1"'
 """Prints the shell's PID, which is its process group (sshd starts each session with setsid),
@@ -56,63 +48,6 @@ While log backpressure holds a command, its output waits in this window and in a
 of the same size, per command: 512 KiB rather than 4 MiB of unread output per server, and after a
 cancel that much less to read before the channel can close. Still ample for speed: 256 KiB per
 round trip is ~25 MB/s on a 10 ms link, far beyond what the log store takes per server."""
-
-
-@dataclass(frozen=True)
-class SshOptions:
-    """How to reach and trust servers; shared by every transport of a fleet."""
-
-    known_hosts: tuple[Path, ...] = (Path("~/.ssh/known_hosts"),)
-    """Files of trusted host keys (the user's and the app's own); missing files are fine."""
-    client_keys: tuple[Path, ...] = ()
-    """Private key files; empty means asyncssh's defaults (``~/.ssh/id_*``, ``IdentityFile``)."""
-    use_agent: bool = True
-    """Offer keys from the ssh-agent at ``SSH_AUTH_SOCK``."""
-    connect_timeout: float = 10.0
-    """Seconds for TCP connect, key exchange and login together (after a connect slot is free)."""
-    max_concurrent_connects: int = 64
-    """Handshakes in flight at once in this process (see :func:`connect_slots`)."""
-    secret_lookup: SecretLookup | None = field(default=None, compare=False)
-    """Where a password or key passphrase comes from (normally the keyring)."""
-    ssh_config: Path | None = Path("~/.ssh/config")
-    """An ssh_config file for host, port, user and ProxyJump; None or missing: not used."""
-    kill_grace: float = KILL_GRACE
-    """Seconds a cancelled command gets between SIGTERM and SIGKILL."""
-    output_cap: int = DEFAULT_OUTPUT_CAP
-    """Characters of each stream a ``CommandResult`` keeps."""
-
-    @property
-    def agent_forwarding(self) -> bool:
-        """Always False: a server we change must not be able to use the operator's agent."""
-        return False
-
-
-_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def connect_slots(limit: int) -> asyncio.Semaphore:
-    """The running loop's gate on SSH handshakes, shared by every transport with this limit.
-
-    Key exchange and login cost CPU on both ends; hundreds at once on a small machine all
-    finish late and time out together, so handshakes queue here and sessions do not.
-    """
-    per_loop = _SLOTS.setdefault(asyncio.get_running_loop(), {})
-    if limit not in per_loop:
-        per_loop[limit] = asyncio.Semaphore(max(1, limit))
-    return per_loop[limit]
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where a transport really connects, after ssh_config: for messages and host-key trust."""
-
-    host: str
-    port: int
-    user: str
-    jumps: tuple[str, ...]
-    """``[user@]host[:port]`` hops from ProxyJump, in order."""
 
 
 class _Client(asyncssh.SSHClient):
@@ -200,15 +135,24 @@ class SshTransport:
                 self._conn = await self._open()
             return self._conn
 
+    def _plain_endpoint(self) -> Endpoint | None:
+        """Without an ssh_config file the endpoint is what the server record says: no file to
+        read, so no trip to a worker thread for each of a fan-out's connections."""
+        if self._config_paths() is not None:
+            return None
+        port = self.port if self.port is not None else DEFAULT_SSH_PORT
+        return Endpoint(self.host, port, self.user or getpass.getuser(), ())
+
     async def _open(self) -> asyncssh.SSHClientConnection:
         try:
-            endpoint = await asyncio.to_thread(self.endpoint)
+            plain = self._plain_endpoint()
+            endpoint = plain if plain is not None else await asyncio.to_thread(self.endpoint)
         except (OSError, ValueError, asyncssh.Error) as exc:
             raise TransportError(f"{self.name}: cannot use ssh_config: {exc}") from None
         keys = await self._client_keys()
         tunnel: asyncssh.SSHClientConnection | None = None
         for hop in endpoint.jumps:
-            user, host, port = _parse_hop(hop)
+            user, host, port = parse_hop(hop)
             hop_endpoint = Endpoint(host, port or DEFAULT_SSH_PORT, user or "", ())
             tunnel = await self._dial(host, port, user, tunnel, keys, hop_endpoint)
             self._hops.append(tunnel)
@@ -224,7 +168,9 @@ class SshTransport:
         where: Endpoint,
     ) -> asyncssh.SSHClientConnection:
         """One verified SSH connection; ``where`` is the resolved address, for messages."""
-        known = await asyncio.to_thread(load_known_hosts, self.options.known_hosts)
+        # Parsed once per file version for the whole process (cached), so read on the loop: a
+        # worker-thread trip per connection cost more than the cached lookup it waited for.
+        known = load_known_hosts(self.options.known_hosts)
         clients: list[_Client] = []
 
         def client_factory() -> _Client:
@@ -291,7 +237,7 @@ class SshTransport:
     async def _load_key(self, path: Path) -> Sequence[asyncssh.SSHKeyPair]:
         """Load a key; ask for its passphrase only if it will not load without one."""
         try:
-            return asyncssh.load_keypairs([str(path)])
+            return plain_keypairs(path)
         except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
             first_error: Exception = exc
         except OSError as exc:
@@ -324,7 +270,7 @@ class SshTransport:
         except asyncio.CancelledError:
             await asyncio.shield(asyncio.ensure_future(self._abort(conn, opening)))
             raise
-        return await _RemoteRun(self, conn, process, on_line).finish(command)
+        return await RemoteRun(self, conn, process, on_line).finish(command)
 
     async def _abort(
         self,
@@ -334,7 +280,7 @@ class SshTransport:
         """Cancelled while the channel opened: the command may already run, so end it too."""
         with contextlib.suppress(OSError, TimeoutError, asyncssh.Error):
             process = await asyncio.wait_for(opening, self.options.kill_grace)
-            await _RemoteRun(self, conn, process, None).stop()
+            await RemoteRun(self, conn, process, None).stop()
 
     def _lost(self, exc: BaseException) -> TransportError:
         reason = exc.reason if isinstance(exc, asyncssh.Error) else str(exc)
@@ -347,33 +293,14 @@ class SshTransport:
         shell on the server for each look, which is what made an ensure cost six channels.
         """
         sftp = await self._sftp_client()
-        try:
-            attrs = await sftp.lstat(path)
-            mode = attrs.permissions or 0
-            target = await sftp.readlink(path) if stat.S_ISLNK(mode) else None
-        except asyncssh.SFTPNoSuchFile:
-            return None
-        except asyncssh.SFTPError as exc:
-            raise TransportError(f"{self.name}: cannot stat {path}: {exc.reason}") from None
-        except (OSError, asyncssh.Error) as exc:
-            raise self._lost(exc) from None
-        return FileStat(
-            file_kind(mode), mode & 0o7777, attrs.uid or 0, attrs.gid or 0, attrs.size or 0, target
-        )
+        with self._sftp_errors("stat", path):
+            return await sftp_stat(sftp, path)
 
-    async def read_file(self, path: str) -> bytes | None:
-        """The file's bytes over SFTP, or None when it does not exist."""
+    async def read_file(self, path: str, size_hint: int | None = None) -> bytes | None:
+        """The file's bytes over SFTP, or None when it does not exist (see :func:`sftp_read`)."""
         sftp = await self._sftp_client()
-        try:
-            async with sftp.open(path, "rb", encoding=None) as handle:
-                data: bytes = await handle.read()
-                return data
-        except asyncssh.SFTPNoSuchFile:
-            return None
-        except asyncssh.SFTPError as exc:
-            raise TransportError(f"{self.name}: cannot read {path}: {exc.reason}") from None
-        except (OSError, asyncssh.Error) as exc:
-            raise self._lost(exc) from None
+        with self._sftp_errors("read", path):
+            return await sftp_read(sftp, path, size_hint)
 
     async def write_file(self, path: str, data: bytes, mode: int | None = None) -> None:
         """Write over SFTP to a temp name beside ``path``, then ``posix-rename`` it into place.
@@ -382,19 +309,16 @@ class SshTransport:
         The temp file starts 0600 whenever the final mode is known.
         """
         sftp = await self._sftp_client()
-        directory, base = posixpath.split(path)
-        temp = posixpath.join(directory, f".{base}.otter-{secrets.token_hex(4)}.tmp")
+        with self._sftp_errors("write", path):
+            await sftp_write(sftp, path, data, mode)
+
+    @contextlib.contextmanager
+    def _sftp_errors(self, action: str, path: str) -> Iterator[None]:
+        """A refused request is a one-line ``TransportError``; a broken connection says so."""
         try:
-            keep = mode if mode is not None else await _sftp_mode(sftp, path)
-            attrs = asyncssh.SFTPAttrs(permissions=0o600) if keep is not None else None
-            await _sftp_write(sftp, temp, data, attrs)
-            if keep is not None:
-                await sftp.chmod(temp, keep)
-            await sftp.posix_rename(temp, path)
+            yield
         except asyncssh.SFTPError as exc:
-            with contextlib.suppress(asyncssh.SFTPError):
-                await sftp.remove(temp)
-            raise TransportError(f"{self.name}: cannot write {path}: {exc.reason}") from None
+            raise TransportError(f"{self.name}: cannot {action} {path}: {exc.reason}") from None
         except (OSError, asyncssh.Error) as exc:
             raise self._lost(exc) from None
 
@@ -427,125 +351,6 @@ class SshTransport:
                 with contextlib.suppress(OSError, asyncssh.Error):
                     await conn.wait_closed()
         self._conn, self._hops = None, []
-
-
-class _RemoteRun:
-    """One running remote command: streams its output and, if interrupted, ends it."""
-
-    def __init__(
-        self,
-        transport: SshTransport,
-        conn: asyncssh.SSHClientConnection,
-        process: asyncssh.SSHClientProcess[bytes],
-        on_line: LineSink | None,
-    ) -> None:
-        self.transport = transport
-        self.conn = conn
-        self.process = process
-        self.pgid: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        cap = transport.options.output_cap
-        self.out, self.err = OutputTail(cap), OutputTail(cap)
-        self.released = Release()
-        """Set when stopping (after SIGTERM): the pumps stop honouring backpressure and read the
-        command's last output at once, so its channel can close (sshd keeps a channel open
-        while it has output we have not taken)."""
-        self.pumps = [
-            asyncio.create_task(self._pump_stdout(on_line)),
-            asyncio.create_task(
-                pump_lines(process.stderr.read, "stderr", on_line, self.err, self.released)
-            ),
-        ]
-
-    async def finish(self, command: Command) -> CommandResult:
-        """Wait for the end; on any interruption end the remote command before propagating."""
-        try:
-            for pump in self.pumps:
-                await asyncio.shield(pump)
-            await asyncio.shield(self.process.wait_closed())
-        except (OSError, asyncssh.Error) as exc:
-            await asyncio.shield(asyncio.ensure_future(self.stop()))
-            raise self.transport._lost(exc) from None
-        except BaseException:
-            await asyncio.shield(asyncio.ensure_future(self.stop()))
-            raise
-        status = self.process.returncode
-        if status is None:
-            raise TransportError(
-                f"{self.transport.name}: connection lost while running {command.display()}"
-            )
-        return CommandResult(status, self.out.text(), self.err.text())
-
-    async def _pump_stdout(self, on_line: LineSink | None) -> None:
-        """The first stdout line is the wrapper's PID; the rest is the command's output.
-
-        A first line that is not a PID (a login shell like nologin that never ran the wrapper)
-        is output like any other, so its message reaches the operator.
-        """
-        stdout = self.process.stdout
-        leftover: list[bytes] = []
-        try:
-            first = await stdout.readline()
-            is_pid = first.strip().isdigit()
-            self.pgid.set_result(int(first) if is_pid else None)
-            leftover = [] if is_pid or not first else [first]
-        finally:
-            if not self.pgid.done():
-                self.pgid.set_result(None)
-
-        async def read(size: int) -> bytes:
-            return leftover.pop() if leftover else await stdout.read(size)
-
-        await pump_lines(read, "stdout", on_line, self.out, self.released)
-
-    async def stop(self) -> None:
-        """SIGTERM the remote group; SIGKILL it if the channel is still open after the grace.
-
-        Output held back by log backpressure is released only once SIGTERM is delivered: the
-        signal takes a channel of its own (a shell on the server, ~0.3 s), and a command let
-        loose meanwhile (``yes``) would print hundreds of thousands of lines into memory.
-        """
-        grace = self.transport.options.kill_grace
-        try:
-            pgid = await asyncio.wait_for(asyncio.shield(self.pgid), grace)
-        except TimeoutError:
-            pgid = None
-        if pgid is not None:
-            await self._signal(pgid, "TERM", grace)
-        self.released.set()
-        closed = asyncio.ensure_future(self.process.wait_closed())
-        _done, pending = await asyncio.wait([closed, *self.pumps], timeout=grace)
-        if pending and pgid is not None:
-            await self._signal(pgid, "KILL", grace)
-        self.process.close()
-        settle([closed, *self.pumps])
-
-    async def _signal(self, pgid: int, name: str, grace: float) -> None:
-        line = f"kill -s {name} -- -{pgid} 2>/dev/null || kill -s {name} {pgid} 2>/dev/null"
-        with contextlib.suppress(OSError, TimeoutError, asyncssh.Error):
-            await asyncio.wait_for(self.conn.run(line, check=False), grace)
-
-
-async def _sftp_mode(sftp: asyncssh.SFTPClient, path: str) -> int | None:
-    try:
-        attrs = await sftp.stat(path)
-    except asyncssh.SFTPNoSuchFile:
-        return None
-    return None if attrs.permissions is None else attrs.permissions & 0o7777
-
-
-async def _sftp_write(
-    sftp: asyncssh.SFTPClient, path: str, data: bytes, attrs: asyncssh.SFTPAttrs | None
-) -> None:
-    # "x": exclusive create, so nothing already at the temp name is written through.
-    async with sftp.open(path, "xb", attrs or asyncssh.SFTPAttrs(), encoding=None) as handle:
-        await handle.write(data)
-
-
-def _parse_hop(hop: str) -> tuple[str | None, str, int | None]:
-    """``[user@]host[:port]`` from ProxyJump into its parts."""
-    user, _, rest = hop.rpartition("@")
-    host, _, port = rest.partition(":")
-    return (user or None, host, int(port) if port else None)
 
 
 def _reason(exc: BaseException) -> str:

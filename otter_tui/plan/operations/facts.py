@@ -13,6 +13,7 @@ how plans give ``owner`` and ``group``, and how a diff shows them) are resolved 
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 
 from otter_tui.errors import OtterError
@@ -28,6 +29,34 @@ _NAMES: weakref.WeakKeyDictionary[Transport, dict[tuple[str, int], str]] = (
 )
 """Per transport (so per server run): ``("passwd" | "group", id) -> name``. Only found names
 are kept: an id without a name may get one later in the run (a plan step adding a user)."""
+
+
+_LOOKED: weakref.WeakKeyDictionary[Transport, dict[str, PathInfo | None]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per transport: what the last collect of a path found, until an apply takes it."""
+
+
+def remember_look(t: Transport, path: str, info: PathInfo | None) -> None:
+    """Keep what a collect just found for the apply that follows it.
+
+    ``drift.remediate_one`` (the only caller of ``apply``) always collects an operation right
+    before applying it, on the same transport, with nothing run in between; looking again at
+    the start of the apply cost every changed file one more round trip to the server.
+    """
+    with contextlib.suppress(TypeError):  # an unhashable transport: apply looks again
+        _LOOKED.setdefault(t, {})[path] = info
+
+
+async def looked_or_fresh(t: Transport, path: str) -> PathInfo | None:
+    """What the collect right before found (once), else a fresh look."""
+    try:
+        looked = _LOOKED.get(t, {})
+    except TypeError:
+        looked = {}
+    if path in looked:
+        return looked.pop(path)
+    return await path_info(t, path)
 
 
 async def path_info(t: Transport, path: str) -> PathInfo | None:

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 from otter_tui.errors import UsageError
 from otter_tui.plan.operations.base import Operation, run_checked
-from otter_tui.plan.operations.facts import PathInfo, metadata_drift, path_info
+from otter_tui.plan.operations.facts import (
+    PathInfo,
+    looked_or_fresh,
+    metadata_drift,
+    path_info,
+    remember_look,
+)
 from otter_tui.plan.operations.paths import (
     check_path,
     details,
@@ -48,6 +54,7 @@ class FileOp(Operation):
 
     async def inspect(self, t: Transport) -> Collected:
         info = await path_info(t, self.path)
+        remember_look(t, self.path, info)
         if self.absent:
             return Collected.desired() if info is None else Collected.drifted(self._removal(info))
         if info is not None and info.kind != "file":
@@ -62,7 +69,7 @@ class FileOp(Operation):
             return [text_diff(self.path, None, self.content or b"") or f"create {self.path}"]
         if self.content is None:
             return []
-        current = await read_bytes(t, self.path)
+        current = await read_bytes(t, self.path, info.size)
         return [] if current == self.content else [text_diff(self.path, current, self.content)]
 
     def _removal(self, info: PathInfo) -> str:
@@ -71,7 +78,7 @@ class FileOp(Operation):
         return f"{self.path} is a {info.kind}, expected no file there"
 
     async def apply(self, t: Transport, on_line: LineSink | None = None) -> Applied:
-        info = await path_info(t, self.path)
+        info = await looked_or_fresh(t, self.path)
         if self.absent:
             return await self._remove(t, info, on_line)
         if info is not None and info.kind != "file":
@@ -91,7 +98,7 @@ class FileOp(Operation):
         self, t: Transport, info: PathInfo | None, on_line: LineSink | None
     ) -> bool:
         if info is not None and (
-            self.content is None or await t.read_file(self.path) == self.content
+            self.content is None or await t.read_file(self.path, info.size) == self.content
         ):
             return False
         data = self.content or b""

@@ -52,10 +52,12 @@ def text_diff(path: str, old: bytes | None, new: bytes) -> str:
     return diff
 
 
-async def read_bytes(t: Transport, path: str) -> bytes | None:
-    """The file's bytes, ``None`` if missing; an unreadable file is a ``FactError``."""
+async def read_bytes(t: Transport, path: str, size_hint: int | None = None) -> bytes | None:
+    """The file's bytes, ``None`` if missing; an unreadable file is a ``FactError``.
+
+    ``size_hint``: the size a ``stat`` just reported, so the transport can skip asking again."""
     try:
-        return await t.read_file(path)
+        return await t.read_file(path, size_hint)
     except (OSError, OtterError) as exc:
         raise FactError(f"cannot read {path} on {t.name}: {exc}") from exc
 
