@@ -23,6 +23,7 @@ import tomli_w
 
 from otter_tui.config import load_settings
 from otter_tui.runtime import Runtime, open_runtime
+from otter_tui.services.context import current_user
 from otter_tui.services.demo import seed_demo
 from otter_tui.store.db import open_database
 
@@ -98,6 +99,18 @@ def _migrated_template() -> Path:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return path
+
+
+def admit_os_account(rt: Runtime) -> str:
+    """Make the OS account this test runs as an admin of ``rt``'s database; returns its name.
+
+    A child ``otter-tui`` process acts as the account it runs under, whatever its environment
+    says, so a test that starts one must first make that account known.
+    """
+    name = current_user()
+    if name not in {u.name for u in rt.users.list()}:
+        rt.users.add(name, admin=True)
+    return name
 
 
 def db_file(tmp_path: Path) -> Path:

@@ -144,7 +144,6 @@ async def test_worker_prunes_in_the_background(rt: Runtime, clock: FixedClock) -
 def test_jobs_prune_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("OTTER_TUI_USER", "alice")
     runtime = engine_runtime(tmp_path, retention={"log_days": 30, "job_days": 180})
     add_local(runtime, "here")
     now = datetime.now(UTC)
@@ -152,8 +151,8 @@ def test_jobs_prune_command(
     trimmed = aged_job(runtime, JobState.SUCCEEDED, 31, now)
     config = str(tmp_path / "config.toml")
 
-    assert cli.run(["--config", config, "jobs", "prune"]) == 0
+    assert cli.run(["--config", config, "jobs", "prune"], actor="alice") == 0
     assert "pruned 1 job(s) and 10 log line(s)" in capsys.readouterr().out
     assert not exists(runtime, gone)
-    assert cli.run(["--config", config, "jobs", "logs", str(trimmed)]) == 0
+    assert cli.run(["--config", config, "jobs", "logs", str(trimmed)], actor="alice") == 0
     assert "(log pruned by retention at " in capsys.readouterr().out

@@ -15,7 +15,6 @@ from tests.fixtures_scheduler import World, make_world
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv("OTTER_TUI_USER", ACTOR)
     monkeypatch.delenv("OTTER_TUI_CONFIG", raising=False)
     yield from make_world(tmp_path)
 
@@ -25,7 +24,7 @@ def cli(world: World, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-un
     config = str(world.rt.settings.source)
 
     def call(*args: str) -> tuple[int, str, str]:
-        code = run(["--config", config, "schedules", *args])
+        code = run(["--config", config, "schedules", *args], actor=ACTOR)
         out, err = capsys.readouterr()
         return code, out, err
 

@@ -115,7 +115,10 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
     Run with no command to open the console.
     """
-    ctx.obj = CliState(config_path)
+    if isinstance(ctx.obj, CliState):
+        ctx.obj.config_path = config_path
+    else:
+        ctx.obj = CliState(config_path)
     ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:
         open_console(ctx.obj)
@@ -133,9 +136,15 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(run(argv))
 
 
-def run(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None, *, actor: str | None = None) -> int:
+    """Run one command line and return its exit code.
+
+    ``actor`` is for embedding and tests: the user the command acts as. The installed command
+    never sets it, so there the actor is always the process's operating-system account.
+    """
+    state = CliState(None, actor=actor)
     try:
-        result: Any = cli.main(args=argv, prog_name="otter-tui", standalone_mode=False)
+        result: Any = cli.main(args=argv, prog_name="otter-tui", standalone_mode=False, obj=state)
     except OtterError as exc:
         click.echo(f"otter-tui: error: {exc}", err=True)
         return exc.exit_code

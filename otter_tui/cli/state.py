@@ -16,8 +16,10 @@ class CliState:
     not at import time, so ``otter-tui --version`` and the console start import only what they use.
     """
 
-    def __init__(self, config_path: str | None) -> None:
+    def __init__(self, config_path: str | None, actor: str | None = None) -> None:
         self.config_path = config_path
+        self.actor = actor
+        """Who acts; None (always, from the installed command): the process's OS account."""
         self._settings: Settings | None = None
         self._runtime: Runtime | None = None
 
@@ -32,7 +34,7 @@ class CliState:
         if self._runtime is None:
             from otter_tui.runtime import open_runtime
 
-            self._runtime = open_runtime(settings=self.settings())
+            self._runtime = open_runtime(settings=self.settings(), actor=self.actor)
         return self._runtime
 
     def close(self) -> None:

@@ -6,8 +6,8 @@ daemon and the API all pass through the same checks.
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +24,6 @@ from otter_tui.store.models import AuditEvent, User, UserPermission
 
 Clock = Callable[[], datetime]
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-USER_ENV = "OTTER_TUI_USER"
 
 PERMISSIONS = (
     "inventory.edit",
@@ -44,8 +43,17 @@ def system_clock() -> datetime:
 
 
 def current_user() -> str:
-    """The acting user: ``OTTER_TUI_USER`` if set, else the login name."""
-    return os.environ.get(USER_ENV) or getpass.getuser()
+    """The acting user: the operating-system account of this process, found from its uid.
+
+    Never an environment variable (``$USER``, ``$LOGNAME``, ``$OTTER_TUI_USER``): those are set by
+    whoever starts the process, so the four-eyes rule of approvals would hold only if every shell
+    were trusted. A uid without a passwd entry (a bare container) acts as ``uid-N``.
+    """
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid-{uid}"
 
 
 @dataclass
