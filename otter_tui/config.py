@@ -35,6 +35,9 @@ class DatabaseSettings:
     file path is relative to the config file."""
     busy_timeout_ms: int = 10_000
     """How long SQLite waits on a lock before failing, in milliseconds."""
+    group: str = ""
+    """Share a new SQLite file with this OS group (file 0660, data dir 2770); empty: only the
+    account that creates it (0600 and 0700)."""
 
 
 @dataclass(frozen=True)

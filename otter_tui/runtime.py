@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from otter_tui.config import Settings, load_settings
 from otter_tui.services.context import Clock, ServiceContext, current_user, system_clock
-from otter_tui.store.db import Database, open_database
+from otter_tui.store.db import Database, open_database, sqlite_path
+from otter_tui.store.files import make_data_dir, world_readable_warning
 
 if TYPE_CHECKING:
     from otter_tui.services.approvals import ApprovalService
@@ -93,6 +94,11 @@ class Runtime:
 
         return DriftService(self.ctx)
 
+    def startup_warnings(self) -> list[str]:
+        """What the console shows once at start: a database file every local user can read."""
+        warning = world_readable_warning(sqlite_path(self.settings.database_url))
+        return [warning] if warning else []
+
     def close(self) -> None:
         self.db.dispose()
 
@@ -112,8 +118,10 @@ def open_runtime(
     file that fails to import is reported by ``plans list``, it never stops the start.
     """
     settings = settings or load_settings(config)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = open_database(settings.database_url, settings.database.busy_timeout_ms)
+    make_data_dir(settings.data_dir, settings.database.group)
+    db = open_database(
+        settings.database_url, settings.database.busy_timeout_ms, group=settings.database.group
+    )
     ctx = ServiceContext(db, settings, actor or current_user(), clock)
     runtime = Runtime(settings, db, ctx)
     if db.created:

@@ -164,6 +164,8 @@ class OtterApp(App[None]):
         if os.environ.get(EXIT_AFTER_FIRST_FRAME):
             self.call_after_refresh(self.exit)
         self.call_after_refresh(self._start_background)
+        for warning in self.runtime.startup_warnings():
+            self.notify(warning, title="Database", severity="warning", timeout=30)
         if self.bus is not None:
             self.run_worker(
                 self._bridge(self.bus),

@@ -26,6 +26,7 @@ from otter_tui.runtime import Runtime, open_runtime
 from otter_tui.services.context import current_user
 from otter_tui.services.demo import seed_demo
 from otter_tui.store.db import open_database
+from otter_tui.store.files import create_database_file
 
 ACTOR = "alice"
 """The user every test runtime acts as; the first user of a fresh database is its admin."""
@@ -79,7 +80,7 @@ def make_runtime(
     database = settings.data_dir / "otter.db"
     copied = not fresh and not database.exists() and not settings.database.url
     if copied:
-        database.parent.mkdir(parents=True, exist_ok=True)
+        create_database_file(database)  # 0600, as a first start makes it
         shutil.copyfile(_migrated_template(), database)
     rt = open_runtime(settings=settings, actor=actor, clock=clock or FixedClock(), seed=seed)
     if copied:
