@@ -49,7 +49,7 @@ class Runtime:
     def variables(self) -> VariableService:
         from otter_tui.services.variables import VariableService
 
-        return VariableService(self.ctx)
+        return VariableService(self.ctx, self.plans)
 
     @property
     def users(self) -> UserService:

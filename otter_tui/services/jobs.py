@@ -337,7 +337,7 @@ class JobService:
             else batch.plan_class(self.plans, record.key)
         )
         cls = info.cls
-        typed = validate_variables(cls, request.variables)
+        typed = validate_variables(cls, request.variables, fill_defaults=False)
         hidden = set(sensitive_names(cls))
         queue = _check_queue(s, record, request.queue, None if batch is None else batch.queues)
         simulation = record.dryrun_default if request.simulation is None else request.simulation
@@ -533,7 +533,7 @@ class JobService:
                 job.targets = targets.as_dict()
             if variables is not None:
                 cls = self.plans.plan_class(job.plan_key).cls
-                typed = validate_variables(cls, variables)
+                typed = validate_variables(cls, variables, fill_defaults=False)
                 if set(typed) & set(sensitive_names(cls)):
                     raise UsageError("sensitive variables cannot be stored on a waiting job")
                 job.variables = typed
