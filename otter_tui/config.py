@@ -111,6 +111,9 @@ class DaemonSettings:
 class ApprovalSettings:
     self_approval_exceptions: tuple[str, ...] = ()
     """Users allowed to approve their own jobs (for one-person teams)."""
+    one_shot_window_seconds: int = 3600
+    """A job asked for a time (``run --at``) that needs approval must be approved within this
+    long after that time; approved later, it expires instead of running late."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,7 @@ NON_NEGATIVE = {
     "job_days",
     "misfire_grace_seconds",
     "shutdown_grace_seconds",
+    "one_shot_window_seconds",
 }
 
 

@@ -60,6 +60,8 @@ class JobView:
     server_runs: tuple[ServerRunView, ...] = ()
     mode: str = "run"
     """``check`` for a drift check (it changes nothing), ``run`` otherwise."""
+    window_end: datetime | None = None
+    """An approval after this expires the job instead of running it late (None: no window)."""
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "server_runs"}
@@ -132,6 +134,7 @@ def job_view(job: Job, with_runs: bool = False) -> JobView:
         schedule_id=job.schedule_id,
         server_runs=runs,
         mode=job.mode,
+        window_end=job.window_end,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -250,12 +250,23 @@ class JobService(JobReads):
             requested_by=self.ctx.actor,
             created_at=now,
             run_at=run_at,
-            window_end=request.window_end,
+            window_end=request.window_end or self._one_shot_window(request, run_at, needs_approval),
             approval_required=needs_approval,
             schedule_id=request.schedule_id,
             template_id=request.template_id,
             simulation_of=request.simulation_of,
         )
+
+    def _one_shot_window(
+        self, request: JobRequest, run_at: datetime, needs_approval: bool
+    ) -> datetime | None:
+        """A job asked for a time gets an approval window after it, as schedule firings do.
+
+        A job to run now has none: it waits for its approver however long that takes.
+        """
+        if not needs_approval or request.schedule_id is not None or request.run_at is None:
+            return None
+        return run_at + timedelta(seconds=self.ctx.settings.approvals.one_shot_window_seconds)
 
     def create_drift(self, targets: TargetSpec, *, remediate: bool, simulation: bool) -> JobView:
         """A configuration job over every enabled configuration plan that applies to each server.
@@ -333,6 +344,9 @@ class JobService(JobReads):
                 job.variables = typed
             if run_at is not None:
                 job.run_at = run_at
+                if job.schedule_id is None and job.approval_required:
+                    request = JobRequest(job.plan_key, run_at=run_at)
+                    job.window_end = self._one_shot_window(request, run_at, True)
             if job.approval_required:
                 job.state = JobState.PENDING_APPROVAL
             self.ctx.audit(s, "job.edit", "job", str(job_id))
