@@ -21,6 +21,7 @@ from otter_tui.store.files import make_data_dir, world_readable_warning
 
 if TYPE_CHECKING:
     from otter_tui.services.approvals import ApprovalService
+    from otter_tui.services.audit import AuditService
     from otter_tui.services.drift import DriftService
     from otter_tui.services.inventory import InventoryService
     from otter_tui.services.jobs import JobService
@@ -87,6 +88,12 @@ class Runtime:
         from otter_tui.services.approvals import ApprovalService
 
         return ApprovalService(self.ctx, self.plans)
+
+    @property
+    def audit(self) -> AuditService:
+        from otter_tui.services.audit import AuditService
+
+        return AuditService(self.ctx)
 
     @property
     def drift(self) -> DriftService:

@@ -28,6 +28,7 @@ CLI_GROUPS = (
     "drift",
     "approvals",
     "templates",
+    "audit",
 )
 """The groups docs/cli.md documents; schedules, queues and the daemon have docs of their own."""
 

@@ -32,11 +32,12 @@ COMMAND_MODULES: dict[str, str] = {
     "run": "jobs",
     "jobs": "jobs",
     "drift": "jobs",
-    "approvals": "jobs",
+    "approvals": "approvals",
     "schedules": "schedules",
     "templates": "templates",
     "queues": "queues",
     "daemon": "daemon_cmd",
+    "audit": "audit",
 }
 """Each top-level command and the ``otter_tui.cli`` module whose ``COMMANDS`` defines it.
 

@@ -1,4 +1,4 @@
-"""``run``, ``jobs``, ``drift`` and ``approvals``: create, follow and decide on jobs.
+"""``run``, ``jobs`` and ``drift``: create, follow and read jobs (``approvals``: approvals.py).
 
 ``run`` creates the job as a row, claims it and runs it in this process, streaming each server's
 lines prefixed with its name; its exit code is the job's result (0 succeeded or warning, 1
@@ -21,7 +21,6 @@ from otter_tui.engine.local_run import run_claimed
 from otter_tui.engine.retention import prune
 from otter_tui.errors import UsageError
 from otter_tui.events import LogLine
-from otter_tui.services.approvals import SimulationView
 from otter_tui.services.jobs import JobRequest, JobService, JobView, LogView
 from otter_tui.store.models import JobState
 from otter_tui.targeting import TargetSpec
@@ -184,7 +183,8 @@ def jobs_show(state: CliState, job_id: int, as_json: bool) -> None:
     if as_json:
         emit_json(view.as_dict())
         return
-    fields([(k, v) for k, v in view.as_dict().items() if k not in ("server_runs", "targets")])
+    shown = ("server_runs", "targets", "approvals")
+    fields([(k, v) for k, v in view.as_dict().items() if k not in shown])
     fields([("targets", view.targets.describe())])
     table(
         ["run", "server", "role", "state", "changes", "unknown", "warnings", "error"],
@@ -193,6 +193,13 @@ def jobs_show(state: CliState, job_id: int, as_json: bool) -> None:
             for r in view.server_runs
         ],
     )
+    if view.approvals:
+        click.echo("")
+        table(
+            ["decision", "by", "at", "comment"],
+            [(a.decision, a.decided_by, f"{a.decided_at:%Y-%m-%d %H:%M:%S}", a.comment)
+             for a in view.approvals],
+        )  # fmt: skip
 
 
 @jobs.command("logs")
@@ -334,91 +341,4 @@ def _print_group_drift(groups: dict[str, dict[str, str]]) -> None:
         table(["group", "name", "drift"], rows)
 
 
-@click.group()
-def approvals() -> None:
-    """Jobs waiting for approval; approve or deny (never your own)."""
-
-
-@approvals.command("list")
-@json_option
-@pass_state
-def approvals_list(state: CliState, as_json: bool) -> None:
-    """Jobs waiting for approval, with their latest simulation."""
-    service = state.runtime().approvals
-    views = service.pending()
-    simulations = service.latest_simulations([v.id for v in views])
-    if as_json:
-        emit_json(
-            [
-                {**v.as_dict(), "latest_simulation": _simulation_json(simulations.get(v.id))}
-                for v in views
-            ]
-        )
-        return
-    table(
-        ["id", "plan", "targets", "variables", "sim", "by", "run at", "simulated"],
-        [
-            (
-                v.id,
-                v.plan_name,
-                v.targets.describe(),
-                v.variables,
-                v.simulation,
-                v.requested_by,
-                v.run_at,
-                simulations[v.id].describe() if v.id in simulations else "-",
-            )
-            for v in views
-        ],
-    )
-
-
-def _simulation_json(simulation: SimulationView | None) -> dict[str, Any] | None:
-    if simulation is None:
-        return None
-    return {
-        "job": simulation.job.id,
-        "state": simulation.job.state,
-        "summary": simulation.job.summary,
-        "text": simulation.describe(),
-    }
-
-
-@approvals.command("simulate")
-@click.argument("job_id", type=int)
-@click.option("--follow", is_flag=True, help="Stream the simulation's log.")
-@click.option("--detach", is_flag=True, help="Leave it queued for the console or daemon.")
-@pass_state
-def approvals_simulate(state: CliState, job_id: int, follow: bool, detach: bool) -> int:
-    """Simulate what a waiting job requests (changes nothing, needs no approval)."""
-    service = state.runtime().approvals
-    view = service.simulate(job_id)
-    click.echo(f"job {job_id}: simulation job {view.id} {view.state}")
-    if detach:
-        return 0
-    code = execute_here(state, view, {}, follow)
-    latest = service.latest_simulation(job_id)
-    if latest is not None and latest.job.id == view.id:
-        click.echo(f"job {job_id}: simulation {latest.describe()}")
-    return code
-
-
-@approvals.command("approve")
-@click.argument("job_id", type=int)
-@click.option("--comment", default="")
-@pass_state
-def approvals_approve(state: CliState, job_id: int, comment: str) -> None:
-    view = state.runtime().approvals.approve(job_id, comment)
-    click.echo(f"job {job_id}: {view.state}")
-
-
-@approvals.command("deny")
-@click.argument("job_id", type=int)
-@click.option("--comment", default="")
-@pass_state
-def approvals_deny(state: CliState, job_id: int, comment: str) -> None:
-    view = state.runtime().approvals.deny(job_id, comment)
-    click.echo(f"job {job_id}: {view.state}")
-
-
-COMMANDS = (run_command, jobs, drift, approvals)
+COMMANDS = (run_command, jobs, drift)

@@ -83,6 +83,7 @@ class ApprovalService:
                 job.error = f"{decision.value} after its window closed at {closed}"
             elif decision is Decision.DENIED:
                 job.state, job.finished_at = JobState.DENIED, now
+                job.error = f"denied by {self.ctx.actor}" + (f": {comment}" if comment else "")
             else:
                 job.state = JobState.SCHEDULED if job.run_at > now else JobState.QUEUED
             return job_view(job)

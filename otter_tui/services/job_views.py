@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from otter_tui.errors import NotFoundError
 from otter_tui.services import presence
 from otter_tui.services.context import ServiceContext
-from otter_tui.store.models import Job, JobState, LogEntry, ServerRun
+from otter_tui.store.models import Approval, Job, JobState, LogEntry, ServerRun
 from otter_tui.targeting import TargetSpec
 
 
@@ -34,6 +34,16 @@ class ServerRunView:
     unknowns: int
     warnings: int
     error: str
+
+
+@dataclass(frozen=True)
+class ApprovalView:
+    """One decision on a job: who, when, approve or deny, and why."""
+
+    decision: str
+    decided_by: str
+    decided_at: datetime
+    comment: str
 
 
 @dataclass(frozen=True)
@@ -62,11 +72,14 @@ class JobView:
     """``check`` for a drift check (it changes nothing), ``run`` otherwise."""
     window_end: datetime | None = None
     """An approval after this expires the job instead of running it late (None: no window)."""
+    approvals: tuple[ApprovalView, ...] = ()
+    """Its decisions, oldest first (read by ``show`` only)."""
 
     def as_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k != "server_runs"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("server_runs", "approvals")}
         out["targets"] = self.targets.as_dict()
         out["server_runs"] = [r.__dict__ for r in self.server_runs]
+        out["approvals"] = [a.__dict__ for a in self.approvals]
         return out
 
 
@@ -176,7 +189,14 @@ class JobReads:
             job = s.scalar(query)
             if job is None:
                 raise NotFoundError(f"unknown job {job_id}")
-            return job_view(job, with_runs=True)
+            decisions = s.scalars(
+                select(Approval).where(Approval.job_id == job_id).order_by(Approval.id)
+            )
+            approvals = tuple(
+                ApprovalView(a.decision.value, a.decided_by, a.decided_at, a.comment)
+                for a in decisions
+            )
+            return replace(job_view(job, with_runs=True), approvals=approvals)
 
     def logs(
         self,

@@ -333,6 +333,7 @@ class JobService(JobReads):
                 raise ConflictError(
                     f"job {job_id} is {job.state.value}: only a waiting job can be edited"
                 )
+            before = _editable(job)
             if targets is not None:
                 resolve_targets(targets, load_inventory(s))
                 job.targets = targets.as_dict()
@@ -349,8 +350,18 @@ class JobService(JobReads):
                     job.window_end = self._one_shot_window(request, run_at, True)
             if job.approval_required:
                 job.state = JobState.PENDING_APPROVAL
-            self.ctx.audit(s, "job.edit", "job", str(job_id))
+            after = _editable(job)
+            changed = [k for k in after if after[k] != before[k]]
+            self.ctx.audit(
+                s, "job.edit", "job", str(job_id),
+                before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
+            )  # fmt: skip
             return job_view(job)
+
+
+def _editable(job: Job) -> dict[str, Any]:
+    """What ``edit`` may change, as the audit shows it."""
+    return {"targets": job.targets, "variables": job.variables, "run_at": job.run_at.isoformat()}
 
 
 def _check_simulation_of(s: Session, request: JobRequest, prepared: PreparedJob) -> None:

@@ -26,6 +26,10 @@ def _view(user: User) -> UserView:
     return UserView(user.name, user.is_admin, tuple(sorted(p.permission for p in user.permissions)))
 
 
+def _permissions(user: User) -> dict[str, list[str]]:
+    return {"permissions": sorted(p.permission for p in user.permissions)}
+
+
 def _check_permission(name: str) -> str:
     if name not in PERMISSIONS:
         raise UsageError(f"unknown permission '{name}' (known: {', '.join(PERMISSIONS)})")
@@ -68,9 +72,13 @@ class UserService:
         with self.ctx.db.transaction() as s:
             self.ctx.require(s, "users.manage")
             user = self._get(s, name)
+            before = _permissions(user)
             if permission not in {p.permission for p in user.permissions}:
                 user.permissions.append(UserPermission(permission=permission))
-            self.ctx.audit(s, "user.grant", "user", name, permission=permission)
+            after = _permissions(user)
+            self.ctx.audit(
+                s, "user.grant", "user", name, before=before, after=after, permission=permission
+            )
             s.flush()
             return _view(user)
 
@@ -79,8 +87,12 @@ class UserService:
         with self.ctx.db.transaction() as s:
             self.ctx.require(s, "users.manage")
             user = self._get(s, name)
+            before = _permissions(user)
             user.permissions = [p for p in user.permissions if p.permission != permission]
-            self.ctx.audit(s, "user.revoke", "user", name, permission=permission)
+            after = _permissions(user)
+            self.ctx.audit(
+                s, "user.revoke", "user", name, before=before, after=after, permission=permission
+            )
             s.flush()
             return _view(user)
 

@@ -87,11 +87,13 @@ class VariableService:
             self.ctx.require(s, "inventory.edit")
             key, fk = _scope_key(s, scope, owner)
             row = s.scalar(select(Variable).where(Variable.scope_key == key, Variable.name == name))
+            before = {"value": None if row is None else row.value}
             if row is None:
                 row = Variable(scope=scope, scope_key=key, name=name, value=value, **fk)
                 s.add(row)
             row.value = value
-            self.ctx.audit(s, "variable.set", scope, f"{owner or ''}:{name}")
+            where = f"{owner or ''}:{name}"
+            self.ctx.audit(s, "variable.set", scope, where, before=before, after={"value": value})
             return VariableView(scope, owner or "", name, value)
 
     def unset(self, scope: str, owner: str | None, name: str) -> None:

@@ -155,6 +155,9 @@ class UserPermission(Base):
 
 
 class AuditEvent(Base):
+    """One thing someone did. Append-only: the database refuses UPDATE and DELETE (triggers of
+    migration 0007), and ``hash`` chains each event to the one before (``store/audit_chain``)."""
+
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -163,6 +166,12 @@ class AuditEvent(Base):
     object_type: Mapped[str] = mapped_column(String(32))
     object_name: Mapped[str] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    """For an edit: the fields it changed, as they were."""
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    """For an edit: the same fields, as the edit left them."""
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Server(Base):
