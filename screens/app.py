@@ -59,6 +59,8 @@ class Section:
     """Shown in the Footer and the header."""
     screen: Callable[[ConsoleContext], Screen[None]]
     """Builds the section's base screen."""
+    key: str = ""
+    """The key that switches to it; empty: its number in ``SECTIONS``."""
 
 
 # Each section's module is imported when its screen is first built: the first frame needs only
@@ -95,12 +97,19 @@ def templates_screen(ctx: ConsoleContext) -> Screen[None]:
     return TemplatesScreen(ctx)
 
 
+def audit_screen(ctx: ConsoleContext) -> Screen[None]:
+    from screens.audit import AuditScreen
+
+    return AuditScreen(ctx)
+
+
 SECTIONS: tuple[Section, ...] = (
     Section("servers", "Servers", servers_screen),
     Section("jobs", "Jobs", jobs_screen),
     Section("approvals", "Approvals", approvals_screen),
     Section("plans", "Plans", plans_screen),
     Section("templates", "Templates", templates_screen),
+    Section("audit", "Audit", audit_screen, key="8"),
 )
 """In Footer order; section N is switched to with the key N."""
 
@@ -121,7 +130,7 @@ class OtterApp(App[None]):
     DEFAULT_MODE = SECTIONS[0].mode
     BINDINGS = [
         *(
-            Binding(str(number), f"section('{section.mode}')", section.title)
+            Binding(section.key or str(number), f"section('{section.mode}')", section.title)
             for number, section in enumerate(SECTIONS, start=1)
         ),
         Binding("f1", "toggle_keys", "Keys"),
