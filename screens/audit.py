@@ -2,8 +2,7 @@
 
 The filters are the CLI's (``otter-tui audit --actor --kind --since``), applied by the same
 service: Enter in a filter reloads, the cursor's event shows its details, and for an edit the
-fields it changed as they were and as they are. Everything shown is data: markup is off, and
-control characters in stored text are shown escaped.
+fields it changed as they were and as they are. Everything shown is data: markup is off.
 """
 
 from __future__ import annotations
