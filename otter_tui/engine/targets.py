@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from otter_tui.plan.variables import Variable as Declaration
 from otter_tui.plan.variables import convert_inherited
+from otter_tui.services.grants import require_on_targets
 from otter_tui.services.inventory import load_inventory
 from otter_tui.services.jobs import ALL_CONFIGURATION, get_job
 from otter_tui.services.variables import plan_defaults, server_named_layers, variables_by_scope
@@ -94,7 +95,11 @@ def prepare_job(
         job = get_job(s, job_id)
         decls = _declarations(job, declarations)
         record = s.get(PlanRecord, job.plan_id) if job.plan_id else None
-        targets = resolve_targets(TargetSpec.from_dict(job.targets), load_inventory(s))
+        inventory = load_inventory(s)
+        targets = resolve_targets(TargetSpec.from_dict(job.targets), inventory)
+        # Checked again now: a role or environment may have gained servers since creation.
+        permission = "jobs.run" if job.simulation_of is None else "jobs.approve"
+        require_on_targets(s, job.requested_by, permission, job.plan_key, targets, inventory)
         servers = _servers(s, [t.server for t in targets if t.server])
         config_plans = _configuration_plans(s) if job.plan_key == ALL_CONFIGURATION else {}
         planned = [

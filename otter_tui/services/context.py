@@ -78,7 +78,11 @@ class ServiceContext:
         return ServiceContext(self.db, self.settings, actor, self.clock)
 
     def require(self, session: Session, permission: str) -> None:
-        """Raise ``PermissionDenied`` unless the actor holds ``permission`` (or is an admin)."""
+        """Raise ``PermissionDenied`` unless the actor holds ``permission`` (or is an admin).
+
+        A scoped grant counts here; the caller then checks every target of the job against the
+        grants' scopes (:func:`otter_tui.services.grants.require_on_targets`).
+        """
         user = session.scalar(select(User).where(User.name == self.actor))
         if user is None:
             raise PermissionDenied(f"user '{self.actor}' is not known to otter-tui ({permission})")

@@ -21,6 +21,7 @@ from otter_tui.errors import ConflictError, OtterError, UsageError
 from otter_tui.plan import sensitive_names, validate_variables
 from otter_tui.plan.loader import PlanClassInfo
 from otter_tui.services.context import ServiceContext
+from otter_tui.services.grants import require_on_targets
 from otter_tui.services.inventory import load_inventory
 from otter_tui.services.job_views import (
     JobReads,
@@ -200,7 +201,10 @@ class JobService(JobReads):
             raise ConflictError(f"plan '{record.name}' is not installed (its file is gone)")
         if not record.enabled:
             raise ConflictError(f"plan '{record.name}' is disabled: enable it first")
-        resolve_targets(request.targets, load_inventory(s) if inventory is None else inventory)
+        inventory = load_inventory(s) if inventory is None else inventory
+        targets = resolve_targets(request.targets, inventory)
+        permission = "jobs.run" if request.simulation_of is None else "jobs.approve"
+        require_on_targets(s, self.ctx.actor, permission, record.key, targets, inventory)
         if record.kind is PlanKind.CONFIGURATION and request.targets.empty:
             raise UsageError(f"configuration plan '{record.name}' needs targets")
         info = (
@@ -281,7 +285,8 @@ class JobService(JobReads):
             if targets.empty:
                 names = tuple(sorted(x.name for x in inventory.servers))
                 targets = TargetSpec(servers=names, include_inactive=targets.include_inactive)
-            resolve_targets(targets, inventory)
+            runs = resolve_targets(targets, inventory)
+            require_on_targets(s, self.ctx.actor, "jobs.run", ALL_CONFIGURATION, runs, inventory)
             check_queue_exists(s, "default")
             job = Job(
                 kind=PlanKind.CONFIGURATION,
@@ -335,7 +340,9 @@ class JobService(JobReads):
                 )
             before = _editable(job)
             if targets is not None:
-                resolve_targets(targets, load_inventory(s))
+                inventory = load_inventory(s)
+                runs = resolve_targets(targets, inventory)
+                require_on_targets(s, self.ctx.actor, "jobs.run", job.plan_key, runs, inventory)
                 job.targets = targets.as_dict()
             if variables is not None:
                 cls = self.plans.plan_class(job.plan_key).cls

@@ -144,13 +144,18 @@ class User(Base):
 
 
 class UserPermission(Base):
-    """One granted action (``jobs.run``, ``jobs.approve``, ``inventory.edit``...)."""
+    """One granted action (``jobs.run``, ``jobs.approve``, ``inventory.edit``...), everywhere
+    or within a scope: an environment (with its children), a role, or a plan."""
 
     __tablename__ = "user_permissions"
-    __table_args__ = (UniqueConstraint("user_id", "permission"),)
+    __table_args__ = (UniqueConstraint("user_id", "permission", "scope_kind", "scope_name"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     permission: Mapped[str] = mapped_column(String(64))
+    scope_kind: Mapped[str] = mapped_column(String(16), default="")
+    """``""`` (everywhere), ``environment``, ``role`` or ``plan``."""
+    scope_name: Mapped[str] = mapped_column(String(200), default="")
+    """The environment, role or plan key the grant is limited to; ``""`` when not scoped."""
     user: Mapped[User] = relationship(back_populates="permissions")
 
 

@@ -1,5 +1,9 @@
-"""The audit trail becomes verifiable and append-only: before/after for edits, a hash chain
-(each event stores the hash of the one before), and triggers that refuse UPDATE and DELETE.
+"""Scoped grants, and an audit trail that is verifiable and append-only.
+
+``user_permissions`` gets a scope (``scope_kind``: environment, role or plan; ``scope_name``), and
+a user may hold the same permission in several scopes. ``audit_events`` gets before/after for
+edits, a hash chain (each event stores the hash of the one before), and triggers that refuse
+UPDATE and DELETE.
 
 Events written before this revision are chained here, in id order, so ``audit verify`` covers
 the whole trail.
@@ -36,6 +40,17 @@ POSTGRES_TRIGGERS = [
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("user_permissions", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("scope_kind", sa.String(16), nullable=False, server_default="")
+        )
+        batch_op.add_column(
+            sa.Column("scope_name", sa.String(200), nullable=False, server_default="")
+        )
+        batch_op.drop_constraint("uq_user_permissions_user_id", type_="unique")
+        batch_op.create_unique_constraint(
+            "uq_user_permissions_user_id", ["user_id", "permission", "scope_kind", "scope_name"]
+        )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("before", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("after", sa.JSON(), nullable=True))
@@ -80,3 +95,9 @@ def downgrade() -> None:
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         for name in ("hash", "prev_hash", "after", "before"):
             batch_op.drop_column(name)
+    op.execute("DELETE FROM user_permissions WHERE scope_kind != ''")
+    with op.batch_alter_table("user_permissions", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_user_permissions_user_id", type_="unique")
+        batch_op.create_unique_constraint("uq_user_permissions_user_id", ["user_id", "permission"])
+        batch_op.drop_column("scope_name")
+        batch_op.drop_column("scope_kind")
