@@ -11,6 +11,7 @@ from datetime import datetime
 from rich.text import Text
 
 from otter_tui.services.jobs import JobView, RunCounts
+from otter_tui.text import visible
 
 STATE_STYLES = {
     "pending_approval": "bold magenta",
@@ -111,5 +112,5 @@ def describe_job(view: JobView, now: datetime) -> Text:
         text.append(value)
     if view.error:
         text.append(f"\n{'error':<10}", style="dim")
-        text.append(view.error, style="red")
+        text.append(visible(view.error), style="red")
     return text

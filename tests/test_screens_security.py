@@ -8,10 +8,13 @@ from pathlib import Path
 
 from textual.widgets import Static
 
+from otter_tui.engine.targets import prepare_job
+from otter_tui.services.claims import ClaimService
 from screens.audit import AuditScreen
+from screens.job_detail import JobDetailScreen
 from tests.fixtures_core import db_file, make_runtime
-from tests.screens_support import SIZE, rows, settle
-from tests.test_screens_jobs import console, notices, open_section
+from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, rows, settle, until
+from tests.test_screens_jobs import console, deploy, notices, open_section, store_lines
 
 
 async def test_the_console_warns_when_the_database_is_world_readable(tmp_path: Path) -> None:
@@ -77,4 +80,28 @@ async def test_audit_section_a_bad_since_is_one_line(tmp_path: Path) -> None:
             "--since takes a span (30m, 2h, 7d) or an ISO time with a zone, got 'soon'"
             in notices(app)
         )
+    runtime.close()
+
+
+# remote text in the console ----------------------------------------------------------------------
+
+
+async def test_a_hostile_log_line_is_shown_escaped_in_the_job_log(tmp_path: Path) -> None:
+    runtime = make_runtime(tmp_path, sections={"paths": {"plans_dir": str(PLANS_DIR)}})
+    runtime.plans.set_enabled(DEPLOY, True)
+    job = deploy(runtime)
+    ClaimService(runtime.ctx, "elsewhere").claim(job.id)
+    prepare_job(runtime.ctx.db, job.id, {})
+    hostile = "\x1b[2J\x1b[H\x1b]0;pwned\x07gone\r"
+    store_lines(runtime, job, None, [hostile])
+    app, _bus = console(runtime, runs_jobs=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "2")
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, JobDetailScreen)
+        await until(pilot, lambda: len(detail.pane.lines) == 1)
+        assert detail.pane.lines[0].endswith("\\x1b[2J\\x1b[H\\x1b]0;pwned\\x07gone\\r")
+    assert runtime.jobs.logs(job.id)[0].text == hostile  # stored as the server sent it
     runtime.close()

@@ -24,9 +24,12 @@ from otter_tui.events import LogLine
 from otter_tui.services.jobs import JobRequest, JobService, JobView, LogView
 from otter_tui.store.models import JobState
 from otter_tui.targeting import TargetSpec
+from otter_tui.text import visible
 
 pass_state = click.make_pass_decorator(CliState)
 OK_STATES = {"succeeded", "warning"}
+MARKERS = {"warn": "! ", "warning": "! ", "error": "x "}
+"""Log levels shown with a marker; plans log ``warning``, the engine's own notes ``warn``."""
 LOG_PAGE = 10_000
 
 
@@ -78,8 +81,8 @@ def parse_when(text: str | None) -> datetime | None:
 
 def print_line(line: LogLine | LogView) -> None:
     server = line.server or "job"
-    marker = {"warn": "! ", "error": "x "}.get(line.level, "")
-    click.echo(f"[{server}] {marker}{line.text}")
+    marker = MARKERS.get(line.level, "")
+    click.echo(f"[{server}] {marker}{visible(line.text)}")
 
 
 def finish(view: JobView) -> int:
