@@ -152,6 +152,8 @@ class Settings:
 SECTIONS: dict[str, type[Any]] = {
     name: hint for name, hint in get_type_hints(Settings).items() if name != "source"
 }
+DIALECTS = ("sqlite", "postgresql")
+"""The databases otter-tui runs on (and its test suite proves)."""
 POSITIVE = {
     "busy_timeout_ms",
     "max_parallel",
@@ -204,6 +206,10 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (invalid byte at offset {exc.start}); save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
@@ -249,12 +255,17 @@ def _check_range(path: str, key: str, value: Any) -> None:
 
 def _check_url(url: str) -> None:
     try:
-        make_url(url)
+        backend = make_url(url).get_backend_name()
     except ArgumentError:
         raise ConfigError(
             f"'database.url' is not a database URL: {url!r} "
             "(e.g. sqlite:///otter.db or postgresql+psycopg://user@host/otter)"
         ) from None
+    if backend not in DIALECTS:
+        raise ConfigError(
+            f"'database.url' uses {backend!r}, which otter-tui does not support "
+            f"(use {' or '.join(DIALECTS)})"
+        )
 
 
 def _coerce(key: str, hint: Any, value: Any) -> Any:
