@@ -10,12 +10,19 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
 
 from otter_tui.cli.inventory import csv, json_option
 from otter_tui.cli.output import emit_json, fields, table
+from otter_tui.cli.secrets_input import (
+    ask_secrets,
+    from_stdin,
+    read_var_file,
+    refuse_argv_secrets,
+)
 from otter_tui.cli.state import CliState
 from otter_tui.engine.local_run import run_claimed
 from otter_tui.engine.retention import prune
@@ -79,6 +86,21 @@ def parse_when(text: str | None) -> datetime | None:
     return when
 
 
+def run_variables(state: CliState, plan: str, opts: dict[str, Any]) -> dict[str, str]:
+    """``--var-file``, then ``--var`` (``NAME=@-`` from stdin), then prompts for secrets."""
+    argv_vars = parse_vars(opts["variables"])
+    sensitive = [
+        name
+        for name, declared in state.runtime().plans.show(plan).variables.items()
+        if declared.get("sensitive")
+    ]
+    if not opts["allow_argv_secrets"]:
+        refuse_argv_secrets(argv_vars, sensitive)
+    file_vars = read_var_file(opts["var_file"]) if opts["var_file"] else {}
+    given = from_stdin({**file_vars, **argv_vars})
+    return {**given, **ask_secrets(sensitive, given)}
+
+
 def print_line(line: LogLine | LogView) -> None:
     server = line.server or "job"
     marker = MARKERS.get(line.level, "")
@@ -117,6 +139,13 @@ def execute_here(state: CliState, view: JobView, secrets: dict[str, Any], follow
 @click.argument("plan")
 @target_options
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="A job variable.")
+@click.option(
+    "--var-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="NAME=VALUE lines (for sensitive values: not in ps or history).",
+)
+@click.option("--allow-argv-secrets", is_flag=True, help="Accept a sensitive value typed as --var.")
 @click.option("--simulate/--no-simulate", default=None, help="Simulate (default: the plan's).")
 @click.option("--queue", default=None, help="The job queue (default: the plan's).")
 @click.option("--at", "at", default=None, help="Run at this ISO time (with zone) instead of now.")
@@ -124,12 +153,12 @@ def execute_here(state: CliState, view: JobView, secrets: dict[str, Any], follow
 @click.option("--detach", is_flag=True, help="Leave the job queued for the console or daemon.")
 @pass_state
 def run_command(state: CliState, /, plan: str, **opts: Any) -> int:
-    """Run PLAN now (or --at a time) on the given targets."""
+    """Run PLAN now (or --at a time); asks (hidden) for sensitive values not given."""
     spec = spec_from(opts)
     request = JobRequest(
         plan=plan,
         targets=spec,
-        variables=parse_vars(opts["variables"]),
+        variables=run_variables(state, plan, opts),
         simulation=opts["simulate"],
         queue=opts["queue"],
         run_at=parse_when(opts["at"]),
