@@ -107,6 +107,11 @@ def describe_job(view: JobView, now: datetime) -> Text:
         rows.append(("ran", ran))
     elif view.run_at > view.created_at:
         rows.append(("runs at", when(view.run_at)))
+    for decision in view.approvals:
+        why = f": {visible(decision.comment)}" if decision.comment else ""
+        rows.append(
+            (decision.decision, f"by {decision.decided_by} at {when(decision.decided_at)}{why}")
+        )
     for label, value in rows:
         text.append(f"\n{label:<10}", style="dim")
         text.append(value)

@@ -105,3 +105,22 @@ async def test_a_hostile_log_line_is_shown_escaped_in_the_job_log(tmp_path: Path
         assert detail.pane.lines[0].endswith("\\x1b[2J\\x1b[H\\x1b]0;pwned\\x07gone\\r")
     assert runtime.jobs.logs(job.id)[0].text == hostile  # stored as the server sent it
     runtime.close()
+
+
+async def test_the_job_detail_shows_who_denied_it_and_why(tmp_path: Path) -> None:
+    runtime = make_runtime(tmp_path, sections={"paths": {"plans_dir": str(PLANS_DIR)}})
+    runtime.plans.set_enabled(DEPLOY, True)
+    runtime.plans.override(DEPLOY, "approval_required", "true")
+    runtime.users.add("bob", permissions=("jobs.run",))
+    job = deploy(replace(runtime, ctx=runtime.ctx.as_user("bob")))
+    runtime.approvals.deny(job.id, "not during the freeze")
+    app, _bus = console(runtime, runs_jobs=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "2")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, JobDetailScreen)
+        fields = str(app.screen.query_one("#job-fields", Static).visual)
+        assert "denied    by alice at " in fields
+        assert fields.count("not during the freeze") == 2  # the decision and the job's error
+    runtime.close()
