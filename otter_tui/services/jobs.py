@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from otter_tui.errors import ConflictError, OtterError, UsageError
@@ -23,6 +22,7 @@ from otter_tui.plan.loader import PlanClassInfo
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.grants import require_on_targets
 from otter_tui.services.inventory import load_inventory
+from otter_tui.services.job_checks import check_simulation_of, editable, refuse_second_singleton
 from otter_tui.services.job_views import (
     JobReads,
     JobView,
@@ -44,7 +44,6 @@ from otter_tui.store.models import (
 )
 from otter_tui.targeting import Inventory, TargetSpec, resolve_targets
 
-SINGLETON_BLOCKING = (JobState.QUEUED, JobState.RUNNING)
 ALL_CONFIGURATION = "*"
 """The plan key of a drift job: every enabled configuration plan that applies to a server."""
 
@@ -170,7 +169,7 @@ class JobService(JobReads):
                 )
             needs_approval = record.approval_required or request.approval_required
             if request.simulation_of is not None:
-                _check_simulation_of(s, request, prepared)
+                check_simulation_of(s, request, prepared)
                 needs_approval = False
             if prepared.secrets and needs_approval:
                 raise UsageError(
@@ -178,7 +177,7 @@ class JobService(JobReads):
                     "values cannot wait for an approver, so run it without them"
                 )
             if record.is_singleton:
-                _refuse_second_singleton(s, record)
+                refuse_second_singleton(s, record)
             job = self._new_job(record, request, prepared, run_at, needs_approval)
             s.add(job)
             s.flush()
@@ -338,7 +337,7 @@ class JobService(JobReads):
                 raise ConflictError(
                     f"job {job_id} is {job.state.value}: only a waiting job can be edited"
                 )
-            before = _editable(job)
+            before = editable(job)
             if targets is not None:
                 inventory = load_inventory(s)
                 runs = resolve_targets(targets, inventory)
@@ -357,38 +356,13 @@ class JobService(JobReads):
                     job.window_end = self._one_shot_window(request, run_at, True)
             if job.approval_required:
                 job.state = JobState.PENDING_APPROVAL
-            after = _editable(job)
+            after = editable(job)
             changed = [k for k in after if after[k] != before[k]]
             self.ctx.audit(
                 s, "job.edit", "job", str(job_id),
                 before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
             )  # fmt: skip
             return job_view(job)
-
-
-def _editable(job: Job) -> dict[str, Any]:
-    """What ``edit`` may change, as the audit shows it."""
-    return {"targets": job.targets, "variables": job.variables, "run_at": job.run_at.isoformat()}
-
-
-def _check_simulation_of(s: Session, request: JobRequest, prepared: PreparedJob) -> None:
-    """A job that skips approval as the simulation of another must change nothing and simulate
-    a job that is still waiting for a decision."""
-    if not prepared.simulation or request.run_at is not None or request.schedule_id is not None:
-        raise UsageError("a simulation for an approval must be a simulation that runs now")
-    pending = get_job(s, request.simulation_of or 0)
-    if pending.state is not JobState.PENDING_APPROVAL:
-        raise ConflictError(f"job {pending.id} is not waiting for approval ({pending.state.value})")
-
-
-def _refuse_second_singleton(s: Session, record: PlanRecord) -> None:
-    """Under the write lock (BEGIN IMMEDIATE / row lock), a second active job is refused."""
-    s.execute(select(PlanRecord.id).where(PlanRecord.id == record.id).with_for_update())
-    active = s.scalar(
-        select(Job.id).where(Job.plan_key == record.key, Job.state.in_(SINGLETON_BLOCKING)).limit(1)
-    )
-    if active is not None:
-        raise ConflictError(f"plan '{record.name}' is a singleton and job {active} is still active")
 
 
 __all__ = [
