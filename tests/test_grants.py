@@ -13,6 +13,7 @@ from otter_tui.cli import run
 from otter_tui.errors import PermissionDenied
 from otter_tui.runtime import Runtime
 from otter_tui.services.jobs import JobRequest
+from otter_tui.services.schedules import ScheduleFields
 from otter_tui.targeting import TargetSpec
 from tests.engine_support import run_now
 from tests.fixtures_core import ACTOR, FixedClock, db_file, make_runtime, table_snapshot
@@ -168,3 +169,13 @@ def test_the_last_admin_can_hand_over(rt: Runtime, capsys: pytest.CaptureFixture
     assert cli(rt, capsys, "grant", "bob", "admin")[0] == 0
     assert cli(rt, capsys, "revoke", ACTOR, "admin")[0] == 0
     assert [(u.name, u.is_admin) for u in rt.users.list()] == [(ACTOR, False), ("bob", True)]
+
+
+def test_a_schedule_is_saved_only_for_targets_its_author_may_run(rt: Runtime) -> None:
+    rt.users.grant("bob", "schedules.edit")
+    bob = as_user(rt, "bob")
+    fields = ScheduleFields(plan=DEPLOY, cron="@daily", variables={"version": "2"})
+    bob.schedules.add("dev-nightly", replace(fields, targets=TargetSpec(environments=("dev",))))
+    with pytest.raises(PermissionDenied, match="on server 'prod-web'"):
+        bob.schedules.add("prod-nightly", replace(fields, targets=TargetSpec(roles=("web",))))
+    assert [s.name for s in rt.schedules.list_schedules()] == ["dev-nightly"]
