@@ -123,7 +123,6 @@ def test_only_a_waiting_job_can_be_simulated_and_only_as_a_simulation(runtime: R
 def test_cli_simulates_here_and_lists_the_latest_simulation(
     runtime: Runtime,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from otter_tui import cli

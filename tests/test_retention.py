@@ -141,9 +141,7 @@ async def test_worker_prunes_in_the_background(rt: Runtime, clock: FixedClock) -
     assert worker.retention is not None and worker.retention.runs >= 1
 
 
-def test_jobs_prune_command(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_jobs_prune_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runtime = engine_runtime(tmp_path, retention={"log_days": 30, "job_days": 180})
     add_local(runtime, "here")
     now = datetime.now(UTC)
