@@ -18,10 +18,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError
 
 from otter_tui.config import settings_from_mapping
 from otter_tui.errors import ConflictError, NotFoundError, StoreError
 from otter_tui.runtime import Runtime, open_runtime
+from otter_tui.services.audit import AuditFilter
 from otter_tui.store.db import Database, head_revision, open_database, upgrade
 from otter_tui.store.models import AuditEvent, Base, JobQueue
 from otter_tui.targeting import Target, TargetSpec, resolve_targets
@@ -211,3 +213,14 @@ def test_locked_read_then_update_never_loses_an_update(database: Database) -> No
     assert errors == []
     with database.session() as s:
         assert s.scalar(select(JobQueue.concurrency)) == 2 * rounds
+
+
+def test_the_audit_trail_is_append_only_and_chained(runtime: Runtime) -> None:
+    runtime.users.add("bob", permissions=("jobs.run",))
+    runtime.users.grant("bob", "jobs.approve", "environment", "dev")
+    assert runtime.audit.verify().intact and runtime.audit.verify().checked >= 3
+    for statement in ("UPDATE audit_events SET actor = 'mallory'", "DELETE FROM audit_events"):
+        refused = pytest.raises(DatabaseError, match="audit events are append-only")
+        with refused, runtime.db.transaction() as s:
+            s.execute(text(statement))
+    assert runtime.audit.list(AuditFilter(actor="mallory")) == []
