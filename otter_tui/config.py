@@ -35,6 +35,9 @@ class DatabaseSettings:
     file path is relative to the config file."""
     busy_timeout_ms: int = 10_000
     """How long SQLite waits on a lock before failing, in milliseconds."""
+    group: str = ""
+    """Share a new SQLite file with this OS group (file 0660, data dir 2770); empty: only the
+    account that creates it (0600 and 0700)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,9 @@ class DaemonSettings:
 class ApprovalSettings:
     self_approval_exceptions: tuple[str, ...] = ()
     """Users allowed to approve their own jobs (for one-person teams)."""
+    one_shot_window_seconds: int = 3600
+    """A job asked for a time (``run --at``) that needs approval must be approved within this
+    long after that time; approved later, it expires instead of running late."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,8 @@ class Settings:
 SECTIONS: dict[str, type[Any]] = {
     name: hint for name, hint in get_type_hints(Settings).items() if name != "source"
 }
+DIALECTS = ("sqlite", "postgresql")
+"""The databases otter-tui runs on (and its test suite proves)."""
 POSITIVE = {
     "busy_timeout_ms",
     "max_parallel",
@@ -175,6 +183,7 @@ NON_NEGATIVE = {
     "job_days",
     "misfire_grace_seconds",
     "shutdown_grace_seconds",
+    "one_shot_window_seconds",
 }
 
 
@@ -216,6 +225,10 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (invalid byte at offset {exc.start}); save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
@@ -264,12 +277,17 @@ def _check_range(path: str, key: str, value: Any) -> None:
 
 def _check_url(url: str) -> None:
     try:
-        make_url(url)
+        backend = make_url(url).get_backend_name()
     except ArgumentError:
         raise ConfigError(
             f"'database.url' is not a database URL: {url!r} "
             "(e.g. sqlite:///otter.db or postgresql+psycopg://user@host/otter)"
         ) from None
+    if backend not in DIALECTS:
+        raise ConfigError(
+            f"'database.url' uses {backend!r}, which otter-tui does not support "
+            f"(use {' or '.join(DIALECTS)})"
+        )
 
 
 def _coerce(key: str, hint: Any, value: Any) -> Any:

@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING
 
 from otter_tui.config import Settings, load_settings
 from otter_tui.services.context import Clock, ServiceContext, current_user, system_clock
-from otter_tui.store.db import Database, open_database
+from otter_tui.store.db import Database, open_database, sqlite_path
+from otter_tui.store.files import make_data_dir, world_readable_warning
 
 if TYPE_CHECKING:
     from otter_tui.services.api_keys import ApiKeyService
     from otter_tui.services.approvals import ApprovalService
+    from otter_tui.services.audit import AuditService
     from otter_tui.services.drift import DriftService
     from otter_tui.services.inventory import InventoryService
     from otter_tui.services.jobs import JobService
@@ -49,7 +51,7 @@ class Runtime:
     def variables(self) -> VariableService:
         from otter_tui.services.variables import VariableService
 
-        return VariableService(self.ctx)
+        return VariableService(self.ctx, self.plans)
 
     @property
     def users(self) -> UserService:
@@ -89,6 +91,12 @@ class Runtime:
         return ApprovalService(self.ctx, self.plans)
 
     @property
+    def audit(self) -> AuditService:
+        from otter_tui.services.audit import AuditService
+
+        return AuditService(self.ctx)
+
+    @property
     def drift(self) -> DriftService:
         from otter_tui.services.drift import DriftService
 
@@ -99,6 +107,11 @@ class Runtime:
         from otter_tui.services.api_keys import ApiKeyService
 
         return ApiKeyService(self.ctx)
+
+    def startup_warnings(self) -> list[str]:
+        """What the console shows once at start: a database file every local user can read."""
+        warning = world_readable_warning(sqlite_path(self.settings.database_url))
+        return [warning] if warning else []
 
     def close(self) -> None:
         self.db.dispose()
@@ -119,8 +132,10 @@ def open_runtime(
     file that fails to import is reported by ``plans list``, it never stops the start.
     """
     settings = settings or load_settings(config)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = open_database(settings.database_url, settings.database.busy_timeout_ms)
+    make_data_dir(settings.data_dir, settings.database.group)
+    db = open_database(
+        settings.database_url, settings.database.busy_timeout_ms, group=settings.database.group
+    )
     ctx = ServiceContext(db, settings, actor or current_user(), clock)
     runtime = Runtime(settings, db, ctx)
     if db.created:

@@ -59,6 +59,8 @@ class Section:
     """Shown in the Footer and the header."""
     screen: Callable[[ConsoleContext], Screen[None]]
     """Builds the section's base screen."""
+    key: str = ""
+    """The key that switches to it; empty: its number in ``SECTIONS``."""
 
 
 # Each section's module is imported when its screen is first built: the first frame needs only
@@ -95,12 +97,19 @@ def templates_screen(ctx: ConsoleContext) -> Screen[None]:
     return TemplatesScreen(ctx)
 
 
+def audit_screen(ctx: ConsoleContext) -> Screen[None]:
+    from screens.audit import AuditScreen
+
+    return AuditScreen(ctx)
+
+
 SECTIONS: tuple[Section, ...] = (
     Section("servers", "Servers", servers_screen),
     Section("jobs", "Jobs", jobs_screen),
     Section("approvals", "Approvals", approvals_screen),
     Section("plans", "Plans", plans_screen),
     Section("templates", "Templates", templates_screen),
+    Section("audit", "Audit", audit_screen, key="8"),
 )
 """In Footer order; section N is switched to with the key N."""
 
@@ -121,7 +130,7 @@ class OtterApp(App[None]):
     DEFAULT_MODE = SECTIONS[0].mode
     BINDINGS = [
         *(
-            Binding(str(number), f"section('{section.mode}')", section.title)
+            Binding(section.key or str(number), f"section('{section.mode}')", section.title)
             for number, section in enumerate(SECTIONS, start=1)
         ),
         Binding("f1", "toggle_keys", "Keys"),
@@ -164,6 +173,8 @@ class OtterApp(App[None]):
         if os.environ.get(EXIT_AFTER_FIRST_FRAME):
             self.call_after_refresh(self.exit)
         self.call_after_refresh(self._start_background)
+        for warning in self.runtime.startup_warnings():
+            self.notify(warning, title="Database", severity="warning", timeout=30)
         if self.bus is not None:
             self.run_worker(
                 self._bridge(self.bus),

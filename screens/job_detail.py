@@ -20,6 +20,7 @@ from textual.worker import Worker
 
 from otter_tui.events import Event, JobStateChanged, LogLines, Resync, ServerRunStateChanged
 from otter_tui.services.jobs import JobView, ServerRunView
+from otter_tui.text import visible
 from screens.background import Coalesced, route_result, run_blocking
 from screens.context import ConsoleContext
 from screens.job_actions import JobActions
@@ -42,7 +43,7 @@ def run_cells(run: ServerRunView, now: datetime) -> list[Text]:
         str(run.warnings),
         duration(run.started_at, run.finished_at, now),
         run.role or "-",
-        run.error or "",
+        visible(run.error or ""),
     )
     return [state_text(run.state) if v is None else Text(v) for v in values]
 

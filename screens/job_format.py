@@ -11,6 +11,7 @@ from datetime import datetime
 from rich.text import Text
 
 from otter_tui.services.jobs import JobView, RunCounts
+from otter_tui.text import visible
 
 STATE_STYLES = {
     "pending_approval": "bold magenta",
@@ -106,10 +107,15 @@ def describe_job(view: JobView, now: datetime) -> Text:
         rows.append(("ran", ran))
     elif view.run_at > view.created_at:
         rows.append(("runs at", when(view.run_at)))
+    for decision in view.approvals:
+        why = f": {visible(decision.comment)}" if decision.comment else ""
+        rows.append(
+            (decision.decision, f"by {decision.decided_by} at {when(decision.decided_at)}{why}")
+        )
     for label, value in rows:
         text.append(f"\n{label:<10}", style="dim")
         text.append(value)
     if view.error:
         text.append(f"\n{'error':<10}", style="dim")
-        text.append(view.error, style="red")
+        text.append(visible(view.error), style="red")
     return text

@@ -24,6 +24,7 @@ from textual.worker import Worker
 
 from otter_tui.runtime import Runtime
 from otter_tui.services.jobs import LogView
+from otter_tui.text import visible
 from screens.background import Coalesced, route_result, run_blocking
 
 MAX_LINES = 5000
@@ -48,7 +49,7 @@ class LogRead:
 
 def log_line(line: LogView, with_server: bool) -> str:
     stamp = line.at.astimezone().strftime("%H:%M:%S")
-    text = f"{MARKERS.get(line.level, '')}{line.text}"
+    text = f"{MARKERS.get(line.level, '')}{visible(line.text)}"
     if not with_server:
         return f"{stamp} {text}"
     return f"{stamp} {line.server or '(job)':<14} {text}"

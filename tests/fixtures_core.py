@@ -23,8 +23,10 @@ import tomli_w
 
 from otter_tui.config import load_settings
 from otter_tui.runtime import Runtime, open_runtime
+from otter_tui.services.context import current_user
 from otter_tui.services.demo import seed_demo
 from otter_tui.store.db import open_database
+from otter_tui.store.files import create_database_file
 
 ACTOR = "alice"
 """The user every test runtime acts as; the first user of a fresh database is its admin."""
@@ -78,7 +80,7 @@ def make_runtime(
     database = settings.data_dir / "otter.db"
     copied = not fresh and not database.exists() and not settings.database.url
     if copied:
-        database.parent.mkdir(parents=True, exist_ok=True)
+        create_database_file(database)  # 0600, as a first start makes it
         shutil.copyfile(_migrated_template(), database)
     rt = open_runtime(settings=settings, actor=actor, clock=clock or FixedClock(), seed=seed)
     if copied:
@@ -98,6 +100,18 @@ def _migrated_template() -> Path:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return path
+
+
+def admit_os_account(rt: Runtime) -> str:
+    """Make the OS account this test runs as an admin of ``rt``'s database; returns its name.
+
+    A child ``otter-tui`` process acts as the account it runs under, whatever its environment
+    says, so a test that starts one must first make that account known.
+    """
+    name = current_user()
+    if name not in {u.name for u in rt.users.list()}:
+        rt.users.add(name, admin=True)
+    return name
 
 
 def db_file(tmp_path: Path) -> Path:

@@ -132,23 +132,22 @@ def test_adding_and_revoking_are_audited(rt: Runtime) -> None:
 def test_keys_on_the_command_line(
     rt: Runtime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("OTTER_TUI_USER", "bob")
     config = str(rt.settings.source)
     args = ["--config", config, "api", "keys"]
-    code = run([*args, "add", "deploys", "--scope", "trigger", "--environment", "dev"])
+    code = run([*args, "add", "deploys", "--scope", "trigger", "--environment", "dev"], actor="bob")
     out, err = capsys.readouterr()
     token = out.strip()
     assert code == 0 and len(token) >= 40
     assert err == "API key deploys issued: scope trigger, owner bob\n"
-    assert run([*args, "list", "--json"]) == 0
+    assert run([*args, "list", "--json"], actor="bob") == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(k["name"], k["owner"], k["environments"]) for k in listed] == [
         ("deploys", "bob", ["dev"])
     ]
     assert token not in json.dumps(listed)
-    assert run([*args, "add", "deploys", "--scope", "view"]) == 2
+    assert run([*args, "add", "deploys", "--scope", "view"], actor="bob") == 2
     assert capsys.readouterr().err == "otter-tui: error: API key 'deploys' already exists\n"
-    assert run([*args, "revoke", "deploys"]) == 0
+    assert run([*args, "revoke", "deploys"], actor="bob") == 0
     assert capsys.readouterr().out == "API key deploys revoked\n"
     with rt.db.session() as s:
         assert s.scalar(select(ApiKey.revoked_at)) is not None

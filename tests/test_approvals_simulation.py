@@ -123,17 +123,15 @@ def test_only_a_waiting_job_can_be_simulated_and_only_as_a_simulation(runtime: R
 def test_cli_simulates_here_and_lists_the_latest_simulation(
     runtime: Runtime,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from otter_tui import cli
 
-    monkeypatch.setenv("OTTER_TUI_USER", "alice")
     bob = as_user(runtime, "bob", "jobs.run")
     pending = request_deploy(bob)
     config = ["--config", str(tmp_path / "config.toml")]
 
-    assert cli.run([*config, "approvals", "simulate", str(pending), "--follow"]) == 0
+    assert cli.run([*config, "approvals", "simulate", str(pending), "--follow"], actor="alice") == 0
     out = capsys.readouterr().out.splitlines()
     latest = runtime.approvals.latest_simulation(pending)
     assert latest is not None and latest.job.state == "succeeded"
@@ -142,7 +140,7 @@ def test_cli_simulates_here_and_lists_the_latest_simulation(
     assert any(line.startswith("[demo-web1] would change: file") for line in out)
     assert out[-1] == f"job {pending}: simulation job {sim} — 9 would change, 3 unknown"
 
-    assert cli.run([*config, "approvals", "list"]) == 0
+    assert cli.run([*config, "approvals", "list"], actor="alice") == 0
     listed = capsys.readouterr().out
     assert f"job {sim} — 9 would change, 3 unknown" in listed
     assert "version=9.9.9" in listed  # variables as typed with --var, not a Python dict

@@ -27,7 +27,6 @@ SIZE = 3
 
 @pytest.fixture(autouse=True)
 def as_alice(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OTTER_TUI_USER", ACTOR)
     monkeypatch.delenv("OTTER_TUI_CONFIG", raising=False)
 
 
@@ -54,7 +53,7 @@ def fleet_runtime(directory: Path, fleet: SshdFleet) -> Runtime:
 
 
 def trust(directory: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = run(["--config", str(directory / "config.toml"), "servers", "trust", *args])
+    code = run(["--config", str(directory / "config.toml"), "servers", "trust", *args], actor=ACTOR)
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -19,7 +19,6 @@ DEMO = ["demo-db1", "demo-web1", "demo-web2"]
 
 @pytest.fixture(autouse=True)
 def as_alice(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OTTER_TUI_USER", ACTOR)
     monkeypatch.delenv("OTTER_TUI_CONFIG", raising=False)
 
 
@@ -35,7 +34,7 @@ class Cli:
         self.config, self.capsys = config, capsys
 
     def __call__(self, *args: str) -> tuple[int, str, str]:
-        code = run(["--config", str(self.config), *args])
+        code = run(["--config", str(self.config), *args], actor=ACTOR)
         out, err = self.capsys.readouterr()
         return code, out, err
 
@@ -160,7 +159,7 @@ def test_a_malformed_config_creates_no_database(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path, {"engine": {"max_paralel": 5}})
-    code = run(["--config", str(config), "servers", "list"])
+    code = run(["--config", str(config), "servers", "list"], actor=ACTOR)
     one_line_error(capsys.readouterr().err, "unknown key 'engine.max_paralel'")
     assert code == 2
     assert not (tmp_path / "data").exists()
@@ -171,14 +170,14 @@ def test_a_config_that_is_not_toml_is_exit_2(
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[paths\n")
-    assert run(["--config", str(config), "servers", "list"]) == 2
+    assert run(["--config", str(config), "servers", "list"], actor=ACTOR) == 2
     one_line_error(capsys.readouterr().err, "not valid TOML")
 
 
 def test_a_missing_config_file_is_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(["--config", str(tmp_path / "nope.toml"), "servers", "list"]) == 2
+    assert run(["--config", str(tmp_path / "nope.toml"), "servers", "list"], actor=ACTOR) == 2
     one_line_error(capsys.readouterr().err, "config file not found")
 
 
@@ -188,7 +187,7 @@ def test_a_corrupt_database_is_exit_1_and_left_alone(
     config = write_config(tmp_path)
     db_file(tmp_path).parent.mkdir()
     db_file(tmp_path).write_bytes(b"\x00garbage" * 512)
-    assert run(["--config", str(config), "servers", "list"]) == 1
+    assert run(["--config", str(config), "servers", "list"], actor=ACTOR) == 1
     one_line_error(capsys.readouterr().err, "is not a SQLite database")
     assert db_file(tmp_path).read_bytes() == b"\x00garbage" * 512
 
@@ -210,8 +209,8 @@ def test_a_user_who_may_not_is_exit_1_and_nothing_changes(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = table_snapshot(db_file(tmp_path))
-    monkeypatch.setenv("OTTER_TUI_USER", "mallory")
-    code, _, err = cli("roles", "add", "cache")
+    code = run(["--config", str(cli.config), "roles", "add", "cache"], actor="mallory")
+    err = cli.capsys.readouterr().err
     assert code == 1
     one_line_error(err, "user 'mallory' is not known to otter-tui")
     assert table_snapshot(db_file(tmp_path)) == before
@@ -336,7 +335,7 @@ def test_the_installed_console_script_runs(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("otter-tui")
     assert script.exists(), f"console script not installed at {script}"
     config = write_config(tmp_path)
-    env = {**os.environ, "OTTER_TUI_USER": ACTOR}
+    env = dict(os.environ)
     env.pop("OTTER_TUI_CONFIG", None)
     done = subprocess.run(
         [str(script), "--config", str(config), "servers", "list", "--json"],

@@ -79,7 +79,7 @@ class DaemonProcess:
     """A daemon subprocess whose stdout lines are collected as they come."""
 
     def __init__(self, config: Path, *args: str) -> None:
-        env = {**os.environ, "OTTER_TUI_USER": ACTOR, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("OTTER_TUI_CONFIG", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-c", LAUNCH, "--config", str(config), "daemon", *args],
@@ -150,7 +150,6 @@ class DaemonProcess:
 
 @pytest.fixture(autouse=True)
 def as_alice(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OTTER_TUI_USER", ACTOR)
     monkeypatch.delenv("OTTER_TUI_CONFIG", raising=False)
 
 
@@ -186,7 +185,7 @@ def start(daemons: list[DaemonProcess], config: Path, *args: str) -> DaemonProce
 
 
 def cli(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    code = run(["--config", str(config), *args])
+    code = run(["--config", str(config), *args], actor=ACTOR)
     out, err = capsys.readouterr()
     assert (code, err) == (0, ""), err
     return out

@@ -19,6 +19,7 @@ from otter_tui.runtime import Runtime
 from otter_tui.services.context import ServiceContext, system_clock
 from otter_tui.services.plans import PlanService
 from tests.engine_support import add_local, engine_runtime, log_text
+from tests.fixtures_core import admit_os_account
 from tests.fixtures_ssh import pgrep, unique_sleep, wait_until
 
 OTTER = str(Path(sys.executable).with_name("otter-tui"))
@@ -34,8 +35,8 @@ async def test_kill_9_mid_job_then_restart(tmp_path: Path) -> None:
     slow = unique_sleep()
     rt.variables.set("server", "slow", "delay", slow.split()[1])
     argv = [OTTER, "--config", str(tmp_path / "config.toml"), "run", "engine_plans.Staggered"]
-    env = {**os.environ, "OTTER_TUI_USER": "alice"}
-    child = subprocess.Popen([*argv, "--roles", "fleet"], env=env, stdout=subprocess.DEVNULL)
+    admit_os_account(rt)
+    child = subprocess.Popen([*argv, "--roles", "fleet"], stdout=subprocess.DEVNULL)
     try:
         assert await wait_until(lambda: two_finished(rt), timeout=30)
         assert await wait_until(lambda: bool(pgrep(slow)), timeout=10)

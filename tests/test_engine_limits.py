@@ -57,10 +57,7 @@ def test_hard_limit_kills_a_run_that_ignores_the_soft_one(
 
 
 @pytest.mark.asyncio
-async def test_jobs_cancel_ends_the_remote_sleep(
-    tmp_path: Path, ssh_fleet: SshdFleet, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("OTTER_TUI_USER", "alice")
+async def test_jobs_cancel_ends_the_remote_sleep(tmp_path: Path, ssh_fleet: SshdFleet) -> None:
     rt = engine_runtime(tmp_path, ssh_fleet, engine={"lease_seconds": 30})  # renewed every 10 s
     names = add_fleet(rt, ssh_fleet, [2, 3])
     sleep = unique_sleep()
@@ -73,7 +70,7 @@ async def test_jobs_cancel_ends_the_remote_sleep(
         assert await wait_until(lambda: len(pgrep(f"^{sleep}$")) == 2, timeout=15)
         asked = time.monotonic()
         argv = ["--config", str(tmp_path / "config.toml"), "jobs", "cancel", str(job.id)]
-        assert await asyncio.to_thread(cli.run, argv) == 0
+        assert await asyncio.to_thread(cli.run, argv, actor="alice") == 0
         assert await wait_until(lambda: rt.jobs.show(job.id).state == "cancelled", timeout=10)
         assert time.monotonic() - asked < 6  # polled every second, not at the 10 s renewal
     finally:

@@ -17,7 +17,6 @@ from tests.inventory_support import DATA, ENVIRONMENTS, groups_of, servers_of, v
 
 @pytest.fixture(autouse=True)
 def as_alice(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OTTER_TUI_USER", ACTOR)
     monkeypatch.delenv("OTTER_TUI_CONFIG", raising=False)
 
 
@@ -43,7 +42,7 @@ def ansible_hosts(path: Path, tmp_path: Path) -> set[str]:
 
 
 def otter(directory: Path, *args: str) -> int:
-    return run(["--config", str(directory / "config.toml"), *args])
+    return run(["--config", str(directory / "config.toml"), *args], actor=ACTOR)
 
 
 @pytest.mark.parametrize(("fmt", "suffix"), [("ansible-yaml", "yml"), ("json", "json")])

@@ -40,7 +40,6 @@ VARIABLES = {
 @pytest.fixture(autouse=True)
 def as_alice(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's acting user; the services below are given theirs explicitly."""
-    monkeypatch.setenv("OTTER_TUI_USER", ACTOR)
     monkeypatch.delenv("OTTER_TUI_CONFIG", raising=False)
 
 
@@ -73,7 +72,8 @@ def test_static_inventory_imports_ranges_children_and_vars(
             str(DATA / name),
             "--environments",
             ENVIRONMENTS,
-        ]
+        ],
+        actor=ACTOR,
     )
     out, err = capsys.readouterr()
     assert (code, err) == (0, "")
@@ -125,7 +125,8 @@ def test_environment_prefix_from_the_config(tmp_path: Path) -> None:
             "import",
             "ansible",
             str(inventory),
-        ]
+        ],
+        actor=ACTOR,
     )
     assert code == 0
     assert servers_of(rt)["web1"][4:] == (("web",), ("env_prod_eu",))
@@ -142,7 +143,10 @@ def test_import_from_stdin_and_yaml_vault_is_a_secret(
         "        $ANSIBLE_VAULT;1.1;AES256\n        6162\n"
     )
     monkeypatch.setattr("sys.stdin", io.StringIO(vaulted))
-    code = run(["--config", str(tmp_path / "config.toml"), "inventory", "import", "ansible", "-"])
+    code = run(
+        ["--config", str(tmp_path / "config.toml"), "inventory", "import", "ansible", "-"],
+        actor=ACTOR,
+    )
     _, err = capsys.readouterr()
     assert code == 2 and "<stdin>:4:" in err and "'db_pw'" in err and "--secrets-to-keyring" in err
     assert servers_of(rt) == {}

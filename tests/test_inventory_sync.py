@@ -27,7 +27,6 @@ OPTIONS = AnsibleOptions(frozenset(ENVIRONMENTS.split(",")))
 
 @pytest.fixture(autouse=True)
 def as_alice(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OTTER_TUI_USER", ACTOR)
     monkeypatch.delenv("OTTER_TUI_CONFIG", raising=False)
 
 
@@ -42,7 +41,9 @@ def copy_ini(tmp_path: Path, old: str = "", new: str = "") -> Path:
 
 
 def cli(tmp_path: Path, *args: str) -> int:
-    return run(["--config", str(tmp_path / "config.toml"), "inventory", "import", *args])
+    return run(
+        ["--config", str(tmp_path / "config.toml"), "inventory", "import", *args], actor=ACTOR
+    )
 
 
 def test_reimport_changes_one_host_and_never_duplicates(

@@ -5,7 +5,6 @@ remediate``, ``drift check`` goes drifted -> current."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -20,13 +19,13 @@ from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
 from otter_tui.testing.sshd import SshdFleet
 from tests.engine_support import add_fleet, engine_runtime
+from tests.fixtures_core import admit_os_account
 
 OTTER = str(Path(sys.executable).with_name("otter-tui"))
 
 
 @pytest.fixture
 def fleet_rt(tmp_path: Path, ssh_fleet: SshdFleet, monkeypatch: pytest.MonkeyPatch) -> Runtime:
-    monkeypatch.setenv("OTTER_TUI_USER", "alice")
     rt = engine_runtime(tmp_path, ssh_fleet)
     for name in add_fleet(rt, ssh_fleet, range(3)):
         root = tmp_path / "roots" / name
@@ -36,7 +35,7 @@ def fleet_rt(tmp_path: Path, ssh_fleet: SshdFleet, monkeypatch: pytest.MonkeyPat
 
 
 def otter(tmp_path: Path, *args: str) -> int:
-    return cli.run(["--config", str(tmp_path / "config.toml"), *args])
+    return cli.run(["--config", str(tmp_path / "config.toml"), *args], actor="alice")
 
 
 def table_rows(out: str) -> dict[str, list[str]]:
@@ -65,13 +64,13 @@ def test_run_follow_prefixes_lines_and_exits_by_result(
 
 
 def test_run_streams_while_the_job_runs(fleet_rt: Runtime, tmp_path: Path) -> None:
+    admit_os_account(fleet_rt)
     fleet_rt.variables.set("server", "srv001", "delay", "2")
     argv = [OTTER, "--config", str(tmp_path / "config.toml"), "run", "engine_plans.Staggered"]
     child = subprocess.Popen(
         [*argv, "--servers", "srv001"],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "OTTER_TUI_USER": "alice"},
     )
     assert child.stdout is not None
     for line in child.stdout:

@@ -229,7 +229,6 @@ def test_bad_overrides_are_one_line_and_change_nothing(rt: Runtime) -> None:
 def cli(
     rt: Runtime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[Cli]:
-    monkeypatch.setenv("OTTER_TUI_USER", ACTOR)
     monkeypatch.delenv("OTTER_TUI_CONFIG", raising=False)
     assert rt.settings.source is not None
     yield Cli(rt.settings.source, capsys)
@@ -240,7 +239,7 @@ class Cli:
         self.config, self.capsys = config, capsys
 
     def __call__(self, *args: str) -> tuple[int, str, str]:
-        code = run(["--config", str(self.config), *args])
+        code = run(["--config", str(self.config), *args], actor=ACTOR)
         out, err = self.capsys.readouterr()
         return code, out, err
 
@@ -316,7 +315,6 @@ def test_delete_on_the_command_line_asks_first(cli: Cli, monkeypatch: pytest.Mon
 def test_the_example_plans_sync_disabled_and_list_without_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("OTTER_TUI_USER", ACTOR)
     runtime = make_runtime(tmp_path, seed=False, sections={"paths": {"plans_dir": str(REPO_PLANS)}})
     runtime.close()
     cli = Cli(tmp_path / "config.toml", capsys)

@@ -41,7 +41,6 @@ def marker_plan(marker: Path, name: str) -> str:
 def test_a_run_by_key_takes_the_edited_class(
     rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("OTTER_TUI_USER", ACTOR)
     write_plan(rt, hello(grouping="Greetings", soft=20))
     assert rt.settings.source is not None
     code, out, _err = Cli(rt.settings.source, capsys)("run", KEY)

@@ -18,10 +18,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError
 
 from otter_tui.config import settings_from_mapping
 from otter_tui.errors import ConflictError, NotFoundError, StoreError
 from otter_tui.runtime import Runtime, open_runtime
+from otter_tui.services.audit import AuditFilter
 from otter_tui.store.db import Database, head_revision, open_database, upgrade
 from otter_tui.store.models import AuditEvent, Base, JobQueue
 from otter_tui.targeting import Target, TargetSpec, resolve_targets
@@ -231,3 +233,14 @@ def test_inventory_import_reimport_and_prune(runtime: Runtime, tmp_path: Path) -
     assert again.counts() == {"changed": 1, "unchanged": 7, "removed": 3}
     assert servers_of(runtime)["web-eu"][1] == 2202 and len(servers_of(runtime)) == 8
     assert ("environment", "eu", "region", "eu-west-1") in variables_of(runtime)
+
+
+def test_the_audit_trail_is_append_only_and_chained(runtime: Runtime) -> None:
+    runtime.users.add("bob", permissions=("jobs.run",))
+    runtime.users.grant("bob", "jobs.approve", "environment", "dev")
+    assert runtime.audit.verify().intact and runtime.audit.verify().checked >= 3
+    for statement in ("UPDATE audit_events SET actor = 'mallory'", "DELETE FROM audit_events"):
+        refused = pytest.raises(DatabaseError, match="audit events are append-only")
+        with refused, runtime.db.transaction() as s:
+            s.execute(text(statement))
+    assert runtime.audit.list(AuditFilter(actor="mallory")) == []

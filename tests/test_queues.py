@@ -46,7 +46,6 @@ class Lost(OrchestrationPlan):
 
 @pytest.fixture(autouse=True)
 def as_alice(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OTTER_TUI_USER", ACTOR)
     monkeypatch.delenv("OTTER_TUI_CONFIG", raising=False)
 
 
@@ -65,7 +64,7 @@ def config(tmp_path: Path) -> Path:
 
 
 def cli(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = run(["--config", str(config), *args])
+    code = run(["--config", str(config), *args], actor=ACTOR)
     out, err = capsys.readouterr()
     return code, out, err
 

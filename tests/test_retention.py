@@ -142,20 +142,17 @@ async def test_worker_prunes_in_the_background(rt: Runtime, clock: FixedClock) -
 
 
 def test_jobs_prune_command(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    clock: FixedClock,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clock: FixedClock
 ) -> None:
-    monkeypatch.setenv("OTTER_TUI_USER", "alice")
     runtime = engine_runtime(tmp_path, retention={"log_days": 30, "job_days": 180}, clock=clock)
     add_local(runtime, "here")
     gone = aged_job(runtime, JobState.SUCCEEDED, 181, clock.now)
     trimmed = aged_job(runtime, JobState.SUCCEEDED, 31, clock.now)
     config = str(tmp_path / "config.toml")
 
-    assert cli.run(["--config", config, "jobs", "prune"], clock=clock) == 0
+    assert cli.run(["--config", config, "jobs", "prune"], actor="alice", clock=clock) == 0
     assert "pruned 1 job(s) and 10 log line(s)" in capsys.readouterr().out
     assert not exists(runtime, gone)
-    assert cli.run(["--config", config, "jobs", "logs", str(trimmed)], clock=clock) == 0
+    logs = ["--config", config, "jobs", "logs", str(trimmed)]
+    assert cli.run(logs, actor="alice", clock=clock) == 0
     assert "(log pruned by retention at " in capsys.readouterr().out

@@ -5,7 +5,6 @@ schedule disabled or deleted between the moment it is found due and the moment i
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import textwrap
@@ -96,7 +95,7 @@ KILLER = textwrap.dedent(
 
     jobs.JobService.create = create_then_die
     now = datetime.fromisoformat(sys.argv[2])
-    runtime = open_runtime(sys.argv[1], clock=lambda: now, seed=False)
+    runtime = open_runtime(sys.argv[1], actor="alice", clock=lambda: now, seed=False)
     asyncio.run(Scheduler(runtime, holder="doomed", clock=ManualClock(now)).run(asyncio.Event()))
     """
 )
@@ -107,11 +106,9 @@ async def test_killed_between_the_firing_row_and_the_job_it_runs_once_after_rest
 ) -> None:
     world.add("tick")
     world.set_time(START + MINUTE)
-    env = {**os.environ, "OTTER_TUI_USER": "alice"}
     config = str(world.rt.settings.source)
     done = subprocess.run(
         [sys.executable, "-c", KILLER, config, world.clock.now().isoformat()],
-        env=env,
         capture_output=True,
         text=True,
         timeout=60,

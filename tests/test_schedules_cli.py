@@ -15,7 +15,6 @@ from tests.fixtures_scheduler import World, make_world
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv("OTTER_TUI_USER", ACTOR)
     monkeypatch.delenv("OTTER_TUI_CONFIG", raising=False)
     yield from make_world(tmp_path)
 
@@ -27,7 +26,7 @@ def cli(world: World, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-un
     def call(*args: str) -> tuple[int, str, str]:
         # The world's clock, not the calendar: "next" and "is in the future" are computed from
         # START, so the expected dates below hold on any day.
-        code = run(["--config", config, "schedules", *args], clock=world.fixed)
+        code = run(["--config", config, "schedules", *args], actor=ACTOR, clock=world.fixed)
         out, err = capsys.readouterr()
         return code, out, err
 

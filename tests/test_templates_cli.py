@@ -19,7 +19,6 @@ Cli = Callable[..., tuple[int, str, str]]
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv("OTTER_TUI_USER", ACTOR)
     monkeypatch.delenv("OTTER_TUI_CONFIG", raising=False)
     monkeypatch.delenv("OTTER_TUI_TRIGGER_KEY", raising=False)
     yield from make_world(tmp_path)
@@ -30,7 +29,7 @@ def cli(world: World, capsys: pytest.CaptureFixture[str]) -> Cli:
     config = str(world.rt.settings.source)
 
     def call(*args: str) -> tuple[int, str, str]:
-        code = run(["--config", config, "templates", *args])
+        code = run(["--config", config, "templates", *args], actor=ACTOR)
         out, err = capsys.readouterr()
         return code, out, err
 
@@ -82,15 +81,17 @@ def test_run_follow_runs_here_and_streams_the_log(cli: Cli, world: World) -> Non
 
 
 def test_trigger_takes_the_key_from_the_environment(
-    cli: Cli, world: World, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cli("add", "greet", "tick.Tick")
     code, out, err = cli("key", "greet")
     token = out.strip()
     assert code == 0 and len(token) >= 40 and "shown once" in err
-    monkeypatch.setenv("OTTER_TUI_USER", "some-script")
     monkeypatch.setenv("OTTER_TUI_TRIGGER_KEY", token)
-    code, out, _ = cli("trigger", "greet", "--var", "word=scripted")
+    config = str(world.rt.settings.source)
+    argv = ["--config", config, "templates", "trigger", "greet", "--var", "word=scripted"]
+    code = run(argv, actor="some-script")
+    out = capsys.readouterr().out
     job = jobs(world)[-1]
     assert code == 0 and out == f"job {job.id} created: queued\n"
     assert job.requested_by == ACTOR and job.variables == {"word": "scripted"}

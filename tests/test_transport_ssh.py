@@ -318,3 +318,19 @@ async def test_fleet_runs_16_ports_per_sshd_rekeys_one_server_and_stops_by_pid(
         assert (await transport.run(Command.shell("echo unaffected"))).ok
         await transport.close()
     assert pgrep(f"sshd .*{workdir}/") == []
+
+
+async def test_a_changed_host_key_names_the_file_that_records_it(
+    lone_sshd: SshdFleet, tmp_path: Path
+) -> None:
+    user_file = tmp_path / "user_known_hosts"  # holds other hosts only
+    other = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
+    user_file.write_text(f"otherhost {other}\n")
+    lone_sshd.rekey(0)
+    transport = lone_sshd.transport(0, known_hosts=(user_file, lone_sshd.known_hosts))
+    with pytest.raises(HostKeyError) as caught:
+        await transport.connect()
+    message = str(caught.value)
+    assert f"not the key recorded in {lone_sshd.known_hosts}; refusing" in message
+    assert str(user_file) not in message
+    await transport.close()

@@ -30,7 +30,6 @@ NEW_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINCbuJEW1IBYQIl0NSObzS0JjlxgINS+R
 
 @pytest.fixture(autouse=True)
 def as_alice(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OTTER_TUI_USER", ACTOR)
     monkeypatch.delenv("OTTER_TUI_CONFIG", raising=False)
 
 
@@ -69,7 +68,7 @@ def run_marker(rt: Runtime, marker: Path) -> str:
 def trust_cli(
     config: Path, capsys: pytest.CaptureFixture[str], *extra: str
 ) -> tuple[int, str, str]:
-    code = run(["--config", str(config), "servers", "trust", "srv", *extra])
+    code = run(["--config", str(config), "servers", "trust", "srv", *extra], actor=ACTOR)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -184,7 +183,7 @@ def test_cli_errors_are_one_line_exit_2(
     trust_rt: Runtime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "config.toml"
-    code = run(["--config", str(config), "servers", "trust", "nosuch"])
+    code = run(["--config", str(config), "servers", "trust", "nosuch"], actor=ACTOR)
     err = capsys.readouterr().err
     assert code == 2 and err == "otter-tui: error: unknown server 'nosuch'\n"
 
@@ -199,7 +198,7 @@ def test_cli_json_names_the_fingerprint(
     monkeypatch.setattr(TrustService.__init__, "__defaults__", (fetch,))
     config = trust_rt.settings.source
     assert config is not None
-    code = run(["--config", str(config), "servers", "trust", "srv", "--json"])
+    code = run(["--config", str(config), "servers", "trust", "srv", "--json"], actor=ACTOR)
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["fingerprint"] == shown(NEW_KEY) and data["outcome"] == "trusted"
 
@@ -210,7 +209,7 @@ def test_an_unreachable_server_is_one_line_naming_it(
     trust_rt.inventory.add_server("gone", "127.0.0.1", port=1)
     config = trust_rt.settings.source
     assert config is not None
-    assert run(["--config", str(config), "servers", "trust", "gone"]) == 1
+    assert run(["--config", str(config), "servers", "trust", "gone"], actor=ACTOR) == 1
     err = capsys.readouterr().err
     assert err == "otter-tui: error: gone: cannot connect to 127.0.0.1:1: connection refused\n"
     assert not trust_rt.settings.app_known_hosts.exists()

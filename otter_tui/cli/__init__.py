@@ -41,6 +41,7 @@ COMMAND_MODULES: dict[str, str] = {
     "queues": "queues",
     "daemon": "daemon_cmd",
     "api": "api_cmd",
+    "audit": "audit",
 }
 """Each top-level command and the ``otter_tui.cli`` module whose ``COMMANDS`` defines it.
 
@@ -139,14 +140,21 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(run(argv))
 
 
-def run(argv: list[str] | None = None, *, clock: Callable[[], datetime] | None = None) -> int:
+def run(
+    argv: list[str] | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    actor: str | None = None,
+) -> int:
     """Run the CLI with ``argv`` and return its exit code: the factory every front end shares.
 
     ``clock`` (default: the system clock) is what "now" is for the command and everything it
     builds (services, scheduler, daemon, console): a program embedding otter-tui, or a test,
-    passes a fixed clock and gets the same answers on any day.
+    passes a fixed clock and gets the same answers on any day. ``actor`` is for embedding and
+    tests: the user the command acts as. The installed command sets neither, so there the actor
+    is always the process's operating-system account.
     """
-    state = CliState(clock=clock)
+    state = CliState(clock=clock, actor=actor)
     try:
         result: Any = cli.main(args=argv, prog_name="otter-tui", standalone_mode=False, obj=state)
     except OtterError as exc:

@@ -34,9 +34,11 @@ def config_show(state: CliState, as_json: bool) -> None:
     click.echo(tomli_w.dumps(data).rstrip())
 
 
-@config_group.command("set")
+@config_group.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
-@click.argument("value")
+@click.argument(
+    "value"
+)  # may start with "-": a negative number is a value to refuse, not an option
 @pass_state
 def config_set(state: CliState, key: str, value: str) -> None:
     """Set SECTION.KEY to VALUE in the config file, if the result validates."""

@@ -320,15 +320,20 @@ def vars_rm(state: CliState, scope: str, target: tuple[str, ...]) -> None:
 @variables.command("resolve")
 @click.argument("server")
 @click.option("--role", default=None, help="The role in context.")
+@click.option("--plan", default=None, help="Start from this plan's declared defaults.")
 @json_option
 @pass_state
-def vars_resolve(state: CliState, server: str, role: str | None, as_json: bool) -> None:
-    """Show the variables a plan sees on SERVER, after the cascade."""
-    resolved = state.runtime().variables.resolve(server, role)
-    if as_json:
-        emit_json(resolved)
+def vars_resolve(
+    state: CliState, server: str, role: str | None, plan: str | None, as_json: bool
+) -> None:
+    """Show the variables a plan sees on SERVER, after the cascade, and where each came from."""
+    resolved = state.runtime().variables.resolve_sources(server, role, plan)
+    if as_json and plan is None:
+        emit_json({v.name: v.value for v in resolved})
+    elif as_json:
+        emit_json([v.as_dict() for v in resolved])
     else:
-        table(["name", "value"], sorted(resolved.items()))
+        table(["name", "value", "source"], [(v.name, v.value, v.source) for v in resolved])
 
 
 def _owner_and_rest(scope: str, words: tuple[str, ...]) -> tuple[str | None, str]:

@@ -11,12 +11,19 @@ import asyncio
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
 
 from otter_tui.cli.inventory import csv, json_option
 from otter_tui.cli.output import emit_json, fields, table
+from otter_tui.cli.secrets_input import (
+    ask_secrets,
+    from_stdin,
+    read_var_file,
+    refuse_argv_secrets,
+)
 from otter_tui.cli.state import CliState
 from otter_tui.engine.local_run import run_claimed
 from otter_tui.engine.retention import prune
@@ -25,11 +32,13 @@ from otter_tui.events import LogLine
 from otter_tui.services.jobs import JobRequest, JobService, JobView, LogView
 from otter_tui.store.models import JobState
 from otter_tui.targeting import TargetSpec
+from otter_tui.text import visible
 
 pass_state = click.make_pass_decorator(CliState)
 OK_STATES = {"succeeded", "warning"}
+MARKERS = {"warn": "! ", "warning": "! ", "error": "x "}
+"""Log levels shown with a marker; plans log ``warning``, the engine's own notes ``warn``."""
 LOG_PAGE = 10_000
-MARKERS = {"warn": "! ", "error": "x "}
 
 
 def target_options(func: Any) -> Any:
@@ -78,6 +87,21 @@ def parse_when(text: str | None) -> datetime | None:
     return when
 
 
+def run_variables(state: CliState, plan: str, opts: dict[str, Any]) -> dict[str, str]:
+    """``--var-file``, then ``--var`` (``NAME=@-`` from stdin), then prompts for secrets."""
+    argv_vars = parse_vars(opts["variables"])
+    sensitive = [
+        name
+        for name, declared in state.runtime().plans.show(plan).variables.items()
+        if declared.get("sensitive")
+    ]
+    if not opts["allow_argv_secrets"]:
+        refuse_argv_secrets(argv_vars, sensitive)
+    file_vars = read_var_file(opts["var_file"]) if opts["var_file"] else {}
+    given = from_stdin({**file_vars, **argv_vars})
+    return {**given, **ask_secrets(sensitive, given)}
+
+
 def print_lines(lines: Sequence[LogLine | LogView]) -> None:
     """A batch of lines in one write: ``click.echo`` flushes (and checks the terminal) per
     call, which per line was most of the CPU a big fan-out spent printing its log."""
@@ -87,7 +111,7 @@ def print_lines(lines: Sequence[LogLine | LogView]) -> None:
 
 def format_line(line: LogLine | LogView) -> str:
     marker = MARKERS.get(line.level, "")
-    return f"[{line.server or 'job'}] {marker}{line.text}"
+    return f"[{line.server or 'job'}] {marker}{visible(line.text)}"
 
 
 def finish(view: JobView) -> int:
@@ -122,6 +146,13 @@ def execute_here(state: CliState, view: JobView, secrets: dict[str, Any], follow
 @click.argument("plan")
 @target_options
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="A job variable.")
+@click.option(
+    "--var-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="NAME=VALUE lines (for sensitive values: not in ps or history).",
+)
+@click.option("--allow-argv-secrets", is_flag=True, help="Accept a sensitive value typed as --var.")
 @click.option("--simulate/--no-simulate", default=None, help="Simulate (default: the plan's).")
 @click.option("--queue", default=None, help="The job queue (default: the plan's).")
 @click.option("--at", "at", default=None, help="Run at this ISO time (with zone) instead of now.")
@@ -129,12 +160,12 @@ def execute_here(state: CliState, view: JobView, secrets: dict[str, Any], follow
 @click.option("--detach", is_flag=True, help="Leave the job queued for the console or daemon.")
 @pass_state
 def run_command(state: CliState, /, plan: str, **opts: Any) -> int:
-    """Run PLAN now (or --at a time) on the given targets."""
+    """Run PLAN now (or --at a time); asks (hidden) for sensitive values not given."""
     spec = spec_from(opts)
     request = JobRequest(
         plan=plan,
         targets=spec,
-        variables=parse_vars(opts["variables"]),
+        variables=run_variables(state, plan, opts),
         simulation=opts["simulate"],
         queue=opts["queue"],
         run_at=parse_when(opts["at"]),
@@ -191,7 +222,8 @@ def jobs_show(state: CliState, job_id: int, as_json: bool) -> None:
     if as_json:
         emit_json(view.as_dict())
         return
-    fields([(k, v) for k, v in view.as_dict().items() if k not in ("server_runs", "targets")])
+    shown = ("server_runs", "targets", "approvals")
+    fields([(k, v) for k, v in view.as_dict().items() if k not in shown])
     fields([("targets", view.targets.describe())])
     table(
         ["run", "server", "role", "state", "changes", "unknown", "warnings", "error"],
@@ -200,6 +232,13 @@ def jobs_show(state: CliState, job_id: int, as_json: bool) -> None:
             for r in view.server_runs
         ],
     )
+    if view.approvals:
+        click.echo("")
+        table(
+            ["decision", "by", "at", "comment"],
+            [(a.decision, a.decided_by, f"{a.decided_at:%Y-%m-%d %H:%M:%S}", a.comment)
+             for a in view.approvals],
+        )  # fmt: skip
 
 
 @jobs.command("logs")

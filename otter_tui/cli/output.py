@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from otter_tui.text import visible
+
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=_default, sort_keys=False))
@@ -44,7 +46,7 @@ def _cell(value: object) -> str:
         return " ".join(f"{k}={v}" for k, v in value.items()) or "-"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
+    return visible(str(value))  # errors and names may hold what a server printed
 
 
 def fields(pairs: Iterable[tuple[str, object]]) -> None:

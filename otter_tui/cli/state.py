@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from otter_tui.config import Settings
@@ -19,13 +19,19 @@ class CliState:
     """
 
     def __init__(
-        self, config_path: str | None = None, *, clock: Callable[[], datetime] | None = None
+        self,
+        config_path: str | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        actor: str | None = None,
     ) -> None:
         self.config_path = config_path
         self.clock = clock
         """What "now" is for every command; ``None`` is the system clock. Embedders and tests
         hand one to :func:`otter_tui.cli.run`, so a schedule's "next firing" or a one-shot's
         "is it in the future" is computed against the clock they chose, not the calendar."""
+        self.actor = actor
+        """Who acts; None (always, from the installed command): the process's OS account."""
         self._settings: Settings | None = None
         self._runtime: Runtime | None = None
 
@@ -40,10 +46,7 @@ class CliState:
         if self._runtime is None:
             from otter_tui.runtime import open_runtime
 
-            if self.clock is None:
-                self._runtime = open_runtime(settings=self.settings())
-            else:
-                self._runtime = open_runtime(settings=self.settings(), clock=self.clock)
+            self._runtime = open_runtime(**self._runtime_options())
         return self._runtime
 
     def runtime_for_plan(self, plan: str) -> Runtime:
@@ -52,9 +55,15 @@ class CliState:
         if self._runtime is None:
             from otter_tui.runtime import open_runtime
 
-            self._runtime = open_runtime(settings=self.settings(), sync_plans=False)
+            self._runtime = open_runtime(**self._runtime_options(), sync_plans=False)
             self._runtime.plans.sync_plan(plan)
         return self._runtime
+
+    def _runtime_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"settings": self.settings(), "actor": self.actor}
+        if self.clock is not None:
+            options["clock"] = self.clock
+        return options
 
     def close(self) -> None:
         if self._runtime is not None:

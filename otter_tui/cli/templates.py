@@ -20,6 +20,7 @@ import click
 from otter_tui.cli.inventory import json_option
 from otter_tui.cli.jobs import execute_here, parse_vars, spec_from, target_options
 from otter_tui.cli.output import emit_json, fields, table
+from otter_tui.cli.secrets_input import ask_secrets
 from otter_tui.cli.state import CliState
 from otter_tui.errors import UsageError
 from otter_tui.plan import sensitive_names
@@ -214,13 +215,7 @@ def _ask_secrets(state: CliState, view: TemplateView, given: dict[str, str]) -> 
     if not sys.stdin.isatty():
         return {}
     cls = state.runtime().plans.plan_class(view.plan_key).cls
-    out: dict[str, str] = {}
-    for secret in sensitive_names(cls):
-        if secret not in given:
-            value = click.prompt(secret, default="", hide_input=True, show_default=False)
-            if value:
-                out[secret] = value
-    return out
+    return ask_secrets(sensitive_names(cls), given)
 
 
 def _finish(state: CliState, run: TemplateRun, follow: bool) -> int:

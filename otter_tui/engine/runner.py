@@ -21,9 +21,12 @@ from otter_tui.engine.execute import ServerRunExecutor
 from otter_tui.engine.limits import Stopped, run_limited
 from otter_tui.engine.logs import JobLog, LogPressure, LogWriter
 from otter_tui.engine.records import JobRecorder, Outcome
-from otter_tui.engine.targets import JobPlan, PlannedRun, prepare_job
+from otter_tui.engine.targets import JobPlan, PlannedRun, prepare_job, variable_sources
 from otter_tui.engine.transports import TransportFactory, default_transports
+from otter_tui.errors import NotFoundError
 from otter_tui.events import EventBus
+from otter_tui.plan.variables import Variable as Declaration
+from otter_tui.plan.variables import declared
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.plans import PlanService
 from otter_tui.store.models import JobState, RunState
@@ -81,7 +84,9 @@ class Engine:
         """Run a job this process has claimed, to the end."""
         secrets = dict(secrets or {})
         try:
-            plan = await self.dbthread.run(prepare_job, self.ctx.db, job_id, secrets)
+            plan = await self.dbthread.run(
+                prepare_job, self.ctx.db, job_id, secrets, self._declared
+            )
         except Exception as exc:  # a job that cannot even start must still end
             log.exception("job %s could not start", job_id)
             await self.recorder.finish_job(job_id, JobState.FAILED, {}, f"could not start: {exc}")
@@ -107,6 +112,13 @@ class Engine:
             self.active.pop(job_id, None)
             self.writer.forget(job_id)
 
+    def _declared(self, plan_key: str) -> Mapping[str, Declaration[Any]]:
+        """The plan's declared variables; none when its file is gone (the run then says so)."""
+        try:
+            return declared(self.plans.plan_class(plan_key).cls)
+        except NotFoundError:
+            return {}
+
     async def _fail(self, active: ActiveJob, error: str) -> None:
         try:
             await active.log.close()
@@ -119,6 +131,8 @@ class Engine:
         await self.recorder.job_started(plan)
         what = "simulating" if plan.simulation else "running"
         joblog.emit(f"{what} {plan.plan_name} on {len(plan.runs)} server run(s)")
+        for line in variable_sources(plan):
+            joblog.emit(line)
         outcomes = await asyncio.gather(
             *(self._server_run(active, run, secrets) for run in plan.runs)
         )

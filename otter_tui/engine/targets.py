@@ -7,16 +7,19 @@ server runs recorded before anything runs, or none.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
+from otter_tui.plan.variables import Variable as Declaration
+from otter_tui.plan.variables import convert_inherited
+from otter_tui.services.grants import require_on_targets
 from otter_tui.services.inventory import load_inventory
 from otter_tui.services.jobs import ALL_CONFIGURATION, get_job
-from otter_tui.services.variables import resolve_for_server, variables_by_scope
+from otter_tui.services.variables import plan_defaults, server_named_layers, variables_by_scope
 from otter_tui.store.db import Database
 from otter_tui.store.models import (
     Environment,
@@ -28,7 +31,10 @@ from otter_tui.store.models import (
     ServerRun,
 )
 from otter_tui.targeting import TargetSpec, resolve_targets
-from otter_tui.variables import cascade, server_layers
+from otter_tui.variables import JOB, PLAN_DEFAULT, NamedLayer, named_server_layers, sourced_cascade
+
+Declarations = Callable[[str], Mapping[str, Declaration[Any]]]
+"""A plan's declared variables by plan key (``{}`` when it declares none or is gone)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class PlannedRun:
     variables: dict[str, Any]
     plan_keys: tuple[str, ...]
     """The plans to run: the job's plan, or every configuration plan that applies (drift)."""
+    sources: dict[str, str] = field(default_factory=dict)
+    """Each variable's layer (``server db1``, ``plan default``...), for the job's log."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +79,27 @@ class JobPlan:
     runs: tuple[PlannedRun, ...]
 
 
-def prepare_job(db: Database, job_id: int, secrets: Mapping[str, Any]) -> JobPlan:
-    """Resolve targets and write one server-run row per (server, role in context)."""
+def prepare_job(
+    db: Database,
+    job_id: int,
+    secrets: Mapping[str, Any],
+    declarations: Declarations | None = None,
+) -> JobPlan:
+    """Resolve targets and write one server-run row per (server, role in context).
+
+    Each run's variables: the plan's declared defaults, then the server's cascade, then the
+    job's own (and its secrets); inherited values of declared variables are converted to their
+    declared type here, so a plan sees ``workers`` from the inventory as an ``int``.
+    """
     with db.transaction() as s:
         job = get_job(s, job_id)
+        decls = _declarations(job, declarations)
         record = s.get(PlanRecord, job.plan_id) if job.plan_id else None
-        targets = resolve_targets(TargetSpec.from_dict(job.targets), load_inventory(s))
+        inventory = load_inventory(s)
+        targets = resolve_targets(TargetSpec.from_dict(job.targets), inventory)
+        # Checked again now: a role or environment may have gained servers since creation.
+        permission = "jobs.run" if job.simulation_of is None else "jobs.approve"
+        require_on_targets(s, job.requested_by, permission, job.plan_key, targets, inventory)
         servers = _servers(s, [t.server for t in targets if t.server])
         config_plans = _configuration_plans(s) if job.plan_key == ALL_CONFIGURATION else {}
         planned = [
@@ -99,10 +122,15 @@ def prepare_job(db: Database, job_id: int, secrets: Mapping[str, Any]) -> JobPla
         runs = []
         for run_id, (target, facts) in zip(ids, planned, strict=True):
             keys = _plan_keys(job, facts, config_plans)
-            variables: dict[str, Any] = dict(job.variables)
-            if facts:
-                variables = {**cascade_for(facts, target.role), **variables}
-            runs.append(PlannedRun(run_id, facts, target.role, {**variables, **secrets}, keys))
+            layers = [
+                (PLAN_DEFAULT, plan_defaults(decls)),
+                *(cascade_for(facts, target.role) if facts else []),
+                (JOB, {**job.variables, **secrets}),
+            ]
+            merged = sourced_cascade(layers)
+            sources = {name: source for name, (_, source) in merged.items()}
+            variables = convert_inherited(decls, {n: v for n, (v, _) in merged.items()}, sources)
+            runs.append(PlannedRun(run_id, facts, target.role, variables, keys, sources))
         return JobPlan(
             job.id,
             job.kind,
@@ -126,10 +154,10 @@ class _VariableCascade:
         self._scoped: dict[str, dict[str, dict[str, str]]] | None = None
         self._parents: dict[str, str | None] = {}
 
-    def __call__(self, facts: ServerFacts, role: str | None) -> dict[str, str]:
+    def __call__(self, facts: ServerFacts, role: str | None) -> list[NamedLayer]:
         if role is not None and role not in facts.roles:
-            # Not a role of this server: resolve_for_server raises the error it always has.
-            return resolve_for_server(self.s, facts.name, role, {})
+            # Not a role of this server: server_named_layers raises the error it always has.
+            return server_named_layers(self.s, facts.name, role)
         if self._scoped is None:
             self._scoped = variables_by_scope(self.s)
             self._parents = {
@@ -137,17 +165,19 @@ class _VariableCascade:
                 for e in self.s.scalars(select(Environment))
             }
         scoped = self._scoped
-        layers = server_layers(
-            global_vars=scoped["global"].get("", {}),
-            role_vars=scoped["role"],
-            environment_vars=scoped["environment"],
-            environment_parents=self._parents,
-            server_roles=list(facts.roles),
-            server_environments=list(facts.environments),
-            server_vars=scoped["server"].get(facts.name, {}),
-            role_in_context=role,
+        return list(
+            named_server_layers(
+                global_vars=scoped["global"].get("", {}),
+                role_vars=scoped["role"],
+                environment_vars=scoped["environment"],
+                environment_parents=self._parents,
+                server_roles=list(facts.roles),
+                server_environments=list(facts.environments),
+                server_vars=scoped["server"].get(facts.name, {}),
+                role_in_context=role,
+                server_name=facts.name,
+            )
         )
-        return cascade([*layers, {}])
 
 
 def _servers(s: Session, names: list[str]) -> dict[str, ServerFacts]:
@@ -169,6 +199,31 @@ def _servers(s: Session, names: list[str]) -> dict[str, ServerFacts]:
         )
         for x in s.scalars(query)
     }
+
+
+def variable_sources(plan: JobPlan) -> list[str]:
+    """Log lines naming each variable's layer (never a value), one per set of servers alike.
+
+    ``variables on db1, db2: colour (environment prod), workers (plan default)``; runs whose
+    variables come from the same layers share a line, so a fleet of alike servers logs one.
+    """
+    alike: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for run in plan.runs:
+        if run.sources:
+            where = run.server.name if run.server else "the job"
+            alike.setdefault(tuple(sorted(run.sources.items())), []).append(where)
+    return [
+        f"variables on {', '.join(where)}: "
+        + ", ".join(f"{name} ({source})" for name, source in sources)
+        for sources, where in alike.items()
+    ]
+
+
+def _declarations(job: Job, declarations: Declarations | None) -> Mapping[str, Declaration[Any]]:
+    """The job's plan's declared variables; none for a drift check (many plans, no job vars)."""
+    if declarations is None or job.plan_key == ALL_CONFIGURATION:
+        return {}
+    return declarations(job.plan_key)
 
 
 def _configuration_plans(s: Session) -> dict[str, PlanRecord]:

@@ -171,11 +171,15 @@ def variables_schema(plan_cls: type) -> dict[str, dict[str, Any]]:
     return {name: var.schema() for name, var in declared(plan_cls).items()}
 
 
-def validate_variables(plan_cls: type, raw: Mapping[str, object]) -> dict[str, object]:
+def validate_variables(
+    plan_cls: type, raw: Mapping[str, object], *, fill_defaults: bool = True
+) -> dict[str, object]:
     """Typed values for a job: given ones converted, defaults filled in, unknowns refused.
 
     Raises one ``UsageError`` naming the variable: an unknown name, a missing required value, or
     a value that does not convert. Optional variables with no value and no default are left out.
+    A job stores only what it was given (``fill_defaults=False``): the defaults are the lowest
+    layer of the cascade at run time, beneath the inventory's values.
     """
     decls = declared(plan_cls)
     plan_name = getattr(plan_cls, "name", "") or plan_cls.__name__
@@ -187,10 +191,30 @@ def validate_variables(plan_cls: type, raw: Mapping[str, object]) -> dict[str, o
         if name in raw:
             typed[name] = _convert(name, var, raw[name])
         elif var.default is not None:
-            typed[name] = var.default
+            if fill_defaults:
+                typed[name] = var.default
         elif var.is_required:
             raise UsageError(f"missing required variable '{name}' for plan {plan_name}")
     return typed
+
+
+def convert_inherited(
+    decls: Mapping[str, Variable[Any]], values: Mapping[str, object], sources: Mapping[str, str]
+) -> dict[str, object]:
+    """Convert values the inventory gave to declared variables into their declared types.
+
+    Job values and defaults are already typed; inventory values are text. A bad one is one
+    ``UsageError`` naming the variable and the layer it came from.
+    """
+    out = dict(values)
+    for name, var in decls.items():
+        source = sources.get(name, "")
+        if name in out and source not in ("job", "plan default"):
+            try:
+                out[name] = var.convert(out[name])
+            except ValueError as exc:
+                raise UsageError(f"variable '{name}' from {source}: {exc}") from None
+    return out
 
 
 def _convert(name: str, var: Variable[Any], value: object) -> object:

@@ -10,6 +10,7 @@ owner's permissions, approvals, the singleton rule) is the job service's, as for
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from otter_tui.errors import PermissionDenied, UsageError
 from otter_tui.plan import sensitive_names
@@ -69,8 +70,9 @@ class KeyedJobs:
             )
 
     def _audit(self, action: str, name: str, job: JobView, **detail: str) -> None:
+        extra: dict[str, Any] = {"key": self.key.name, "what": name, **detail}
         with self.ctx.db.transaction() as s:
-            self.ctx.audit(s, action, "job", str(job.id), key=self.key.name, what=name, **detail)
+            self.ctx.audit(s, action, "job", str(job.id), **extra)
 
 
 __all__ = ["KeyedJobs"]

@@ -18,9 +18,12 @@ from sqlalchemy import func, select
 
 from otter_tui.errors import ConflictError, PermissionDenied, UsageError
 from otter_tui.services.context import ServiceContext
+from otter_tui.services.grants import require_on_targets
+from otter_tui.services.inventory import load_inventory
 from otter_tui.services.jobs import JobRequest, JobService, JobView, fingerprint, get_job, job_view
 from otter_tui.services.plans import PlanService
 from otter_tui.store.models import Approval, Decision, Job, JobState
+from otter_tui.targeting import TargetSpec, resolve_targets
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class ApprovalService:
             if job.state is not JobState.PENDING_APPROVAL:
                 raise ConflictError(f"job {job_id} is not waiting for approval ({job.state.value})")
             self._check_not_requester(job)
+            inventory = load_inventory(s)
+            runs = resolve_targets(TargetSpec.from_dict(job.targets), inventory)
+            require_on_targets(s, self.ctx.actor, "jobs.approve", job.plan_key, runs, inventory)
             s.add(
                 Approval(
                     job_id=job.id,
@@ -83,6 +89,7 @@ class ApprovalService:
                 job.error = f"{decision.value} after its window closed at {closed}"
             elif decision is Decision.DENIED:
                 job.state, job.finished_at = JobState.DENIED, now
+                job.error = f"denied by {self.ctx.actor}" + (f": {comment}" if comment else "")
             else:
                 job.state = JobState.SCHEDULED if job.run_at > now else JobState.QUEUED
             return job_view(job)

@@ -6,25 +6,28 @@ daemon and the API all pass through the same checks.
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from otter_tui.config import Settings
 from otter_tui.errors import PermissionDenied, UsageError
+from otter_tui.store.audit_chain import GENESIS, canonical, event_hash
 from otter_tui.store.db import Database
 from otter_tui.store.models import AuditEvent, User, UserPermission
 
 Clock = Callable[[], datetime]
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-USER_ENV = "OTTER_TUI_USER"
+
+AUDIT_LOCK = 0x6F747472
+"""PostgreSQL advisory lock key held while appending to the audit chain."""
 
 PERMISSIONS = (
     "inventory.edit",
@@ -35,6 +38,7 @@ PERMISSIONS = (
     "schedules.edit",
     "templates.edit",
     "users.manage",
+    "audit.read",
 )
 """Every permission a user can be granted; admins hold all of them."""
 
@@ -44,8 +48,17 @@ def system_clock() -> datetime:
 
 
 def current_user() -> str:
-    """The acting user: ``OTTER_TUI_USER`` if set, else the login name."""
-    return os.environ.get(USER_ENV) or getpass.getuser()
+    """The acting user: the operating-system account of this process, found from its uid.
+
+    Never an environment variable (``$USER``, ``$LOGNAME``, ``$OTTER_TUI_USER``): those are set by
+    whoever starts the process, so the four-eyes rule of approvals would hold only if every shell
+    were trusted. A uid without a passwd entry (a bare container) acts as ``uid-N``.
+    """
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid-{uid}"
 
 
 @dataclass
@@ -65,7 +78,11 @@ class ServiceContext:
         return ServiceContext(self.db, self.settings, actor, self.clock)
 
     def require(self, session: Session, permission: str) -> None:
-        """Raise ``PermissionDenied`` unless the actor holds ``permission`` (or is an admin)."""
+        """Raise ``PermissionDenied`` unless the actor holds ``permission`` (or is an admin).
+
+        A scoped grant counts here; the caller then checks every target of the job against the
+        grants' scopes (:func:`otter_tui.services.grants.require_on_targets`).
+        """
         user = session.scalar(select(User).where(User.name == self.actor))
         if user is None:
             raise PermissionDenied(f"user '{self.actor}' is not known to otter-tui ({permission})")
@@ -80,19 +97,48 @@ class ServiceContext:
             raise PermissionDenied(f"user '{self.actor}' lacks permission '{permission}'")
 
     def audit(
-        self, session: Session, action: str, object_type: str, name: str, **detail: Any
+        self,
+        session: Session,
+        action: str,
+        object_type: str,
+        name: str,
+        *,
+        before: Mapping[str, Any] | None = None,
+        after: Mapping[str, Any] | None = None,
+        **detail: Any,
     ) -> None:
-        """Record who did what to which object, in the caller's transaction."""
-        session.add(
-            AuditEvent(
-                at=self.now(),
-                actor=self.actor,
-                action=action,
-                object_type=object_type,
-                object_name=name,
-                detail=detail,
-            )
+        """Record who did what to which object, in the caller's transaction, chained.
+
+        ``before``/``after``: for an edit, the fields it changed as they were and as they are.
+        The event's ``prev_hash`` is the hash of the newest stored event, read in this write
+        transaction (autoflush makes this transaction's own events visible to that read), so
+        the chain stays linear: SQLite's ``BEGIN IMMEDIATE`` and PostgreSQL's advisory lock
+        let one writer at a time append.
+        """
+        event = AuditEvent(
+            at=self.now(),
+            actor=self.actor,
+            action=action,
+            object_type=object_type,
+            object_name=name,
+            detail=canonical(detail),
+            before=canonical(before),
+            after=canonical(after),
+            prev_hash=_chain_tail(session),
         )
+        event.hash = event_hash(
+            event.prev_hash, event.at, self.actor, action, object_type, name,
+            event.detail, event.before, event.after,
+        )  # fmt: skip
+        session.add(event)
+
+
+def _chain_tail(session: Session) -> str:
+    """The hash of the newest audit event (or the chain's start), under the writers' lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
+    newest = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    return session.scalar(newest) or GENESIS
 
 
 def check_name(kind: str, name: str) -> str:

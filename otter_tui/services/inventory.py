@@ -211,13 +211,13 @@ class InventoryService:
                 "active": active,
             }
             changed = {k: v for k, v in changes.items() if v is not None}
+            before = {k: str(getattr(server, k)) for k in changed}
             for key, value in changed.items():
                 setattr(server, key, value)
             if server.transport is TransportKind.SSH and not server.host:
                 raise UsageError(f"server '{name}': an ssh server needs a host")
-            self.ctx.audit(
-                s, "server.update", "server", name, **{k: str(v) for k, v in changed.items()}
-            )
+            after = {k: str(getattr(server, k)) for k in changed}
+            self.ctx.audit(s, "server.update", "server", name, before=before, after=after)
             return server_view(server)
 
     def remove_server(self, name: str) -> None:

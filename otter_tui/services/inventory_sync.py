@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from otter_tui.errors import UsageError
 from otter_tui.inventory_import.source import SecretValue, Source, SourceError, SourceServer
@@ -102,7 +103,7 @@ class InventorySyncService:
         with self.ctx.db.transaction() as s:
             self.ctx.require(s, "inventory.edit")
             changes = apply_source(s, source, prune=prune, write=True)
-            counts: dict[str, int] = {}
+            counts: dict[str, Any] = {}
             for change in changes:
                 key = f"{change.kind}s_{change.status}".replace("-", "_")
                 counts[key] = counts.get(key, 0) + 1

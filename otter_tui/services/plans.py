@@ -254,10 +254,14 @@ class PlanService:
         with self.ctx.db.transaction() as s:
             self.ctx.require(s, "plans.manage")
             record = get_record(s, key)
+            before = {field_name: getattr(record, field_name)}
             setattr(record, field_name, value)
             setattr(record, f"{field_name}_override", True)
             check_limits(record.soft_time_limit, record.time_limit, record.key)
-            self.ctx.audit(s, "plan.override", "plan", record.key, field=field_name, value=raw)
+            self.ctx.audit(
+                s, "plan.override", "plan", record.key,
+                before=before, after={field_name: value}, field=field_name, value=raw,
+            )  # fmt: skip
             return plan_view(record)
 
     def clear_override(self, key: str, field_name: str) -> PlanView:

@@ -201,3 +201,32 @@ def _users(s: Session, name: str) -> list[str]:
         ),
     }
     return [f"{n} {what}" for what, n in counts.items() if n]
+
+
+def check_queue(
+    s: Session, record: PlanRecord, requested: str | None, known: set[str] | None = None
+) -> str:
+    """The queue a job of ``record`` goes to: allowed for the plan, and existing."""
+    queue = requested or record.default_queue or "default"
+    allowed = {record.default_queue or "default", *record.eligible_queues}
+    if queue not in allowed:
+        names = ", ".join(sorted(allowed))
+        raise UsageError(f"plan '{record.name}' may not use queue '{queue}' (allowed: {names})")
+    if known is None or queue not in known:
+        check_queue_exists(s, queue, known)
+    return queue
+
+
+def check_queue_exists(s: Session, queue: str, known: set[str] | None = None) -> None:
+    """Known queues only; ``default`` is made on first use.
+
+    ``known``: queues found to exist in this transaction (a batch); one found is added, one made
+    here is not (the SAVEPOINT that made it may yet roll back).
+    """
+    if s.scalar(select(JobQueue.id).where(JobQueue.name == queue)) is None:
+        if queue != "default":
+            raise NotFoundError(f"unknown job queue '{queue}'")
+        s.add(JobQueue(name="default", backend="local", concurrency=4))
+        s.flush()
+    elif known is not None:
+        known.add(queue)

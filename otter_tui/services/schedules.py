@@ -206,6 +206,8 @@ class ScheduleService:
             raise UsageError("give either a cron line or --at, not both")
         if new and fields.cron is None and fields.at is None:
             raise UsageError("a schedule needs a cron line (--cron) or a single time (--at)")
+        if fields.timezone is not None and not fields.timezone.strip():
+            raise UsageError("--tz needs an IANA time zone name (e.g. Europe/Paris), got ''")
         zone_name = (fields.timezone or row.timezone or "UTC").strip()
         zone = load_zone(zone_name)
         row.timezone = zone_name

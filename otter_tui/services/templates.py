@@ -30,8 +30,9 @@ from otter_tui.plan import sensitive_names
 from otter_tui.plan.variables import declared
 from otter_tui.services.context import ServiceContext, check_name
 from otter_tui.services.inventory import load_inventory
-from otter_tui.services.jobs import JobRequest, JobService, JobView, _check_queue
+from otter_tui.services.jobs import JobRequest, JobService, JobView
 from otter_tui.services.plans import PlanService, get_record
+from otter_tui.services.queues import check_queue
 from otter_tui.services.tokens import key_hash, new_token, token_matches
 from otter_tui.store.models import JobTemplate, PlanKind, PlanRecord
 from otter_tui.targeting import TargetSpec, resolve_targets
@@ -281,7 +282,7 @@ class TemplateService:
         resolve_targets(targets, load_inventory(s))
         if record.kind is PlanKind.CONFIGURATION and targets.empty:
             raise UsageError(f"configuration plan '{record.name}' needs targets")
-        _check_queue(s, record, row.queue_name)
+        check_queue(s, record, row.queue_name)
         self._check_variables(record, row.variables)
 
     def _check_variables(self, record: PlanRecord, given: Mapping[str, Any]) -> None:

@@ -1,18 +1,29 @@
-"""Variables at global, role, environment and server scope, and the resolved cascade."""
+"""Variables at global, role, environment and server scope, and the resolved cascade.
+
+With a plan, the cascade starts from the plan's declared defaults: job > server > environment >
+role > global > plan default, so a default never hides a value the inventory gives.
+"""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from otter_tui.errors import NotFoundError, UsageError
+from otter_tui.plan.variables import Variable as Declaration
+from otter_tui.plan.variables import declared
 from otter_tui.services.context import ServiceContext, check_name
 from otter_tui.services.inventory import get_environment, get_role, get_server
 from otter_tui.store.models import Environment, Role, Server, Variable
-from otter_tui.variables import cascade, server_layers
+from otter_tui.variables import JOB, PLAN_DEFAULT, NamedLayer, named_server_layers, sourced_cascade
+
+if TYPE_CHECKING:
+    from otter_tui.services.plans import PlanService
 
 SCOPES = ("global", "role", "environment", "server")
 
@@ -50,11 +61,29 @@ def owner_key(scope: str, row_id: int) -> tuple[str, dict[str, int]]:
     return f"{scope}:{row_id}", {f"{scope}_id": row_id}
 
 
+@dataclass(frozen=True)
+class ResolvedVariable:
+    """One variable as a plan sees it on a server, and the layer that gave its value."""
+
+    name: str
+    value: str
+    source: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "value": self.value, "source": self.source}
+
+
+def plan_defaults(declarations: Mapping[str, Declaration[Any]]) -> dict[str, object]:
+    """The declared defaults: the lowest layer of the cascade."""
+    return {n: v.default for n, v in declarations.items() if v.default is not None}
+
+
 class VariableService:
     """Set, unset, list and resolve variables."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, plans: PlanService | None = None) -> None:
         self.ctx = ctx
+        self.plans = plans
 
     def set(self, scope: str, owner: str | None, name: str, value: str) -> VariableView:
         check_name("variable", name)
@@ -62,11 +91,13 @@ class VariableService:
             self.ctx.require(s, "inventory.edit")
             key, fk = _scope_key(s, scope, owner)
             row = s.scalar(select(Variable).where(Variable.scope_key == key, Variable.name == name))
+            before = {"value": None if row is None else row.value}
             if row is None:
                 row = Variable(scope=scope, scope_key=key, name=name, value=value, **fk)
                 s.add(row)
             row.value = value
-            self.ctx.audit(s, "variable.set", scope, f"{owner or ''}:{name}")
+            where = f"{owner or ''}:{name}"
+            self.ctx.audit(s, "variable.set", scope, where, before=before, after={"value": value})
             return VariableView(scope, owner or "", name, value)
 
     def unset(self, scope: str, owner: str | None, name: str) -> None:
@@ -102,6 +133,19 @@ class VariableService:
         with self.ctx.db.session() as s:
             return resolve_for_server(s, server, role, job_vars or {})
 
+    def resolve_sources(
+        self, server: str, role: str | None = None, plan: str | None = None
+    ) -> builtins.list[ResolvedVariable]:
+        """What ``resolve`` gives, each with its layer; with ``plan``, its defaults beneath."""
+        defaults: dict[str, object] = {}
+        if plan is not None:
+            assert self.plans is not None, "resolving for a plan needs the plan service"
+            defaults = plan_defaults(declared(self.plans.plan_class(plan).cls))
+        with self.ctx.db.session() as s:
+            layers = [(PLAN_DEFAULT, defaults), *server_named_layers(s, server, role)]
+        merged = sourced_cascade(layers)
+        return [ResolvedVariable(n, str(v), src) for n, (v, src) in sorted(merged.items())]
+
 
 def _owner_names(session: Session) -> dict[str, str]:
     names: dict[str, str] = {}
@@ -126,6 +170,12 @@ def variables_by_scope(session: Session) -> dict[str, dict[str, dict[str, str]]]
 def resolve_for_server(
     session: Session, server: str, role: str | None, job_vars: Mapping[str, str]
 ) -> dict[str, str]:
+    layers = [*server_named_layers(session, server, role), (JOB, job_vars)]
+    return {name: str(value) for name, (value, _) in sourced_cascade(layers).items()}
+
+
+def server_named_layers(session: Session, server: str, role: str | None) -> list[NamedLayer]:
+    """The inventory's layers for ``server`` with ``role`` in context, lowest first."""
     query = select(Server).where(Server.name == server)
     row = session.scalar(
         query.options(selectinload(Server.roles), selectinload(Server.environments))
@@ -139,14 +189,16 @@ def resolve_for_server(
     parents = {
         e.name: (e.parent.name if e.parent else None) for e in session.scalars(select(Environment))
     }
-    layers = server_layers(
-        global_vars=scoped["global"].get("", {}),
-        role_vars=scoped["role"],
-        environment_vars=scoped["environment"],
-        environment_parents=parents,
-        server_roles=[r.name for r in row.roles],
-        server_environments=[e.name for e in row.environments],
-        server_vars=scoped["server"].get(server, {}),
-        role_in_context=role,
+    return list(
+        named_server_layers(
+            global_vars=scoped["global"].get("", {}),
+            role_vars=scoped["role"],
+            environment_vars=scoped["environment"],
+            environment_parents=parents,
+            server_roles=[r.name for r in row.roles],
+            server_environments=[e.name for e in row.environments],
+            server_vars=scoped["server"].get(server, {}),
+            role_in_context=role,
+            server_name=server,
+        )
     )
-    return cascade([*layers, job_vars])

@@ -35,6 +35,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from otter_tui.errors import StoreError
+from otter_tui.store.files import create_database_file
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -97,11 +98,17 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def open_database(url: str, busy_timeout_ms: int = 10_000, *, migrate: bool = True) -> Database:
-    """Check, back up if needed, migrate to head, and return the database."""
+def open_database(
+    url: str, busy_timeout_ms: int = 10_000, *, migrate: bool = True, group: str = ""
+) -> Database:
+    """Check, back up if needed, migrate to head, and return the database.
+
+    A new SQLite file is created ``0600`` (``0660`` for ``group``) before SQLite opens it; see
+    :mod:`otter_tui.store.files`.
+    """
     path = sqlite_path(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_database_file(path, group)
         _check_sqlite_file(path)
     db = Database(url, busy_timeout_ms)
     try:

@@ -7,162 +7,52 @@ rows keep the plan's key and name as text, so deleting a plan record keeps their
 
 from __future__ import annotations
 
-import enum
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A DateTime that always comes back timezone-aware in UTC, on SQLite as on PostgreSQL."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
-
-
-class TransportKind(enum.StrEnum):
-    SSH = "ssh"
-    LOCAL = "local"
-
-
-class PlanKind(enum.StrEnum):
-    CONFIGURATION = "configuration"
-    ORCHESTRATION = "orchestration"
-
-
-class JobState(enum.StrEnum):
-    PENDING_APPROVAL = "pending_approval"
-    SCHEDULED = "scheduled"
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    WARNING = "warning"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
-    DENIED = "denied"
-    EXPIRED = "expired"
-
-    @property
-    def finished(self) -> bool:
-        return self not in ACTIVE_JOB_STATES
-
-
-ACTIVE_JOB_STATES = frozenset(
-    {JobState.PENDING_APPROVAL, JobState.SCHEDULED, JobState.QUEUED, JobState.RUNNING}
+from otter_tui.store.access import AuditEvent, User, UserPermission
+from otter_tui.store.base import NAMING, Base, UTCDateTime, enum_column, utcnow
+from otter_tui.store.scheduling import Schedule, ScheduleFiring
+from otter_tui.store.states import (
+    ACTIVE_JOB_STATES,
+    Decision,
+    DriftStatus,
+    FiringState,
+    JobState,
+    PlanKind,
+    RunState,
+    TransportKind,
 )
 
-
-class RunState(enum.StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    WARNING = "warning"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
-
-
-class DriftStatus(enum.StrEnum):
-    DESIRED = "desired"
-    DRIFTED = "drifted"
-    UNKNOWN = "unknown"
-    ERROR = "error"
-
-
-class FiringState(enum.StrEnum):
-    PENDING = "pending"
-    DISPATCHED = "dispatched"
-    MISSED = "missed"
-    SKIPPED = "skipped"
-    QUEUED = "queued"
-    FAILED = "failed"
-
-
-class Decision(enum.StrEnum):
-    APPROVED = "approved"
-    DENIED = "denied"
-
-
-class User(Base):
-    __tablename__ = "users"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
-    is_admin: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    permissions: Mapped[list[UserPermission]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
-    )
-
-
-class UserPermission(Base):
-    """One granted action (``jobs.run``, ``jobs.approve``, ``inventory.edit``...)."""
-
-    __tablename__ = "user_permissions"
-    __table_args__ = (UniqueConstraint("user_id", "permission"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    permission: Mapped[str] = mapped_column(String(64))
-    user: Mapped[User] = relationship(back_populates="permissions")
-
-
-class AuditEvent(Base):
-    __tablename__ = "audit_events"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(64))
-    object_type: Mapped[str] = mapped_column(String(32))
-    object_name: Mapped[str] = mapped_column(String(200))
-    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+__all__ = [
+    "ACTIVE_JOB_STATES",
+    "NAMING",
+    "AuditEvent",
+    "Base",
+    "Decision",
+    "DriftStatus",
+    "FiringState",
+    "JobState",
+    "PlanKind",
+    "RunState",
+    "Schedule",
+    "ScheduleFiring",
+    "TransportKind",
+    "UTCDateTime",
+    "User",
+    "UserPermission",
+    "utcnow",
+]
 
 
 class Server(Base):
@@ -172,7 +62,7 @@ class Server(Base):
     host: Mapped[str] = mapped_column(String(255))
     port: Mapped[int] = mapped_column(default=22)
     user: Mapped[str] = mapped_column(String(100), default="")
-    transport: Mapped[TransportKind] = mapped_column(_enum(TransportKind))
+    transport: Mapped[TransportKind] = mapped_column(enum_column(TransportKind))
     active: Mapped[bool] = mapped_column(default=True)
     description: Mapped[str] = mapped_column(Text, default="")
     drift_checked_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -271,7 +161,7 @@ class PlanRecord(Base):
     __tablename__ = "plan_records"
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[PlanKind] = mapped_column(_enum(PlanKind))
+    kind: Mapped[PlanKind] = mapped_column(enum_column(PlanKind))
     file: Mapped[str] = mapped_column(Text, default="")
     installed: Mapped[bool] = mapped_column(default=True)
     enabled: Mapped[bool] = mapped_column(default=False)
@@ -327,7 +217,7 @@ class Job(Base):
         Index("ix_jobs_schedule_state", "schedule_id", "state"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[PlanKind] = mapped_column(_enum(PlanKind))
+    kind: Mapped[PlanKind] = mapped_column(enum_column(PlanKind))
     plan_id: Mapped[int | None] = mapped_column(
         ForeignKey("plan_records.id", ondelete="SET NULL"), default=None, index=True
     )
@@ -340,7 +230,7 @@ class Job(Base):
     mode: Mapped[str] = mapped_column(String(16), default="run", server_default="run")
     """``run``, or ``check`` for a drift check that only collects."""
     queue_name: Mapped[str] = mapped_column(String(100), default="default")
-    state: Mapped[JobState] = mapped_column(_enum(JobState), default=JobState.QUEUED)
+    state: Mapped[JobState] = mapped_column(enum_column(JobState), default=JobState.QUEUED)
     requested_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     run_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -379,7 +269,7 @@ class ServerRun(Base):
     )
     server_name: Mapped[str] = mapped_column(String(100), default="")
     role_name: Mapped[str] = mapped_column(String(100), default="")
-    state: Mapped[RunState] = mapped_column(_enum(RunState), default=RunState.PENDING)
+    state: Mapped[RunState] = mapped_column(enum_column(RunState), default=RunState.PENDING)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     changes: Mapped[int] = mapped_column(default=0)
@@ -415,69 +305,10 @@ class DriftItem(Base):
     server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
     plan_key: Mapped[str] = mapped_column(String(200))
     item: Mapped[str] = mapped_column(Text)
-    status: Mapped[DriftStatus] = mapped_column(_enum(DriftStatus))
+    status: Mapped[DriftStatus] = mapped_column(enum_column(DriftStatus))
     diff: Mapped[str] = mapped_column(Text, default="")
     message: Mapped[str] = mapped_column(Text, default="")
     checked_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Schedule(Base):
-    """A recurring rule (cron + IANA zone) that creates jobs. ``next_due_at`` is stored, in UTC."""
-
-    __tablename__ = "schedules"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
-    plan_id: Mapped[int | None] = mapped_column(
-        ForeignKey("plan_records.id", ondelete="SET NULL"), default=None
-    )
-    plan_key: Mapped[str] = mapped_column(String(200))
-    plan_name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[PlanKind] = mapped_column(_enum(PlanKind))
-    cron: Mapped[str] = mapped_column(String(100))
-    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    start_at: Mapped[datetime | None] = mapped_column(default=None)
-    end_at: Mapped[datetime | None] = mapped_column(default=None)
-    targets: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    simulation: Mapped[bool] = mapped_column(default=False)
-    queue_name: Mapped[str] = mapped_column(String(100), default="default")
-    enabled: Mapped[bool] = mapped_column(default=True)
-    once_at: Mapped[datetime | None] = mapped_column(default=None)
-    """Set for a one-shot (``--at``): the single instant it fires; ``cron`` is then empty."""
-    misfire_policy: Mapped[str] = mapped_column(String(16), default="run_once")
-    overlap_policy: Mapped[str] = mapped_column(String(16), default="skip")
-    grace_seconds: Mapped[int] = mapped_column(default=3600)
-    misfire_cap: Mapped[int] = mapped_column(default=10, server_default="10")
-    """With ``run_all``, at most this many missed firings are run after an outage."""
-    approval_required: Mapped[bool] = mapped_column(default=False)
-    next_due_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
-    last_due_at: Mapped[datetime | None] = mapped_column(default=None)
-    error: Mapped[str] = mapped_column(Text, default="", server_default="")
-    """Why the scheduler cannot compute firings (a zone gone from tzdata); empty when fine."""
-    created_by: Mapped[str] = mapped_column(String(100), default="")
-    updated_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
-    """Who last saved it; its jobs are requested as this user (with their permissions)."""
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class ScheduleFiring(Base):
-    """One due firing of a schedule, written before any job starts: the exactly-once key."""
-
-    __tablename__ = "schedule_firings"
-    __table_args__ = (
-        UniqueConstraint("schedule_id", "due_at"),
-        Index("ix_schedule_firings_state", "state"),
-    )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
-    due_at: Mapped[datetime] = mapped_column()
-    state: Mapped[FiringState] = mapped_column(_enum(FiringState), default=FiringState.PENDING)
-    job_id: Mapped[int | None] = mapped_column(
-        ForeignKey("jobs.id", ondelete="SET NULL"), default=None
-    )
-    note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class JobTemplate(Base):
@@ -508,7 +339,7 @@ class Approval(Base):
     __tablename__ = "approvals"
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
-    decision: Mapped[Decision] = mapped_column(_enum(Decision))
+    decision: Mapped[Decision] = mapped_column(enum_column(Decision))
     decided_by: Mapped[str] = mapped_column(String(100))
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
     comment: Mapped[str] = mapped_column(Text, default="")

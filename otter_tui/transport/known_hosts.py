@@ -114,10 +114,12 @@ class HostKeyVerdict:
         self.refused: asyncssh.SSHKey | None = None
         self.changed = False
         """A different key is recorded for this host."""
+        self.addr = ""
+        """The address the refused key was presented from."""
 
     def refuse(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         """Record ``key`` and whether another one is recorded; always False (not trusted)."""
-        self.refused = key
+        self.refused, self.addr = key, addr
         self.changed = bool(recorded_keys(self.known, host, port, addr))
         return False
 
@@ -131,7 +133,8 @@ class HostKeyVerdict:
         if self.changed:
             return HostKeyError(
                 f"{name}: host key CHANGED for {host}:{port}: it now presents {shown}, not the "
-                f"key recorded in {', '.join(map(str, files))}; refusing to connect (possible "
+                f"key recorded in {', '.join(map(str, self._recording(files, host, port)))}; "
+                "refusing to connect (possible "
                 "man-in-the-middle; if the server was really reinstalled, check the new key and "
                 f"run `otter-tui servers trust {name} --replace`)"
             )
@@ -139,6 +142,11 @@ class HostKeyVerdict:
             f"{name}: unknown host key for {host}:{port} ({shown}); if that fingerprint is "
             f"right, trust it with `otter-tui servers trust {name}`"
         )
+
+    def _recording(self, files: Sequence[Path], host: str, port: int) -> Sequence[Path]:
+        """The files among ``files`` that record a key for this host (to edit or replace)."""
+        found = [f for f in files if recorded_keys(load_known_hosts([f]), host, port, self.addr)]
+        return found or files
 
 
 def describe_connect_failure(host: str, port: int, exc: BaseException) -> str:

@@ -1,0 +1,283 @@
+"""What reading a job gives: views of jobs, server runs and log lines, and the reads themselves.
+
+Kept apart from creating and changing jobs (``jobs.py``): the console and the CLI read far more
+than they write, and the views are shared by every service that shows a job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from otter_tui.errors import NotFoundError
+from otter_tui.services import presence
+from otter_tui.services.context import ServiceContext
+from otter_tui.store.models import Approval, Job, JobState, LogEntry, ServerRun
+from otter_tui.targeting import TargetSpec
+
+
+@dataclass(frozen=True)
+class ServerRunView:
+    id: int
+    server: str
+    role: str
+    state: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    changes: int
+    unknowns: int
+    warnings: int
+    error: str
+
+
+@dataclass(frozen=True)
+class ApprovalView:
+    """One decision on a job: who, when, approve or deny, and why."""
+
+    decision: str
+    decided_by: str
+    decided_at: datetime
+    comment: str
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: int
+    kind: str
+    plan_key: str
+    plan_name: str
+    targets: TargetSpec
+    variables: dict[str, Any]
+    sensitive_names: tuple[str, ...]
+    simulation: bool
+    queue: str
+    state: str
+    requested_by: str
+    created_at: datetime
+    run_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    summary: dict[str, Any]
+    error: str
+    approval_required: bool
+    schedule_id: int | None
+    server_runs: tuple[ServerRunView, ...] = ()
+    mode: str = "run"
+    """``check`` for a drift check (it changes nothing), ``run`` otherwise."""
+    window_end: datetime | None = None
+    """An approval after this expires the job instead of running it late (None: no window)."""
+    approvals: tuple[ApprovalView, ...] = ()
+    """Its decisions, oldest first (read by ``show`` only)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k not in ("server_runs", "approvals")}
+        out["targets"] = self.targets.as_dict()
+        out["server_runs"] = [r.__dict__ for r in self.server_runs]
+        out["approvals"] = [a.__dict__ for a in self.approvals]
+        return out
+
+
+@dataclass(frozen=True)
+class LogView:
+    seq: int
+    at: datetime
+    server: str
+    level: str
+    stream: str
+    text: str
+    run_id: int | None = None
+    """The server run the line belongs to; None for the job's own lines."""
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """How a job's server runs stand right now (finished or not)."""
+
+    states: dict[str, int]
+    """Server runs by state."""
+    changes: int
+    """Changes made (or, in a simulation, that would be made) so far."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.states.values())
+
+
+def job_view(job: Job, with_runs: bool = False) -> JobView:
+    runs = tuple(
+        ServerRunView(
+            r.id,
+            r.server_name,
+            r.role_name,
+            r.state.value,
+            r.started_at,
+            r.finished_at,
+            r.changes,
+            r.unknowns,
+            r.warnings,
+            r.error,
+        )
+        for r in (job.server_runs if with_runs else ())
+    )
+    return JobView(
+        id=job.id,
+        kind=job.kind.value,
+        plan_key=job.plan_key,
+        plan_name=job.plan_name,
+        targets=TargetSpec.from_dict(job.targets),
+        variables=dict(job.variables),
+        sensitive_names=tuple(job.sensitive_names),
+        simulation=job.simulation,
+        queue=job.queue_name,
+        state=job.state.value,
+        requested_by=job.requested_by,
+        created_at=job.created_at,
+        run_at=job.run_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        summary=dict(job.summary),
+        error=job.error,
+        approval_required=job.approval_required,
+        schedule_id=job.schedule_id,
+        server_runs=runs,
+        mode=job.mode,
+        window_end=job.window_end,
+    )
+
+
+def fingerprint(job: Job) -> str:
+    """A hash of exactly what was requested; an approval is valid only for this value."""
+    payload = {
+        "plan": job.plan_key,
+        "targets": job.targets,
+        "variables": job.variables,
+        "simulation": job.simulation,
+        "queue": job.queue_name,
+        "run_at": job.run_at.isoformat(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def get_job(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFoundError(f"unknown job {job_id}")
+    return job
+
+
+class JobReads:
+    """Reading jobs, their server runs and logs (needs only a context)."""
+
+    ctx: ServiceContext
+
+    def recent(self, *, limit: int = 100, states: tuple[str, ...] = ()) -> list[JobView]:
+        with self.ctx.db.session() as s:
+            query = select(Job).order_by(Job.id.desc()).limit(limit)
+            if states:
+                query = query.where(Job.state.in_([JobState(x) for x in states]))
+            return [job_view(j) for j in s.scalars(query)]
+
+    def show(self, job_id: int) -> JobView:
+        with self.ctx.db.session() as s:
+            query = select(Job).where(Job.id == job_id).options(selectinload(Job.server_runs))
+            job = s.scalar(query)
+            if job is None:
+                raise NotFoundError(f"unknown job {job_id}")
+            decisions = s.scalars(
+                select(Approval).where(Approval.job_id == job_id).order_by(Approval.id)
+            )
+            approvals = tuple(
+                ApprovalView(a.decision.value, a.decided_by, a.decided_at, a.comment)
+                for a in decisions
+            )
+            return replace(job_view(job, with_runs=True), approvals=approvals)
+
+    def logs(
+        self,
+        job_id: int,
+        *,
+        after_seq: int = 0,
+        limit: int = 10_000,
+        server_run_id: int | None = None,
+    ) -> list[LogView]:
+        """Log lines of a job in order, from ``after_seq`` on (for following).
+
+        With ``server_run_id``, only that server run's lines.
+        """
+        with self.ctx.db.session() as s:
+            get_job(s, job_id)
+            query = _log_query(job_id, server_run_id).where(LogEntry.seq > after_seq)
+            rows = s.execute(query.order_by(LogEntry.seq).limit(limit))
+            return [_log_view(e, server) for e, server in rows]
+
+    def log_tail(
+        self, job_id: int, *, limit: int = 1000, server_run_id: int | None = None
+    ) -> list[LogView]:
+        """The last ``limit`` log lines of a job (or of one server run), oldest first."""
+        with self.ctx.db.session() as s:
+            get_job(s, job_id)
+            query = _log_query(job_id, server_run_id).order_by(LogEntry.seq.desc()).limit(limit)
+            return [_log_view(e, server) for e, server in reversed(list(s.execute(query)))]
+
+    def run_counts(self, job_ids: list[int]) -> dict[int, RunCounts]:
+        """Server runs by state and changes so far, for each job that has server runs."""
+        with self.ctx.db.session() as s:
+            query = (
+                select(
+                    ServerRun.job_id,
+                    ServerRun.state,
+                    func.count(ServerRun.id),
+                    func.sum(ServerRun.changes),
+                )
+                .where(ServerRun.job_id.in_(job_ids))
+                .group_by(ServerRun.job_id, ServerRun.state)
+            )
+            states: dict[int, dict[str, int]] = {}
+            changed: dict[int, int] = {}
+            for job_id, state, count, changes in s.execute(query):
+                states.setdefault(job_id, {})[state.value] = count
+                changed[job_id] = changed.get(job_id, 0) + int(changes or 0)
+            return {job_id: RunCounts(states[job_id], changed[job_id]) for job_id in states}
+
+    def daemon_holder(self, queue: str | None = None) -> str | None:
+        """A live daemon (``host:pid``, from its presence row), or None when none runs.
+
+        With ``queue``: only a daemon whose worker claims from that queue.
+        """
+        now = self.ctx.now()
+        daemons = presence.alive(self.ctx.db, now)
+        found = next((d for d in daemons if queue is None or d.serves(queue)), None)
+        return None if found is None else found.holder
+
+    def count(self) -> int:
+        with self.ctx.db.session() as s:
+            return s.scalar(select(func.count(Job.id))) or 0
+
+
+def _log_query(job_id: int, server_run_id: int | None):  # type: ignore[no-untyped-def]
+    query = (
+        select(LogEntry, ServerRun.server_name)
+        .outerjoin(ServerRun, LogEntry.server_run_id == ServerRun.id)
+        .where(LogEntry.job_id == job_id)
+    )
+    if server_run_id is not None:
+        query = query.where(LogEntry.server_run_id == server_run_id)
+    return query
+
+
+def _log_view(entry: LogEntry, server: str | None) -> LogView:
+    return LogView(
+        entry.seq,
+        entry.at,
+        server or "",
+        entry.level,
+        entry.stream,
+        entry.text,
+        entry.server_run_id,
+    )
