@@ -1,3 +1,3 @@
 """Shared fixtures. Fixture modules live beside this file and are registered here."""
 
-pytest_plugins = ["tests.fixtures_ssh", "tests.fixtures_core"]
+pytest_plugins = ["tests.fixtures_ssh", "tests.fixtures_core", "tests.fixtures_postgres"]

@@ -17,9 +17,13 @@ from otter_tui.targeting import TargetSpec
 from tests.engine_support import add_local, create, engine_runtime
 from tests.fixtures_core import FixedClock
 
+pytestmark = pytest.mark.both_stores
 
-def test_only_an_expired_lease_makes_an_orphan(tmp_path: Path, clock: FixedClock) -> None:
-    rt = engine_runtime(tmp_path, clock=clock)
+
+def test_only_an_expired_lease_makes_an_orphan(
+    tmp_path: Path, clock: FixedClock, store_url: str | None
+) -> None:
+    rt = engine_runtime(tmp_path, clock=clock, url=store_url)
     add_local(rt, "here")
     job = create(rt, "Echo", TargetSpec(servers=("here",)))
     assert ClaimService(rt.ctx, "alive", lease_seconds=30).claim(job.id)
@@ -53,8 +57,10 @@ def stepping_sleep(clock: FixedClock, ticks: int) -> Callable[[float], Awaitable
     return sleep
 
 
-async def test_lease_loop_renews_and_passes_on_cancel(tmp_path: Path, clock: FixedClock) -> None:
-    rt = engine_runtime(tmp_path, clock=clock)
+async def test_lease_loop_renews_and_passes_on_cancel(
+    tmp_path: Path, clock: FixedClock, store_url: str | None
+) -> None:
+    rt = engine_runtime(tmp_path, clock=clock, url=store_url)
     add_local(rt, "here")
     job = create(rt, "Echo", TargetSpec(servers=("here",)))
     claims = ClaimService(rt.ctx, "me", lease_seconds=30)

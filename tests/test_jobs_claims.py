@@ -26,6 +26,8 @@ from otter_tui.targeting import TargetSpec
 from tests.engine_support import add_local, create, engine_runtime, run_now
 from tests.fixtures_ssh import wait_until
 
+pytestmark = pytest.mark.both_stores
+
 REQUESTS = 20
 
 
@@ -35,8 +37,10 @@ def own_context(rt: Runtime) -> ServiceContext:
     return ServiceContext(db, rt.settings, rt.ctx.actor, rt.ctx.clock)
 
 
-def test_singleton_twenty_concurrent_requests_one_job(tmp_path: Path) -> None:
-    rt = engine_runtime(tmp_path)
+def test_singleton_twenty_concurrent_requests_one_job(
+    tmp_path: Path, store_url: str | None
+) -> None:
+    rt = engine_runtime(tmp_path, url=store_url)
     server = add_local(rt, "here")
     contexts = [own_context(rt) for _ in range(REQUESTS)]
     barrier = threading.Barrier(REQUESTS)
@@ -91,8 +95,8 @@ while (job := claims.claim_next(["default"])) is not None:
 """
 
 
-def test_two_processes_never_claim_one_job_twice(tmp_path: Path) -> None:
-    rt = engine_runtime(tmp_path)
+def test_two_processes_never_claim_one_job_twice(tmp_path: Path, store_url: str | None) -> None:
+    rt = engine_runtime(tmp_path, url=store_url)
     server = add_local(rt, "here")
     jobs = {create(rt, "Echo", TargetSpec(servers=(server,))).id for _ in range(300)}
     go = tmp_path / "go"
@@ -119,8 +123,8 @@ def test_two_processes_never_claim_one_job_twice(tmp_path: Path) -> None:
 
 
 @pytest.mark.asyncio
-async def test_two_workers_run_each_job_once(tmp_path: Path) -> None:
-    rt = engine_runtime(tmp_path)
+async def test_two_workers_run_each_job_once(tmp_path: Path, store_url: str | None) -> None:
+    rt = engine_runtime(tmp_path, url=store_url)
     server = add_local(rt, "here")
     jobs = [create(rt, "Staggered", TargetSpec(servers=(server,))).id for _ in range(24)]
     contexts = [own_context(rt) for _ in range(2)]
