@@ -7,8 +7,9 @@ form never does. The claim is what a distributed queue backend would replace: th
 ever sees "here is a job id you own".
 
 A worker holds a lease on its jobs and renews it; a job whose lease expired belonged to a worker
-that died. At start those jobs are marked ``interrupted`` with what they had, never re-run on their
-own.
+that died. Every live worker looks for those jobs (at start and once per lease period) and marks
+them ``interrupted`` with what they had, never re-run on their own. A cancel of such an orphan
+ends it ``cancelled`` at once (:func:`is_orphan`): nobody is left to act on a cancel request.
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ from sqlalchemy.orm import Session, aliased
 
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.jobs import fingerprint, get_job
+from otter_tui.services.orphans import end_unfinished
 from otter_tui.store.models import (
     Approval,
     Decision,
     Job,
     JobState,
     PlanRecord,
-    RunState,
-    ServerRun,
 )
 
 CLAIMABLE = (JobState.QUEUED, JobState.SCHEDULED)
@@ -154,14 +154,7 @@ class ClaimService:
 
 
 def _interrupt(s: Session, job: Job, now: datetime, reason: str) -> None:
-    job.state, job.finished_at, job.error = JobState.INTERRUPTED, now, reason
-    s.execute(
-        update(ServerRun)
-        .where(
-            ServerRun.job_id == job.id, ServerRun.state.in_([RunState.PENDING, RunState.RUNNING])
-        )
-        .values(state=RunState.INTERRUPTED, finished_at=now)
-    )
+    end_unfinished(s, job, now, JobState.INTERRUPTED, reason)
 
 
 def _approved_as_is(s: Session, job: Job) -> bool:

@@ -25,6 +25,7 @@ from otter_tui.plan.loader import PlanClassInfo
 from otter_tui.services import presence
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.inventory import load_inventory
+from otter_tui.services.orphans import end_unfinished, is_orphan
 from otter_tui.services.plans import PlanService, get_record
 from otter_tui.store.models import (
     ACTIVE_JOB_STATES,
@@ -499,13 +500,17 @@ class JobService:
     # changing --------------------------------------------------------------------------------
 
     def cancel(self, job_id: int) -> JobView:
-        """Cancel a waiting job at once; ask a running one to stop (its worker ends it)."""
+        """Cancel a waiting job or an orphan at once; ask a running one to stop (its worker ends
+        it)."""
         with self.ctx.db.transaction() as s:
             self.ctx.require(s, "jobs.cancel")
             job = get_job(s, job_id)
             if job.state.finished:
                 raise ConflictError(f"job {job_id} has already finished ({job.state.value})")
-            if job.state is JobState.RUNNING:
+            if job.state is JobState.RUNNING and is_orphan(job, self.ctx.now()):
+                reason = f"cancelled; its worker {job.worker} was gone"
+                end_unfinished(s, job, self.ctx.now(), JobState.CANCELLED, reason)
+            elif job.state is JobState.RUNNING:
                 job.cancel_requested = True
             else:
                 job.state, job.finished_at = JobState.CANCELLED, self.ctx.now()

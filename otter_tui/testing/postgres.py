@@ -185,7 +185,7 @@ class PostgresCluster:
 
 
 def _run_as() -> dict[str, Any]:
-    """``subprocess`` arguments that drop root to an unprivileged account (postgres refuses root)."""
+    """``subprocess`` arguments that drop root to an unprivileged account (postgres refuses it)."""
     if os.geteuid() != 0:
         return {}
     account = pwd.getpwnam(UNPRIVILEGED)
