@@ -1,8 +1,13 @@
-"""Several daemons on one database: the ``default`` queue exists from the start.
+"""Several daemons on one database: the ``default`` queue exists from the start, and on
+PostgreSQL a job that may be claimed wakes every listening worker (``NOTIFY otter_jobs``).
 
 Jobs of a plan that names no queue wait in ``default``, which used to be made on first use. On
 PostgreSQL, two daemons creating their first jobs at the same moment both found it missing and
 one failed on the unique name; a row made here is never raced for.
+
+The wake-up is a trigger, not a call in each service: a job becomes claimable when it is created,
+approved, edited or re-queued, from the CLI, the console, the API or a scheduler in any process,
+and the trigger sees every one. The payload is the job's queue.
 
 Revision ID: 0009
 Revises: 0006
@@ -18,7 +23,25 @@ branch_labels = None
 depends_on = None
 
 
+NOTIFY_FUNCTION = """
+CREATE FUNCTION otter_notify_job() RETURNS trigger AS $$
+BEGIN
+    PERFORM pg_notify('otter_jobs', NEW.queue_name);
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql
+"""
+NOTIFY_TRIGGER = """
+CREATE TRIGGER otter_job_claimable AFTER INSERT OR UPDATE OF state, run_at ON jobs
+FOR EACH ROW WHEN (NEW.state IN ('queued', 'scheduled'))
+EXECUTE FUNCTION otter_notify_job()
+"""
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(NOTIFY_FUNCTION)
+        op.execute(NOTIFY_TRIGGER)
     op.execute(
         "INSERT INTO job_queues (name, backend, concurrency, description) "
         "SELECT 'default', 'local', 4, '' "
@@ -27,4 +50,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """The row stays: jobs may wait in it, and ``default`` was always made on first use."""
+    """The ``default`` row stays: jobs may wait in it, and it was always made on first use."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS otter_job_claimable ON jobs")
+        op.execute("DROP FUNCTION IF EXISTS otter_notify_job()")
