@@ -34,6 +34,10 @@ from otter_tui.store.models import (
 CLAIMABLE = (JobState.QUEUED, JobState.SCHEDULED)
 
 
+class _SingletonBusy(Exception):
+    """Raised inside a claim's transaction to undo it."""
+
+
 class ClaimService:
     """Claims, leases and recovery for one worker."""
 
@@ -50,12 +54,18 @@ class ClaimService:
         would run it without them.
         """
         while True:
-            with self.ctx.db.transaction() as s:
-                job_id: int | None = s.scalar(self._claim_statement(s, queues))
-                if job_id is None:
-                    return None
-                if self._still_valid(s, get_job(s, job_id)):
-                    return job_id
+            try:
+                with self.ctx.db.transaction() as s:
+                    job_id: int | None = s.scalar(self._claim_statement(s, queues))
+                    if job_id is None:
+                        return None
+                    job = get_job(s, job_id)
+                    if _singleton_taken(s, job):
+                        raise _SingletonBusy  # rolls the claim back: the job waits as it was
+                    if self._still_valid(s, job):
+                        return job_id
+            except _SingletonBusy:
+                return None
 
     def claim(self, job_id: int) -> bool:
         """Claim one given job (the run-now path); False if another worker has it."""
@@ -155,6 +165,24 @@ class ClaimService:
 
 def _interrupt(s: Session, job: Job, now: datetime, reason: str) -> None:
     end_unfinished(s, job, now, JobState.INTERRUPTED, reason)
+
+
+def _singleton_taken(s: Session, job: Job) -> bool:
+    """Another job of this singleton plan is running (checked under the plan record's row lock).
+
+    The claim's own ``NOT EXISTS`` is enough under SQLite's ``BEGIN IMMEDIATE``; on PostgreSQL
+    two workers claiming two jobs of one plan lock different rows and both see none running.
+    Locking the plan record serialises them: the second sees the first's claim once it commits.
+    """
+    if job.plan_id is None:
+        return False
+    locked = select(PlanRecord.is_singleton).where(PlanRecord.id == job.plan_id).with_for_update()
+    if not s.scalar(locked):
+        return False
+    others = select(Job.id).where(
+        Job.plan_key == job.plan_key, Job.state == JobState.RUNNING, Job.id != job.id
+    )
+    return s.scalar(others.limit(1)) is not None
 
 
 def _approved_as_is(s: Session, job: Job) -> bool:
