@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -263,6 +264,7 @@ OVERRIDABLE = (
     "eligible_queues",
     "is_singleton",
     "approval_required",
+    "exclusive",
 )
 """Plan record fields that a refresh takes from the class unless their ``*_override`` is set."""
 
@@ -290,6 +292,8 @@ class PlanRecord(Base):
     eligible_queues: Mapped[list[Any]] = mapped_column(default=list)
     is_singleton: Mapped[bool] = mapped_column(default=False)
     approval_required: Mapped[bool] = mapped_column(default=False)
+    exclusive: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Per server: two jobs of this plan never run on one server at once (:class:`ServerLock`)."""
     grouping_override: Mapped[bool] = mapped_column(default=False)
     name_override: Mapped[bool] = mapped_column(default=False)
     description_override: Mapped[bool] = mapped_column(default=False)
@@ -302,6 +306,7 @@ class PlanRecord(Base):
     eligible_queues_override: Mapped[bool] = mapped_column(default=False)
     is_singleton_override: Mapped[bool] = mapped_column(default=False)
     approval_required_override: Mapped[bool] = mapped_column(default=False)
+    exclusive_override: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -513,6 +518,20 @@ class Approval(Base):
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
     comment: Mapped[str] = mapped_column(Text, default="")
     fingerprint: Mapped[str] = mapped_column(String(64))
+
+
+class ServerLock(Base):
+    """A job running an exclusive plan on a server; another job of that plan waits for it.
+
+    A row whose job is no longer running (it ended, or its worker died and it was marked
+    ``interrupted``) is stale and taken over by the next job.
+    """
+
+    __tablename__ = "server_locks"
+    plan_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    server_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    job_id: Mapped[int] = mapped_column()
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Lease(Base):

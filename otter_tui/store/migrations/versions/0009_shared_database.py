@@ -1,5 +1,7 @@
-"""Several daemons on one database: the ``default`` queue exists from the start, and on
-PostgreSQL a job that may be claimed wakes every listening worker (``NOTIFY otter_jobs``).
+"""Several daemons on one database: the ``default`` queue exists from the start, on
+PostgreSQL a job that may be claimed wakes every listening worker (``NOTIFY otter_jobs``), and
+a plan may be exclusive per server (``plan_records.exclusive`` and its override, and the
+``server_locks`` a job holds while it runs such a plan on a server).
 
 Jobs of a plan that names no queue wait in ``default``, which used to be made on first use. On
 PostgreSQL, two daemons creating their first jobs at the same moment both found it missing and
@@ -15,6 +17,7 @@ Revises: 0006
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
@@ -39,6 +42,21 @@ EXECUTE FUNCTION otter_notify_job()
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("plan_records", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("exclusive", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch_op.add_column(
+            sa.Column("exclusive_override", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    op.create_table(
+        "server_locks",
+        sa.Column("plan_key", sa.String(length=200), nullable=False),
+        sa.Column("server_name", sa.String(length=100), nullable=False),
+        sa.Column("job_id", sa.Integer(), nullable=False),
+        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("plan_key", "server_name", name=op.f("pk_server_locks")),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(NOTIFY_FUNCTION)
         op.execute(NOTIFY_TRIGGER)
@@ -51,6 +69,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """The ``default`` row stays: jobs may wait in it, and it was always made on first use."""
+    op.drop_table("server_locks")
+    with op.batch_alter_table("plan_records", schema=None) as batch_op:
+        batch_op.drop_column("exclusive_override")
+        batch_op.drop_column("exclusive")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS otter_job_claimable ON jobs")
         op.execute("DROP FUNCTION IF EXISTS otter_notify_job()")
