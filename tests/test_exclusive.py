@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from otter_tui.cli import run
 from otter_tui.engine.runner import Engine
 from otter_tui.engine.worker import Worker
 from otter_tui.events import EventBus
@@ -117,3 +118,24 @@ async def test_the_record_override_turns_it_off(two_workers: Runtime) -> None:
     one, two = first.server_runs[0], second.server_runs[0]
     assert one.started_at and two.started_at and one.finished_at and two.finished_at
     assert max(one.started_at, two.started_at) < min(one.finished_at, two.finished_at)
+
+
+async def test_no_wait_refuses_while_the_server_is_busy(
+    two_workers: Runtime,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rt = two_workers
+    monkeypatch.setenv("OTTER_TUI_USER", "alice")
+    first = deploy(rt)
+    assert await wait_until(lambda: "switching" in log_text(rt, first.id), timeout=10)
+    args = ["--config", str(tmp_path / "config.toml"), "run", DEPLOY, "--servers", "here"]
+    assert run([*args, "--no-wait", "--detach"]) == 2
+    assert capsys.readouterr().err == (
+        f"otter-tui: error: server here is busy: job {first.id} runs 'Deploy' there, which is "
+        "exclusive per server (run without --no-wait to wait for it)\n"
+    )
+    assert [j.id for j in rt.jobs.recent()] == [first.id]
+    await finished(rt, first)
+    assert run([*args, "--no-wait", "--detach"]) == 0

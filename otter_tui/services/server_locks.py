@@ -16,8 +16,13 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from otter_tui.errors import ConflictError
+from otter_tui.services.context import ServiceContext
+from otter_tui.services.inventory import load_inventory
+from otter_tui.services.plans import get_record
 from otter_tui.store.db import Database
 from otter_tui.store.models import Job, JobState, ServerLock
+from otter_tui.targeting import TargetSpec, resolve_targets
 
 SOMEONE = 0
 """The holder when a racing process took the lock first and its job is not known yet."""
@@ -62,3 +67,23 @@ def busy_servers(db: Database, plan_key: str, servers: Iterable[str]) -> dict[st
             .where(Job.state == JobState.RUNNING)
         )
         return {server: job for server, job in s.execute(query)}
+
+
+def refuse_if_busy(ctx: ServiceContext, plan: str, targets: TargetSpec) -> None:
+    """``run --no-wait``: refuse a job of an exclusive plan while a target server is busy with it.
+
+    Checked when the job is asked for; a server that becomes busy after the check makes the job
+    wait as usual.
+    """
+    with ctx.db.session() as s:
+        record = get_record(s, plan)
+        if not record.exclusive:
+            return
+        servers = [t.server for t in resolve_targets(targets, load_inventory(s)) if t.server]
+    busy = busy_servers(ctx.db, record.key, servers)
+    if busy:
+        server, job = min(busy.items())
+        raise ConflictError(
+            f"server {server} is busy: job {job} runs '{record.name}' there, which is exclusive "
+            "per server (run without --no-wait to wait for it)"
+        )
