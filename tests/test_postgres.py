@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
+from otter_tui.cli import run
 from otter_tui.errors import StoreError
 from otter_tui.store.db import Database, head_revision, open_database, upgrade
 from otter_tui.store.models import Base
-from otter_tui.testing.postgres import PostgresCluster
-from tests.fixtures_core import FIXED_NOW
+from otter_tui.testing.postgres import PostgresCluster, free_port
+from tests.fixtures_core import FIXED_NOW, write_config
 
 _empty = itertools.count(1)
 
@@ -104,3 +106,43 @@ def test_a_database_from_a_newer_otter_tui_is_refused(database: Database) -> Non
         conn.execute(text("UPDATE alembic_version SET version_num = '0042_future'"))
     with pytest.raises(StoreError, match="newer otter-tui"):
         open_database(database.url)
+
+
+def bad_start(tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """``servers list`` on a config whose database is ``url``: exit code and stderr."""
+    write_config(tmp_path, {"database": {"url": url}})
+    code = run(["--config", str(tmp_path / "config.toml"), "servers", "list"])
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return code, captured.err
+
+
+def test_a_refused_connection_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    closed = free_port()
+    code, err = bad_start(tmp_path, f"postgresql://otter@127.0.0.1:{closed}/otter", capsys)
+    assert code == 1
+    assert err.count("\n") == 1
+    shown = f"postgresql://otter@127.0.0.1:{closed}/otter"
+    assert err.startswith(f"otter-tui: error: cannot open database {shown}: ")
+    assert "Connection refused" in err
+
+
+def test_an_unknown_driver_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = bad_start(tmp_path, "postgresql+nodriver://otter@127.0.0.1/otter", capsys)
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "no driver for 'postgresql+nodriver'" in err
+
+
+def test_a_newer_schema_is_refused_from_the_cli_untouched(
+    database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0042_future'"))
+    code, err = bad_start(tmp_path, database.url, capsys)
+    assert code == 1
+    assert err.count("\n") == 1 and "at revision 0042_future, written by a newer otter-tui" in err
+    with database.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM servers")).scalar() == 0
