@@ -67,6 +67,9 @@ def fill(url: str, jobs: int) -> None:
     }
     with db.transaction() as s:
         s.execute(insert(Job), [row] * jobs)
+    with db.engine.connect() as conn:  # what autovacuum does after a bulk insert
+        conn.exec_driver_sql("ANALYZE jobs")
+        conn.commit()
     db.dispose()
 
 

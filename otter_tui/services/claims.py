@@ -18,13 +18,14 @@ import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Update, and_, bindparam, exists, func, select, update
+from sqlalchemy import Update, and_, bindparam, exists, func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.jobs import fingerprint, get_job
 from otter_tui.services.orphans import end_unfinished
 from otter_tui.store.models import (
+    CLAIMABLE_SQL,
     Approval,
     Decision,
     Job,
@@ -171,7 +172,8 @@ def _claim_query(postgres: bool) -> Update:
     )
     pick = (
         select(Job.id)
-        .where(Job.state.in_(CLAIMABLE), Job.queue_name.in_(bindparam("queues", expanding=True)))
+        .where(text(f"jobs.{CLAIMABLE_SQL}"))  # as literal SQL: the partial index's predicate
+        .where(Job.queue_name.in_(bindparam("queues", expanding=True)))
         .where(Job.run_at <= now, ~singleton_busy)
         .where(func.json_array_length(Job.sensitive_names) == 0)
         .order_by(Job.run_at, Job.id)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -323,6 +324,11 @@ class JobQueue(Base):
     description: Mapped[str] = mapped_column(Text, default="")
 
 
+CLAIMABLE_SQL = "state IN ('queued', 'scheduled')"
+"""The jobs a worker may claim, as SQL: the predicate of the partial index the claim walks in
+``run_at`` order (``ix_jobs_claimable``): a claim reads one index entry, not every waiting job."""
+
+
 class Job(Base):
     """One request to run a plan. Created as a row first; claimed by exactly one worker."""
 
@@ -330,6 +336,13 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_state_queue", "state", "queue_name", "run_at"),
         Index("ix_jobs_schedule_state", "schedule_id", "state"),
+        Index(
+            "ix_jobs_claimable",
+            "run_at",
+            "id",
+            postgresql_where=text(CLAIMABLE_SQL),
+            sqlite_where=text(CLAIMABLE_SQL),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[PlanKind] = mapped_column(_enum(PlanKind))

@@ -1,7 +1,9 @@
 """Several daemons on one database: the ``default`` queue exists from the start, on
 PostgreSQL a job that may be claimed wakes every listening worker (``NOTIFY otter_jobs``), and
 a plan may be exclusive per server (``plan_records.exclusive`` and its override, and the
-``server_locks`` a job holds while it runs such a plan on a server).
+``server_locks`` a job holds while it runs such a plan on a server). A partial index on the
+claimable jobs in ``run_at`` order lets a claim read one entry instead of sorting every waiting
+job (10,000 queued jobs: a claim went from a sort of all of them to one index probe).
 
 Jobs of a plan that names no queue wait in ``default``, which used to be made on first use. On
 PostgreSQL, two daemons creating their first jobs at the same moment both found it missing and
@@ -57,6 +59,14 @@ def upgrade() -> None:
         sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("plan_key", "server_name", name=op.f("pk_server_locks")),
     )
+    claimable = sa.text("state IN ('queued', 'scheduled')")
+    op.create_index(
+        "ix_jobs_claimable",
+        "jobs",
+        ["run_at", "id"],
+        postgresql_where=claimable,
+        sqlite_where=claimable,
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(NOTIFY_FUNCTION)
         op.execute(NOTIFY_TRIGGER)
@@ -69,6 +79,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """The ``default`` row stays: jobs may wait in it, and it was always made on first use."""
+    op.drop_index("ix_jobs_claimable", table_name="jobs")
     op.drop_table("server_locks")
     with op.batch_alter_table("plan_records", schema=None) as batch_op:
         batch_op.drop_column("exclusive_override")
