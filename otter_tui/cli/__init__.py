@@ -37,6 +37,7 @@ COMMAND_MODULES: dict[str, str] = {
     "templates": "templates",
     "queues": "queues",
     "daemon": "daemon_cmd",
+    "db": "db_cmd",
 }
 """Each top-level command and the ``otter_tui.cli`` module whose ``COMMANDS`` defines it.
 
