@@ -88,6 +88,8 @@ settings = load_settings(sys.argv[1])
 db = Database(settings.database_url, settings.database.busy_timeout_ms)
 claims = ClaimService(ServiceContext(db, settings, "alice"), sys.argv[2])
 go = Path(sys.argv[3])
+claims.cancel_requested([-1])  # connected, so both start claiming on equal terms
+Path(f"{go}.{sys.argv[2]}").touch()
 while not go.exists():
     time.sleep(0.001)
 while (job := claims.claim_next(["default"])) is not None:
@@ -108,7 +110,11 @@ def test_two_processes_never_claim_one_job_twice(tmp_path: Path, store_url: str 
         )
         for i in range(2)
     ]
-    time.sleep(0.5)  # both interpreters up and polling for the start file
+    ready = [tmp_path / f"go.w{i}" for i in range(2)]
+    deadline = time.monotonic() + 60
+    while not all(p.exists() for p in ready):  # both connected and polling for the start file
+        assert time.monotonic() < deadline, "a claimer did not start"
+        time.sleep(0.01)
     go.touch()
     claimed = [{int(x) for x in w.communicate(timeout=60)[0].split()} for w in workers]
 

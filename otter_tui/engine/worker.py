@@ -95,6 +95,8 @@ class Worker:
             if claimed:
                 continue
             self.wake.clear()
+            if self._stopping:  # stop() may have set the wake-up this line just cleared
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
 
