@@ -87,15 +87,10 @@ def wait_states(rt: Runtime, ids: list[int], states: set[str]) -> dict[int, JobV
 def claims_of(daemons: list[DaemonProcess], job_id: int) -> list[str]:
     """The workers whose log says they claimed ``job_id`` (read what each has printed so far)."""
     for daemon in daemons:
-        with_new_lines(daemon)
+        daemon.collect()
     return [
         e["worker"] for d in daemons for e in d.events("job.claimed") if e["job"] == str(job_id)
     ]
-
-
-def with_new_lines(daemon: DaemonProcess) -> None:
-    while not daemon._new.empty():
-        daemon.lines.append(daemon._new.get())
 
 
 def worker_of(rt: Runtime, ids: list[int]) -> dict[int, str | None]:
@@ -177,7 +172,7 @@ def test_one_leader_creates_each_firing_once(
     while len(created := [e for d in daemons for e in d.events("job.created")]) < 5:
         assert time.monotonic() < deadline, created
         for daemon in daemons:
-            with_new_lines(daemon)
+            daemon.collect()
         time.sleep(0.05)
     leaders = [
         d for d in daemons if any(e["state"] == "acquired" for e in d.events("scheduler.leader"))

@@ -16,6 +16,7 @@ import ast
 import hashlib
 import importlib.util
 import sys
+import threading
 import traceback
 import types
 from dataclasses import dataclass, field
@@ -178,9 +179,16 @@ def _problem_error(path: Path, cls: type[Plan], problem: Problem) -> LoadError:
     return LoadError(path, line, f"{cls.__name__}: {problem.message}")
 
 
+_PARSING = threading.Lock()
+"""CPython 3.11's parser is not safe in threads: two services loading plans at once failed with
+"AST constructor recursion depth mismatch" (20 threads creating jobs, tests/test_jobs_claims.py)."""
+
+
 def _class_node(path: Path, class_name: str) -> ast.ClassDef | None:
     try:
-        tree = ast.parse(path.read_bytes(), str(path))
+        source = path.read_bytes()
+        with _PARSING:
+            tree = ast.parse(source, str(path))
     except (SyntaxError, OSError):
         return None
     for node in ast.walk(tree):
