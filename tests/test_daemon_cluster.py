@@ -196,14 +196,17 @@ def test_a_daemon_killed_with_sigkill_is_noticed_and_its_job_interrupted_never_r
     wait_states(rt, [job.id], {"running"})
     victim_worker = worker_of(rt, [job.id])[job.id]
     victim = next(d for d in daemons if d.wait_for("daemon.started")["worker"] == victim_worker)
-    killed_at = time.monotonic()
     os.kill(victim.proc.pid, signal.SIGKILL)
     victim.proc.wait(timeout=10)
 
     view = wait_states(rt, [job.id], {"interrupted"})[job.id]
-    noticed = time.monotonic() - killed_at
-    lease = SETTINGS["engine"]["lease_seconds"]
-    assert noticed < 2 * lease + 2, f"noticed after {noticed:.1f}s"
+    # Both times are stamped by the daemons (the lease's end by the victim's last renewal, the end
+    # by the one that noticed), so a slow test process does not blur them.
+    with rt.db.session() as s:
+        row = s.get(Job, job.id)
+        assert row is not None and row.lease_expires_at and row.finished_at
+        late = (row.finished_at - row.lease_expires_at).total_seconds()
+    assert 0 <= late <= SETTINGS["engine"]["lease_seconds"], f"noticed {late:.1f}s after expiry"
     assert view.error == f"worker {victim_worker} stopped before the job finished"
     survivors = [d for d in daemons if d is not victim]
     after = [sleepy(rt, 0).id for _ in range(4)]
