@@ -24,6 +24,8 @@ class DemoDeploy(OrchestrationPlan):
     soft_time_limit = 60
     """After a minute the run is asked to stop; after two it is killed (``time_limit``)."""
     time_limit = 120
+    exclusive = True
+    """Two deploys never switch one server's release at once: a later one waits its turn."""
     variables = {
         "version": Text(help="the version to deploy, e.g. 1.4.2"),
         "workers": Int(default=2, help="how many app workers the release starts"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.fixtures_ssh", "tests.fixtures_core"]
+pytest_plugins = ["tests.fixtures_ssh", "tests.fixtures_core", "tests.fixtures_postgres"]
 
 CALENDAR_MODULES = (
     "test_schedul",

@@ -119,8 +119,10 @@ def engine_runtime(
     retention: dict[str, Any] | None = None,
     database: dict[str, Any] | None = None,
     clock: Callable[[], Any] = system_clock,
+    url: str | None = None,
 ) -> Runtime:
-    """A runtime on its own SQLite file with the test plans enabled and a real clock."""
+    """A runtime on its own SQLite file (or the database at ``url``) with the test plans enabled
+    and a real clock."""
     plans = tmp_path / "plans"
     plans.mkdir(parents=True, exist_ok=True)
     (plans / "engine_plans.py").write_text(PLANS)
@@ -139,7 +141,7 @@ def engine_runtime(
         sections["retention"] = retention
     if database:
         sections["database"] = database
-    rt = make_runtime(tmp_path, seed=False, clock=clock, sections=sections)  # type: ignore[arg-type]
+    rt = make_runtime(tmp_path, seed=False, clock=clock, sections=sections, url=url)  # type: ignore[arg-type]
     for name in PLAN_KEYS:
         rt.plans.set_enabled(f"engine_plans.{name}", True)
     return rt

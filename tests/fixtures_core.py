@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import tomli_w
+from sqlalchemy import inspect, text
 
 from otter_tui.config import load_settings
 from otter_tui.runtime import Runtime, open_runtime
@@ -66,27 +67,29 @@ def make_runtime(
     clock: FixedClock | None = None,
     sections: dict[str, dict[str, Any]] | None = None,
     fresh: bool = False,
+    url: str | None = None,
 ) -> Runtime:
-    """An opened runtime on a SQLite file under ``tmp_path/data`` (demo seeded unless told).
+    """An opened runtime on a SQLite file under ``tmp_path/data`` (demo seeded unless told), or
+    on the database at ``url`` (a fresh copy of the migrated template, see fixtures_postgres).
 
     Migrating a new database takes most of a test's time, so a new database starts as a copy of
     one migrated once per session, then gets its admin and demo exactly as a first start does.
     ``fresh=True`` lets ``open_runtime`` do all of it from an empty file instead.
     """
     config = tmp_path / "config.toml"
+    if url is not None:
+        sections = {**(sections or {}), "database": {"url": url}}
     if not config.exists() or sections:
         write_config(tmp_path, sections)
     settings = load_settings(config)
     database = settings.data_dir / "otter.db"
-    copied = not fresh and not database.exists() and not settings.database.url
-    if copied:
+    copied = url is not None or (not fresh and not database.exists() and not settings.database.url)
+    if copied and url is None:
         create_database_file(database)  # 0600, as a first start makes it
         shutil.copyfile(_migrated_template(), database)
     rt = open_runtime(settings=settings, actor=actor, clock=clock or FixedClock(), seed=seed)
-    if copied:
-        rt.users.bootstrap()
-        if seed:
-            seed_demo(rt.ctx)
+    if copied and rt.users.bootstrap() and seed:
+        seed_demo(rt.ctx)
     return rt
 
 
@@ -112,6 +115,16 @@ def admit_os_account(rt: Runtime) -> str:
     if name not in {u.name for u in rt.users.list()}:
         rt.users.add(name, admin=True)
     return name
+
+
+def store_rows(rt: Runtime) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of the runtime's database, SQLite or PostgreSQL ("unchanged")."""
+    with rt.db.engine.connect() as conn:
+        names = sorted(inspect(conn).get_table_names())
+        return {
+            name: sorted(map(tuple, conn.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
+            for name in names
+        }
 
 
 def db_file(tmp_path: Path) -> Path:
@@ -143,16 +156,16 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
+def runtime(tmp_path: Path, clock: FixedClock, store_url: str | None) -> Iterator[Runtime]:
     """A runtime with the demo inventory, acting as the admin ``alice``."""
-    rt = make_runtime(tmp_path, clock=clock)
+    rt = make_runtime(tmp_path, clock=clock, url=store_url)
     yield rt
     rt.close()
 
 
 @pytest.fixture
-def empty_runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
+def empty_runtime(tmp_path: Path, clock: FixedClock, store_url: str | None) -> Iterator[Runtime]:
     """A runtime on a fresh database with no demo inventory (only the admin ``alice``)."""
-    rt = make_runtime(tmp_path, seed=False, clock=clock)
+    rt = make_runtime(tmp_path, seed=False, clock=clock, url=store_url)
     yield rt
     rt.close()

@@ -168,11 +168,12 @@ def write_plans(directory: Path) -> None:
         (directory / name).write_text(textwrap.dedent(text))
 
 
-def make_world(tmp_path: Path, start: datetime = START) -> Iterator[World]:
-    """A world on a fresh database (demo inventory) with the test plans enabled."""
+def make_world(tmp_path: Path, start: datetime = START, url: str | None = None) -> Iterator[World]:
+    """A world on a fresh database (demo inventory; at ``url`` when given) with the test plans
+    enabled."""
     write_plans(tmp_path / "plans")
     fixed = FixedClock(start)
-    rt = make_runtime(tmp_path, clock=fixed)
+    rt = make_runtime(tmp_path, clock=fixed, url=url)
     for key in ("tick.Tick", "conf.Conf", "secret.Secretive", "gated.Gated"):
         rt.plans.set_enabled(key, True)
     try:

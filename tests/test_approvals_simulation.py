@@ -19,15 +19,17 @@ from otter_tui.targeting import TargetSpec
 from tests.engine_support import run_now, snapshot
 from tests.fixtures_core import make_runtime
 
+pytestmark = pytest.mark.both_stores
+
 PLANS = Path(__file__).resolve().parent.parent / "plans"
 DEPLOY = "demo_deploy.DemoDeploy"
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
+def runtime(tmp_path: Path, store_url: str | None) -> Iterator[Runtime]:
     """Admin ``alice``; deploys need an approval."""
     sections = {"paths": {"plans_dir": str(PLANS)}}
-    rt = make_runtime(tmp_path, clock=system_clock, sections=sections)  # type: ignore[arg-type]
+    rt = make_runtime(tmp_path, clock=system_clock, sections=sections, url=store_url)  # type: ignore[arg-type]
     rt.plans.set_enabled(DEPLOY, True)
     rt.plans.override(DEPLOY, "approval_required", "true")
     yield rt

@@ -136,6 +136,11 @@ class DaemonProcess:
         self.stderr = self.proc.stderr.read()
         return code
 
+    def collect(self) -> None:
+        """Take in the lines printed so far, without waiting."""
+        while not self._new.empty():
+            self.lines.append(self._new.get())
+
     def events(self, name: str) -> list[dict[str, str]]:
         return [f for f in map(fields, self.lines) if f.get("event") == name]
 

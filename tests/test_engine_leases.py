@@ -4,6 +4,10 @@ passes on a cancel request within one poll."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -17,9 +21,13 @@ from otter_tui.targeting import TargetSpec
 from tests.engine_support import add_local, create, engine_runtime
 from tests.fixtures_core import FixedClock
 
+pytestmark = pytest.mark.both_stores
 
-def test_only_an_expired_lease_makes_an_orphan(tmp_path: Path, clock: FixedClock) -> None:
-    rt = engine_runtime(tmp_path, clock=clock)
+
+def test_only_an_expired_lease_makes_an_orphan(
+    tmp_path: Path, clock: FixedClock, store_url: str | None
+) -> None:
+    rt = engine_runtime(tmp_path, clock=clock, url=store_url)
     add_local(rt, "here")
     job = create(rt, "Echo", TargetSpec(servers=("here",)))
     assert ClaimService(rt.ctx, "alive", lease_seconds=30).claim(job.id)
@@ -53,8 +61,10 @@ def stepping_sleep(clock: FixedClock, ticks: int) -> Callable[[float], Awaitable
     return sleep
 
 
-async def test_lease_loop_renews_and_passes_on_cancel(tmp_path: Path, clock: FixedClock) -> None:
-    rt = engine_runtime(tmp_path, clock=clock)
+async def test_lease_loop_renews_and_passes_on_cancel(
+    tmp_path: Path, clock: FixedClock, store_url: str | None
+) -> None:
+    rt = engine_runtime(tmp_path, clock=clock, url=store_url)
     add_local(rt, "here")
     job = create(rt, "Echo", TargetSpec(servers=("here",)))
     claims = ClaimService(rt.ctx, "me", lease_seconds=30)
@@ -74,4 +84,47 @@ async def test_lease_loop_renews_and_passes_on_cancel(tmp_path: Path, clock: Fix
     clock.advance(2)
     assert starting.recover_interrupted() == [job.id]
     engine.dbthread.close()
+    rt.close()
+
+
+async def test_a_live_worker_marks_a_dead_workers_job_within_a_lease_period(
+    tmp_path: Path, clock: FixedClock, store_url: str | None
+) -> None:
+    rt = engine_runtime(tmp_path, clock=clock, url=store_url)
+    add_local(rt, "here")
+    job = create(rt, "Echo", TargetSpec(servers=("here",)))
+    assert ClaimService(rt.ctx, "dead", lease_seconds=30).claim(job.id)
+    alive = ClaimService(rt.ctx, "alive", lease_seconds=30)
+    engine = Engine(rt.ctx, EventBus(), plans=rt.plans)
+
+    # 41 one-second ticks: the dead lease ran out at 30 s, the renewal at 40 s looks for orphans.
+    with pytest.raises(RuntimeError, match="stop"):
+        await keep_leases(alive, engine, list, sleep=stepping_sleep(clock, 41))
+
+    view = rt.jobs.show(job.id)
+    assert view.state == "interrupted"
+    assert view.error == "worker dead stopped before the job finished"
+    engine.dbthread.close()
+    rt.close()
+
+
+def test_cancelling_an_orphan_ends_it_cancelled_at_once(
+    tmp_path: Path, clock: FixedClock, store_url: str | None
+) -> None:
+    rt = engine_runtime(tmp_path, clock=clock, url=store_url)
+    add_local(rt, "here")
+    expired, gone, alive = (create(rt, "Echo", TargetSpec(servers=("here",))) for _ in range(3))
+    assert ClaimService(rt.ctx, "lost", lease_seconds=5).claim(expired.id)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    dead_worker = f"{socket.gethostname()}:{dead.pid}"
+    assert ClaimService(rt.ctx, dead_worker, lease_seconds=30).claim(gone.id)
+    live_worker = f"{socket.gethostname()}:{os.getpid()}"
+    assert ClaimService(rt.ctx, live_worker, lease_seconds=30).claim(alive.id)
+    clock.advance(10)
+
+    assert rt.jobs.cancel(expired.id).state == "cancelled"
+    assert rt.jobs.cancel(gone.id).state == "cancelled"
+    assert rt.jobs.show(gone.id).error == f"cancelled; its worker {dead_worker} was gone"
+    assert rt.jobs.cancel(alive.id).state == "running"  # a live worker acts on the request
     rt.close()

@@ -18,10 +18,11 @@ from tests.fixtures_core import (
     ACTOR,
     FIXED_NOW,
     FixedClock,
-    db_file,
     make_runtime,
-    table_snapshot,
+    store_rows,
 )
+
+pytestmark = pytest.mark.both_stores
 
 
 def names(views: list[ServerView]) -> list[str]:
@@ -106,12 +107,12 @@ def test_add_server_refuses_bad_input_and_changes_nothing(
     error: type[Exception],
     message: str,
 ) -> None:
-    before = table_snapshot(db_file(tmp_path))
+    before = store_rows(runtime)
     with pytest.raises(error) as err:
         runtime.inventory.add_server(**kwargs)  # type: ignore[arg-type]
     assert message in str(err.value)
     assert "\n" not in str(err.value)
-    assert table_snapshot(db_file(tmp_path)) == before
+    assert store_rows(runtime) == before
 
 
 def test_update_server_changes_only_what_is_given(runtime: Runtime) -> None:
@@ -194,10 +195,10 @@ def test_memberships_are_added_and_removed(runtime: Runtime) -> None:
 def test_a_bad_name_in_a_membership_change_changes_nothing(
     runtime: Runtime, tmp_path: Path
 ) -> None:
-    before = table_snapshot(db_file(tmp_path))
+    before = store_rows(runtime)
     with pytest.raises(NotFoundError, match="unknown role 'nope'"):
         runtime.inventory.set_memberships("demo-db1", add_roles=("web",), remove_roles=("nope",))
-    assert table_snapshot(db_file(tmp_path)) == before
+    assert store_rows(runtime) == before
 
 
 # roles and environments -------------------------------------------------------------------------
@@ -251,11 +252,11 @@ def test_role_and_environment_errors(
     error: type[Exception],
     message: str,
 ) -> None:
-    before = table_snapshot(db_file(tmp_path))
+    before = store_rows(runtime)
     with pytest.raises(error) as err:
         call(runtime.inventory)
     assert message in str(err.value)
-    assert table_snapshot(db_file(tmp_path)) == before
+    assert store_rows(runtime) == before
 
 
 # permissions and audit --------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from otter_tui.targeting import TargetSpec
 from tests.engine_support import add_local, create, engine_runtime, run_now
 from tests.fixtures_ssh import wait_until
 
+pytestmark = pytest.mark.both_stores
+
 REQUESTS = 20
 
 
@@ -35,8 +37,10 @@ def own_context(rt: Runtime) -> ServiceContext:
     return ServiceContext(db, rt.settings, rt.ctx.actor, rt.ctx.clock)
 
 
-def test_singleton_twenty_concurrent_requests_one_job(tmp_path: Path) -> None:
-    rt = engine_runtime(tmp_path)
+def test_singleton_twenty_concurrent_requests_one_job(
+    tmp_path: Path, store_url: str | None
+) -> None:
+    rt = engine_runtime(tmp_path, url=store_url)
     server = add_local(rt, "here")
     contexts = [own_context(rt) for _ in range(REQUESTS)]
     barrier = threading.Barrier(REQUESTS)
@@ -84,6 +88,8 @@ settings = load_settings(sys.argv[1])
 db = Database(settings.database_url, settings.database.busy_timeout_ms)
 claims = ClaimService(ServiceContext(db, settings, "alice"), sys.argv[2])
 go = Path(sys.argv[3])
+claims.cancel_requested([-1])  # connected, so both start claiming on equal terms
+Path(f"{go}.{sys.argv[2]}").touch()
 while not go.exists():
     time.sleep(0.001)
 while (job := claims.claim_next(["default"])) is not None:
@@ -91,8 +97,8 @@ while (job := claims.claim_next(["default"])) is not None:
 """
 
 
-def test_two_processes_never_claim_one_job_twice(tmp_path: Path) -> None:
-    rt = engine_runtime(tmp_path)
+def test_two_processes_never_claim_one_job_twice(tmp_path: Path, store_url: str | None) -> None:
+    rt = engine_runtime(tmp_path, url=store_url)
     server = add_local(rt, "here")
     jobs = {create(rt, "Echo", TargetSpec(servers=(server,))).id for _ in range(300)}
     go = tmp_path / "go"
@@ -104,7 +110,11 @@ def test_two_processes_never_claim_one_job_twice(tmp_path: Path) -> None:
         )
         for i in range(2)
     ]
-    time.sleep(0.5)  # both interpreters up and polling for the start file
+    ready = [tmp_path / f"go.w{i}" for i in range(2)]
+    deadline = time.monotonic() + 60
+    while not all(p.exists() for p in ready):  # both connected and polling for the start file
+        assert time.monotonic() < deadline, "a claimer did not start"
+        time.sleep(0.01)
     go.touch()
     claimed = [{int(x) for x in w.communicate(timeout=60)[0].split()} for w in workers]
 
@@ -119,8 +129,8 @@ def test_two_processes_never_claim_one_job_twice(tmp_path: Path) -> None:
 
 
 @pytest.mark.asyncio
-async def test_two_workers_run_each_job_once(tmp_path: Path) -> None:
-    rt = engine_runtime(tmp_path)
+async def test_two_workers_run_each_job_once(tmp_path: Path, store_url: str | None) -> None:
+    rt = engine_runtime(tmp_path, url=store_url)
     server = add_local(rt, "here")
     jobs = [create(rt, "Staggered", TargetSpec(servers=(server,))).id for _ in range(24)]
     contexts = [own_context(rt) for _ in range(2)]

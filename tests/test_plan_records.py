@@ -24,6 +24,8 @@ from otter_tui.services.jobs import JobRequest
 from otter_tui.store.models import Job, PlanKind, PlanRecord, Schedule
 from tests.fixtures_core import ACTOR, FIXED_NOW, make_runtime
 
+pytestmark = pytest.mark.both_stores
+
 KEY = "hello.Hello"
 REPO_PLANS = Path(__file__).resolve().parent.parent / "plans"
 

@@ -1,64 +1,37 @@
-"""The same store and services on PostgreSQL.
+"""What only PostgreSQL needs proving: the real migrations build the models' schema, an upgrade
+keeps rows, foreign or newer schemas are refused. (Row locks: tests/test_store.py, on both.)
 
-Runs when ``OTTER_TUI_TEST_POSTGRES_DSN`` names a database we may create schemas in, e.g.
-``postgresql://otter@127.0.0.1:5432/postgres``. Each test gets its own schema (dropped after),
-so the database itself is never changed.
+Runs against the suite's own cluster (tests/fixtures_postgres.py); never skipped. The services,
+store, scheduler and claim tests run on PostgreSQL too, through the ``both_stores`` marker.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-import uuid
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy import create_engine, text
 
-from otter_tui.config import settings_from_mapping
-from otter_tui.errors import ConflictError, NotFoundError, StoreError
-from otter_tui.runtime import Runtime, open_runtime
-from otter_tui.services.audit import AuditFilter
+from otter_tui.cli import run
+from otter_tui.errors import StoreError
 from otter_tui.store.db import Database, head_revision, open_database, upgrade
-from otter_tui.store.models import AuditEvent, Base, JobQueue
-from otter_tui.targeting import Target, TargetSpec, resolve_targets
-from tests.fixtures_core import ACTOR, FIXED_NOW, FixedClock
+from otter_tui.store.models import Base
+from otter_tui.testing.postgres import PostgresCluster, free_port
+from tests.fixtures_core import FIXED_NOW, write_config
 
-DSN_VAR = "OTTER_TUI_TEST_POSTGRES_DSN"
-DSN = os.environ.get(DSN_VAR, "")
-
-pytestmark = pytest.mark.skipif(
-    not DSN, reason=f"set {DSN_VAR}=postgresql://user@host/db to run the PostgreSQL tests"
-)
-
-
-def _driver_url(dsn: str) -> str:
-    url = make_url(dsn)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    return url.render_as_string(hide_password=False)
+_empty = itertools.count(1)
 
 
 @pytest.fixture
-def schema_url() -> Iterator[str]:
-    """A URL whose search_path is a new, empty schema."""
-    base = _driver_url(DSN)
-    schema = f"otter_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def schema_url(pg_cluster: PostgresCluster) -> Iterator[str]:
+    """An empty database (no migrations run yet), dropped after."""
+    name = f"otter_empty_{next(_empty)}"
+    yield pg_cluster.create_database(name)
+    pg_cluster.drop_database(name)
 
 
 @pytest.fixture
@@ -66,16 +39,6 @@ def database(schema_url: str) -> Iterator[Database]:
     db = open_database(schema_url)
     yield db
     db.dispose()
-
-
-@pytest.fixture
-def runtime(schema_url: str, tmp_path: Path) -> Iterator[Runtime]:
-    settings = settings_from_mapping(
-        {"database": {"url": schema_url}, "paths": {"data_dir": str(tmp_path / "data")}}, None
-    )
-    rt = open_runtime(settings=settings, actor=ACTOR, clock=FixedClock())
-    yield rt
-    rt.close()
 
 
 def test_migrations_build_the_schema_the_models_describe(database: Database) -> None:
@@ -129,48 +92,6 @@ def test_upgrade_from_the_first_migration_keeps_the_rows(schema_url: str) -> Non
         db.dispose()
 
 
-def test_services_work_the_same(runtime: Runtime) -> None:
-    inv, var = runtime.inventory, runtime.variables
-    assert [s.name for s in inv.list_servers()] == ["demo-db1", "demo-web1", "demo-web2"]
-    inv.add_environment("dev-eu", parent="dev")
-    inv.add_server("eu1", "10.1.0.1", roles=("web",), environments=("dev-eu",))
-    var.set("environment", "dev-eu", "log_level", "info")
-    assert var.resolve("eu1", "web") == {
-        "motd_message": "Managed by otter-tui",
-        "app_port": "8080",
-        "log_level": "info",
-    }
-    spec = TargetSpec(roles=("web",), environments=("dev",))
-    assert resolve_targets(spec, inv.targeting_inventory()) == [
-        Target("demo-web1", "web"),
-        Target("demo-web2", "web"),
-        Target("eu1", "web"),
-    ]
-
-
-def test_errors_change_nothing(runtime: Runtime) -> None:
-    before = runtime.inventory.list_servers()
-    with pytest.raises(ConflictError, match="server 'demo-web1' already exists"):
-        runtime.inventory.add_server("demo-web1", "h")
-    with pytest.raises(NotFoundError, match="unknown role 'nope'"):
-        runtime.inventory.add_server("x", "h", roles=("nope",))
-    assert runtime.inventory.list_servers() == before
-
-
-def test_removing_a_server_cascades_to_its_memberships_and_variables(runtime: Runtime) -> None:
-    runtime.inventory.remove_server("demo-web1")
-    with runtime.db.session() as s:
-        count = s.execute(text("SELECT count(*) FROM variables WHERE scope = 'server'")).scalar()
-    assert count == 2
-    assert runtime.inventory.show_role("web").servers == ("demo-web2",)
-
-
-def test_times_come_back_timezone_aware_in_utc(runtime: Runtime) -> None:
-    with runtime.db.session() as s:
-        event = s.scalars(select(AuditEvent).order_by(AuditEvent.id)).first()
-    assert event is not None and event.at == FIXED_NOW and event.at.utcoffset() is not None
-
-
 def test_a_schema_with_someone_elses_tables_is_refused(schema_url: str) -> None:
     engine = create_engine(schema_url)
     with engine.begin() as conn:
@@ -187,60 +108,41 @@ def test_a_database_from_a_newer_otter_tui_is_refused(database: Database) -> Non
         open_database(database.url)
 
 
-def test_locked_read_then_update_never_loses_an_update(database: Database) -> None:
-    """On PostgreSQL the row lock (``with_for_update``) does what BEGIN IMMEDIATE does on SQLite."""
-    with database.transaction() as s:
-        s.add(JobQueue(name="counter", concurrency=0))
-    rounds, start = 40, threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def increment() -> None:
-        start.wait()
-        try:
-            for _ in range(rounds):
-                with database.transaction() as s:
-                    query = select(JobQueue).where(JobQueue.name == "counter").with_for_update()
-                    row = s.scalars(query).one()
-                    row.concurrency += 1
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=increment) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    with database.session() as s:
-        assert s.scalar(select(JobQueue.concurrency)) == 2 * rounds
+def bad_start(tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """``servers list`` on a config whose database is ``url``: exit code and stderr."""
+    write_config(tmp_path, {"database": {"url": url}})
+    code = run(["--config", str(tmp_path / "config.toml"), "servers", "list"])
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return code, captured.err
 
 
-def test_inventory_import_reimport_and_prune(runtime: Runtime, tmp_path: Path) -> None:
-    """The import's bulk statements (multi-row INSERT ... RETURNING, bulk UPDATE, DELETE ... IN)
-    behave on PostgreSQL as on SQLite."""
-    from otter_tui.inventory_import import AnsibleOptions, read_ansible
-    from otter_tui.services.inventory_sync import InventorySyncService
-    from tests.inventory_support import DATA, ENVIRONMENTS, servers_of, variables_of
-
-    options = AnsibleOptions(frozenset(ENVIRONMENTS.split(",")))
-    service = InventorySyncService(runtime.ctx)
-    first = service.sync(read_ansible(str(DATA / "hosts.yml"), options))
-    assert first.counts() == {"added": 8, "kept": 3}
-    assert servers_of(runtime)["web-eu"] == ("10.1.0.9", 2201, "deploy", "ssh", ("web",), ("eu",))
-    changed = tmp_path / "hosts.yml"
-    changed.write_text((DATA / "hosts.yml").read_text().replace("2201", "2202"))
-    again = service.sync(read_ansible(str(changed), options), prune=True)
-    assert again.counts() == {"changed": 1, "unchanged": 7, "removed": 3}
-    assert servers_of(runtime)["web-eu"][1] == 2202 and len(servers_of(runtime)) == 8
-    assert ("environment", "eu", "region", "eu-west-1") in variables_of(runtime)
+def test_a_refused_connection_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    closed = free_port()
+    code, err = bad_start(tmp_path, f"postgresql://otter@127.0.0.1:{closed}/otter", capsys)
+    assert code == 1
+    assert err.count("\n") == 1
+    shown = f"postgresql://otter@127.0.0.1:{closed}/otter"
+    assert err.startswith(f"otter-tui: error: cannot open database {shown}: ")
+    assert "Connection refused" in err
 
 
-def test_the_audit_trail_is_append_only_and_chained(runtime: Runtime) -> None:
-    runtime.users.add("bob", permissions=("jobs.run",))
-    runtime.users.grant("bob", "jobs.approve", "environment", "dev")
-    assert runtime.audit.verify().intact and runtime.audit.verify().checked >= 3
-    for statement in ("UPDATE audit_events SET actor = 'mallory'", "DELETE FROM audit_events"):
-        refused = pytest.raises(DatabaseError, match="audit events are append-only")
-        with refused, runtime.db.transaction() as s:
-            s.execute(text(statement))
-    assert runtime.audit.list(AuditFilter(actor="mallory")) == []
+def test_an_unknown_driver_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = bad_start(tmp_path, "postgresql+nodriver://otter@127.0.0.1/otter", capsys)
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "no driver for 'postgresql+nodriver'" in err
+
+
+def test_a_newer_schema_is_refused_from_the_cli_untouched(
+    database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0042_future'"))
+    code, err = bad_start(tmp_path, database.url, capsys)
+    assert code == 1
+    assert err.count("\n") == 1 and "at revision 0042_future, written by a newer otter-tui" in err
+    with database.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM servers")).scalar() == 0

@@ -23,6 +23,8 @@ from tests.engine_support import add_local, create, engine_runtime
 from tests.fixtures_core import FixedClock
 from tests.fixtures_ssh import wait_until
 
+pytestmark = pytest.mark.both_stores
+
 LINES_PER_JOB = 5
 
 
@@ -62,8 +64,9 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def rt(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
-    runtime = engine_runtime(tmp_path, retention={"log_days": 30, "job_days": 180}, clock=clock)
+def rt(tmp_path: Path, clock: FixedClock, store_url: str | None) -> Iterator[Runtime]:
+    retention = {"log_days": 30, "job_days": 180}
+    runtime = engine_runtime(tmp_path, retention=retention, clock=clock, url=store_url)
     add_local(runtime, "here")
     yield runtime
     runtime.close()

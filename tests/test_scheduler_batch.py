@@ -16,12 +16,14 @@ from otter_tui.scheduler.dispatch import Dispatcher, Outcome
 from otter_tui.store.models import Schedule
 from tests.fixtures_scheduler import START, World, make_world
 
+pytestmark = pytest.mark.both_stores
+
 MINUTE = timedelta(minutes=1)
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield from make_world(tmp_path)
+def world(tmp_path: Path, store_url: str | None) -> Iterator[World]:
+    yield from make_world(tmp_path, url=store_url)
 
 
 def test_a_batch_dispatches_each_due_schedule_once(world: World) -> None:

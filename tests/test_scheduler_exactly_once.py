@@ -22,12 +22,14 @@ from otter_tui.scheduler.dispatch import Dispatcher
 from otter_tui.store.models import FiringState, Lease, ScheduleFiring
 from tests.fixtures_scheduler import GUARD, START, World, make_world
 
+pytestmark = pytest.mark.both_stores
+
 MINUTE = timedelta(minutes=1)
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield from make_world(tmp_path)
+def world(tmp_path: Path, store_url: str | None) -> Iterator[World]:
+    yield from make_world(tmp_path, url=store_url)
 
 
 async def test_two_loops_on_one_database_dispatch_each_of_200_firings_once(world: World) -> None:

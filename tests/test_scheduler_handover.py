@@ -23,6 +23,8 @@ from otter_tui.scheduler import Scheduler
 from otter_tui.services import presence
 from tests.fixtures_scheduler import GUARD, START, World, make_world
 
+pytestmark = pytest.mark.both_stores
+
 MINUTE = timedelta(minutes=1)
 RENEWAL = 5.0
 """A third of the default ``[scheduler] lease_seconds`` (15): how often leases are renewed."""
@@ -30,8 +32,8 @@ DAEMON = "host:42"
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield from make_world(tmp_path)
+def world(tmp_path: Path, store_url: str | None) -> Iterator[World]:
+    yield from make_world(tmp_path, url=store_url)
 
 
 @pytest.fixture

@@ -17,12 +17,14 @@ from sqlalchemy import update
 from otter_tui.store.models import Job, JobState
 from tests.fixtures_scheduler import START, World, make_world
 
+pytestmark = pytest.mark.both_stores
+
 MINUTE = timedelta(minutes=1)
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield from make_world(tmp_path)
+def world(tmp_path: Path, store_url: str | None) -> Iterator[World]:
+    yield from make_world(tmp_path, url=store_url)
 
 
 async def test_an_every_minute_schedule_makes_one_job_a_minute(world: World) -> None:

@@ -19,14 +19,16 @@ from otter_tui.store.models import AuditEvent, JobState
 from otter_tui.targeting import TargetSpec
 from tests.fixtures_scheduler import START, World, make_world
 
+pytestmark = pytest.mark.both_stores
+
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield from make_world(tmp_path)
+def world(tmp_path: Path, store_url: str | None) -> Iterator[World]:
+    yield from make_world(tmp_path, url=store_url)
 
 
 # --- refusals --------------------------------------------------------------------------------

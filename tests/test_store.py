@@ -22,7 +22,7 @@ from otter_tui.runtime import Runtime
 from otter_tui.store import db as store_db
 from otter_tui.store.db import Database, head_revision, open_database, upgrade
 from otter_tui.store.models import AuditEvent, Base, JobQueue
-from tests.fixtures_core import FIXED_NOW, db_file, make_runtime, table_snapshot
+from tests.fixtures_core import FIXED_NOW, db_file, make_runtime, store_rows, table_snapshot
 
 
 def url(path: Path) -> str:
@@ -67,6 +67,7 @@ def test_foreign_keys_are_enforced(database: Database) -> None:
         s.execute(text("INSERT INTO server_roles (server_id, role_id) VALUES (41, 42)"))
 
 
+@pytest.mark.both_stores
 def test_deleting_a_server_removes_its_memberships_and_variables(runtime: Runtime) -> None:
     runtime.inventory.remove_server("demo-web1")
     with runtime.db.session() as s:
@@ -135,6 +136,7 @@ def test_revision_files_that_are_not_one_chain_leave_the_head_to_alembic(tmp_pat
     assert store_db.declared_head(migrations) is None
 
 
+@pytest.mark.both_stores
 def test_times_come_back_timezone_aware_in_utc(runtime: Runtime) -> None:
     with runtime.db.session() as s:
         event = s.scalars(select(AuditEvent).order_by(AuditEvent.id)).first()
@@ -283,14 +285,26 @@ def test_a_write_transaction_takes_the_write_lock_before_its_first_write(
 
 def test_readers_see_the_last_commit_while_a_writer_holds_the_lock(database: Database) -> None:
     with database.transaction() as s:
-        s.add(JobQueue(name="default", concurrency=1))
+        s.add(JobQueue(name="probe", concurrency=1))
     with database.transaction() as s:
         s.execute(text("UPDATE job_queues SET concurrency = 99"))
         with database.session() as reader:
-            assert reader.scalar(select(JobQueue.concurrency)) == 1
+            query = select(JobQueue.concurrency).where(JobQueue.name == "probe")
+            assert reader.scalar(query) == 1
 
 
-def test_concurrent_read_then_update_never_loses_an_update(database: Database) -> None:
+@pytest.fixture
+def any_database(tmp_path: Path, store_url: str | None) -> Iterator[Database]:
+    """The SQLite file, or a PostgreSQL database, at the head revision."""
+    db = open_database(store_url or url(tmp_path / "otter.db"))
+    yield db
+    db.dispose()
+
+
+@pytest.mark.both_stores
+def test_concurrent_read_then_update_never_loses_an_update(any_database: Database) -> None:
+    """BEGIN IMMEDIATE on SQLite, the row lock (``with_for_update``) on PostgreSQL."""
+    database = any_database
     with database.transaction() as s:
         s.add(JobQueue(name="counter", concurrency=0))
     rounds, start = 60, threading.Barrier(2)
@@ -301,7 +315,8 @@ def test_concurrent_read_then_update_never_loses_an_update(database: Database) -
         try:
             for _ in range(rounds):
                 with database.transaction() as s:
-                    row = s.scalars(select(JobQueue).where(JobQueue.name == "counter")).one()
+                    query = select(JobQueue).where(JobQueue.name == "counter").with_for_update()
+                    row = s.scalars(query).one()
                     row.concurrency = row.concurrency + 1
         except BaseException as exc:  # surfaced below, with the thread's error
             errors.append(exc)
@@ -313,16 +328,14 @@ def test_concurrent_read_then_update_never_loses_an_update(database: Database) -
         t.join()
     assert errors == []
     with database.session() as s:
-        assert s.scalar(select(JobQueue.concurrency)) == 2 * rounds
+        count = select(JobQueue.concurrency).where(JobQueue.name == "counter")
+        assert s.scalar(count) == 2 * rounds
 
 
+@pytest.mark.both_stores
 def test_a_failed_write_transaction_changes_nothing(runtime: Runtime) -> None:
-    before = table_snapshot(db_file_of(runtime))
+    before = store_rows(runtime)
     with pytest.raises(RuntimeError), runtime.db.transaction() as s:
         s.execute(text("DELETE FROM servers"))
         raise RuntimeError("boom")
-    assert table_snapshot(db_file_of(runtime)) == before
-
-
-def db_file_of(runtime: Runtime) -> Path:
-    return Path(runtime.db.url.removeprefix("sqlite:///"))
+    assert store_rows(runtime) == before

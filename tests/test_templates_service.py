@@ -16,10 +16,12 @@ from otter_tui.store.models import AuditEvent, Job, JobTemplate
 from otter_tui.targeting import TargetSpec
 from tests.fixtures_scheduler import TICK, World, make_world
 
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield from make_world(tmp_path)
+def world(tmp_path: Path, store_url: str | None) -> Iterator[World]:
+    yield from make_world(tmp_path, url=store_url)
 
 
 def database_files(world: World) -> bytes:

@@ -8,6 +8,8 @@ from otter_tui.errors import NotFoundError, PermissionDenied, UsageError
 from otter_tui.runtime import Runtime
 from otter_tui.variables import cascade, environment_chain, server_layers
 
+pytestmark = pytest.mark.both_stores
+
 
 def resolve(
     *,

@@ -42,6 +42,7 @@ COMMAND_MODULES: dict[str, str] = {
     "daemon": "daemon_cmd",
     "api": "api_cmd",
     "audit": "audit",
+    "db": "db_cmd",
 }
 """Each top-level command and the ``otter_tui.cli`` module whose ``COMMANDS`` defines it.
 

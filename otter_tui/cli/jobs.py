@@ -29,6 +29,7 @@ from otter_tui.engine.local_run import run_claimed
 from otter_tui.engine.retention import prune
 from otter_tui.errors import UsageError
 from otter_tui.events import LogLine
+from otter_tui.services import server_locks
 from otter_tui.services.jobs import JobRequest, JobService, JobView, LogView
 from otter_tui.store.models import JobState
 from otter_tui.targeting import TargetSpec
@@ -158,6 +159,7 @@ def execute_here(state: CliState, view: JobView, secrets: dict[str, Any], follow
 @click.option("--at", "at", default=None, help="Run at this ISO time (with zone) instead of now.")
 @click.option("--follow/--quiet", default=True, help="Stream the log (default) or not.")
 @click.option("--detach", is_flag=True, help="Leave the job queued for the console or daemon.")
+@click.option("--no-wait", is_flag=True, help="Refuse if an exclusive plan's server is busy.")
 @pass_state
 def run_command(state: CliState, /, plan: str, **opts: Any) -> int:
     """Run PLAN now (or --at a time); asks (hidden) for sensitive values not given."""
@@ -171,6 +173,8 @@ def run_command(state: CliState, /, plan: str, **opts: Any) -> int:
         run_at=parse_when(opts["at"]),
     )
     secrets: dict[str, Any] = {}
+    if opts["no_wait"]:
+        server_locks.refuse_if_busy(state.runtime_for_plan(plan).ctx, plan, spec)
     view = state.runtime_for_plan(plan).jobs.create(request, secrets_out=secrets)
     if opts["detach"]:
         click.echo(f"job {view.id} created: {view.state}")

@@ -1,8 +1,11 @@
-"""Keeping a worker's leases alive, and noticing cancel requests quickly.
+"""Keeping a worker's leases alive, noticing cancel requests quickly, and noticing dead workers.
 
 A lease is renewed every third of its length (a job whose lease expired belonged to a dead
 worker). A cancel request (``jobs cancel`` from any process sets a flag on the job row) is looked
 for every second with a cheap read, so a running job stops within seconds even with a long lease.
+At each renewal the worker also marks jobs whose lease ran out ``interrupted``: a worker killed
+with ``kill -9`` is noticed by any live one within a lease period and a third, not only by the next
+worker to start.
 """
 
 from __future__ import annotations
@@ -42,9 +45,20 @@ async def keep_leases(
             continue
         if renew:
             since_renewal = 0.0
+            await _recover(claims, engine)
         for job_id in cancelled:
             if engine.cancel(job_id):
                 log.info("job=%s cancel=requested", job_id)
+
+
+async def _recover(claims: ClaimService, engine: Engine) -> None:
+    try:
+        orphans = await engine.dbthread.run(claims.recover_interrupted)
+    except Exception:  # the next renewal tries again
+        log.exception("worker %s: looking for orphaned jobs failed", claims.worker)
+        return
+    for job_id in orphans:
+        log.warning("job=%s state=interrupted reason=orphaned-by-dead-worker", job_id)
 
 
 async def _beat(claims: ClaimService, engine: Engine, job_ids: list[int], renew: bool) -> list[int]:

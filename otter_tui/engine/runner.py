@@ -5,7 +5,8 @@ with its own connection. A server that cannot be reached, refuses the login or w
 fails fails only its own run; the others go on. The job ends ``succeeded``, ``warning`` (changes
 made with warnings), ``failed`` (any run failed) or ``cancelled``. Every state change is written
 before it is published, and the job's final state is written only after its last log line is
-stored, so a finished job always reads back complete.
+stored, so a finished job always reads back complete. A plan that is exclusive per server waits,
+before each server run, until no other job of it runs on that server (``waiting for server X``).
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ from otter_tui.errors import NotFoundError
 from otter_tui.events import EventBus
 from otter_tui.plan.variables import Variable as Declaration
 from otter_tui.plan.variables import declared
+from otter_tui.services import server_locks
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.plans import PlanService
 from otter_tui.store.models import JobState, RunState
 
 log = logging.getLogger(__name__)
+
+SERVER_WAIT_POLL = 0.5
+"""Seconds between tries for a server an exclusive plan's other job holds (or at once on cancel)."""
 
 
 @dataclass
@@ -147,6 +152,24 @@ class Engine:
     async def _server_run(
         self, active: ActiveJob, run: PlannedRun, secrets: dict[str, Any]
     ) -> Outcome:
+        server = run.server.name if run.server else ""
+        if not (active.plan.exclusive and server):
+            return await self._server_run_now(active, run, secrets)
+        if not await wait_for_server(self, active, run, server):
+            outcome = Outcome(RunState.CANCELLED, error="cancelled while waiting for its server")
+            await self.recorder.finish_run(active.plan, run, outcome)
+            return outcome
+        try:
+            return await self._server_run_now(active, run, secrets)
+        finally:
+            plan = active.plan
+            await self.dbthread.run(
+                server_locks.release, self.ctx.db, plan.plan_key, server, plan.job_id
+            )
+
+    async def _server_run_now(
+        self, active: ActiveJob, run: PlannedRun, secrets: dict[str, Any]
+    ) -> Outcome:
         async with self._semaphore:
             if active.cancel.is_set():
                 outcome = Outcome(RunState.CANCELLED, error="cancelled before it started")
@@ -181,6 +204,32 @@ class Engine:
     async def _stored(self, joblog: JobLog, seq: int) -> None:
         if seq > joblog.start_seq:
             await self.writer.wait_stored(joblog.job_id, seq)
+
+
+async def wait_for_server(engine: Engine, active: ActiveJob, run: PlannedRun, server: str) -> bool:
+    """Take the plan's lock on ``server``, waiting (logged once) while another job holds it;
+    False when the job was cancelled meanwhile."""
+    plan, said = active.plan, False
+    while True:
+        holder = await engine.dbthread.run(
+            server_locks.acquire,
+            engine.ctx.db,
+            plan.plan_key,
+            server,
+            plan.job_id,
+            engine.ctx.now(),
+        )
+        if holder is None:
+            return True
+        if not said and holder != server_locks.SOMEONE:  # a lost race: the holder shows next
+            text = f"waiting for server {server} (job {holder} runs {plan.plan_name} there)"
+            active.log.emit(text, server=server, run_id=run.run_id)
+            said = True
+        try:
+            await asyncio.wait_for(active.cancel.wait(), SERVER_WAIT_POLL if said else 0.05)
+            return False
+        except TimeoutError:
+            continue
 
 
 def _stopped_outcome(stopped: Stopped, executor: ServerRunExecutor) -> Outcome:

@@ -77,6 +77,8 @@ class JobPlan:
     soft_time_limit: float | None
     time_limit: float | None
     runs: tuple[PlannedRun, ...]
+    exclusive: bool = False
+    """Per server: wait while another job of this plan runs on the same server."""
 
 
 def prepare_job(
@@ -142,6 +144,7 @@ def prepare_job(
             record.soft_time_limit if record else None,
             record.time_limit if record else None,
             tuple(runs),
+            bool(record and record.exclusive),
         )
 
 

@@ -1,8 +1,9 @@
 """A worker: claims jobs from its queues, runs them on the engine, keeps their leases alive.
 
-It sleeps until there may be work (a job was created in this process, a claim found one, or the
-poll interval passed, for jobs created by other processes); it never spins. At start it marks
-jobs orphaned by a dead worker ``interrupted``. It prunes old logs and jobs in the background
+It sleeps until there may be work (a job was created in this process, a claim found one, PostgreSQL
+said a job became claimable (:mod:`otter_tui.engine.wakeups`), or the poll interval passed); it
+never spins. At start, and at each lease renewal, it marks jobs orphaned by a dead worker
+``interrupted``. It prunes old logs and jobs in the background
 (:mod:`otter_tui.engine.retention`). On stop it claims nothing more, gives running jobs
 a bounded time to finish, and marks what is left ``interrupted``.
 """
@@ -21,6 +22,7 @@ from sqlalchemy import select
 from otter_tui.engine.leases import keep_leases
 from otter_tui.engine.retention import DEFAULT_INTERVAL, PeriodicPrune
 from otter_tui.engine.runner import Engine
+from otter_tui.engine.wakeups import listen_for_jobs, listens
 from otter_tui.services.claims import ClaimService
 from otter_tui.services.queues import QueueBackend
 from otter_tui.store.models import JobQueue
@@ -70,6 +72,10 @@ class Worker:
             asyncio.create_task(self._claim_loop(), name="worker-claims"),
             asyncio.create_task(self._lease_loop(), name="worker-leases"),
         ]
+        url = self.ctx.settings.database_url
+        if listens(url):
+            wakeups = listen_for_jobs(url, lambda q: q in self.queues, self.notify, name=self.name)
+            self._tasks.append(asyncio.create_task(wakeups, name="worker-wakeups"))
         if self.retention is not None:
             self._tasks.append(
                 asyncio.create_task(self.retention.run_forever(), name="worker-retention")
@@ -89,6 +95,8 @@ class Worker:
             if claimed:
                 continue
             self.wake.clear()
+            if self._stopping:  # stop() may have set the wake-up this line just cleared
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
 

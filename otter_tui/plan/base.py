@@ -37,6 +37,7 @@ METADATA_FIELDS = (
     "eligible_queues",
     "is_singleton",
     "approval_required",
+    "exclusive",
 )
 """The overridable fields, in the order the plan record lists them."""
 
@@ -62,6 +63,9 @@ class Plan:
     is_singleton: ClassVar[bool] = False
     """A second job of this plan is refused while one is active."""
     approval_required: ClassVar[bool] = False
+    exclusive: ClassVar[bool] = False
+    """Per server: a job of this plan waits while another job of it runs on the same server
+    (in any process), so two deploys never overlap on one machine."""
     default_queue: ClassVar[str] = "default"
     eligible_queues: ClassVar[tuple[str, ...]] = ()
     """Queues a job may pick besides ``default_queue``."""

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import importlib.util
 import sys
+import threading
 import traceback
 import types
 from dataclasses import dataclass, field
@@ -194,6 +195,11 @@ def _problem_error(path: Path, cls: type[Plan], problem: Problem) -> LoadError:
     return LoadError(path, line, f"{cls.__name__}: {problem.message}")
 
 
+_PARSING = threading.Lock()
+"""CPython 3.11's parser is not safe in threads: two services loading plans at once failed with
+"AST constructor recursion depth mismatch" (20 threads creating jobs, tests/test_jobs_claims.py)."""
+
+
 def _class_node(path: Path, class_name: str) -> ast.ClassDef | None:
     try:
         info = path.stat()
@@ -209,7 +215,9 @@ def _class_node(path: Path, class_name: str) -> ast.ClassDef | None:
 @functools.lru_cache(maxsize=64)
 def _parsed(path: str, _mtime_ns: int, _size: int) -> ast.Module:
     """A plan file's syntax tree, parsed once per version of the file (not once per class)."""
-    return ast.parse(Path(path).read_bytes(), path)
+    source = Path(path).read_bytes()
+    with _PARSING:
+        return ast.parse(source, path)
 
 
 def _class_line(path: Path, class_name: str) -> int:

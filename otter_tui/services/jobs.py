@@ -33,6 +33,7 @@ from otter_tui.services.job_views import (
     get_job,
     job_view,
 )
+from otter_tui.services.orphans import end_unfinished, is_orphan
 from otter_tui.services.plans import PlanService, get_record
 from otter_tui.services.queues import check_queue, check_queue_exists
 from otter_tui.store.models import (
@@ -308,13 +309,17 @@ class JobService(JobReads):
     # changing --------------------------------------------------------------------------------
 
     def cancel(self, job_id: int) -> JobView:
-        """Cancel a waiting job at once; ask a running one to stop (its worker ends it)."""
+        """Cancel a waiting job or an orphan at once; ask a running one to stop (its worker ends
+        it)."""
         with self.ctx.db.transaction() as s:
             self.ctx.require(s, "jobs.cancel")
             job = get_job(s, job_id)
             if job.state.finished:
                 raise ConflictError(f"job {job_id} has already finished ({job.state.value})")
-            if job.state is JobState.RUNNING:
+            if job.state is JobState.RUNNING and is_orphan(job, self.ctx.now()):
+                reason = f"cancelled; its worker {job.worker} was gone"
+                end_unfinished(s, job, self.ctx.now(), JobState.CANCELLED, reason)
+            elif job.state is JobState.RUNNING:
                 job.cancel_requested = True
             else:
                 job.state, job.finished_at = JobState.CANCELLED, self.ctx.now()

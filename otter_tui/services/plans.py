@@ -37,6 +37,7 @@ BOOL_FIELDS = {
     "hidden",
     "is_singleton",
     "approval_required",
+    "exclusive",
 }
 LIMIT_FIELDS = {"soft_time_limit", "time_limit"}
 

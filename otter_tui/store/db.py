@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from otter_tui.errors import StoreError
@@ -49,6 +49,7 @@ class Database:
     """An engine plus the two kinds of session every caller needs."""
 
     def __init__(self, url: str, busy_timeout_ms: int = 10_000) -> None:
+        url = driver_url(url)
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.created = False
@@ -73,10 +74,26 @@ class Database:
         self.engine.dispose()
 
 
+def driver_url(url: str) -> str:
+    """``postgresql://`` (and ``postgres://``, as libpq and most hosts write it) means psycopg 3,
+    the driver we ship with, rather than SQLAlchemy's default psycopg2."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+        return parsed.render_as_string(hide_password=False)
+    return url
+
+
 def _make_engine(url: str, busy_timeout_ms: int) -> Engine:
     sqlite = make_url(url).get_backend_name() == "sqlite"
     args: dict[str, Any] = {"timeout": busy_timeout_ms / 1000} if sqlite else {}
-    engine = create_engine(url, connect_args=args, pool_pre_ping=not sqlite)
+    try:
+        engine = create_engine(url, connect_args=args, pool_pre_ping=not sqlite)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StoreError(
+            f"cannot open database {_shown(url)}: no driver for "
+            f"'{make_url(url).drivername}' ({exc}); use sqlite:///FILE or postgresql://..."
+        ) from None
     if sqlite:
         _configure_sqlite(engine, busy_timeout_ms)
     return engine
@@ -128,7 +145,8 @@ def open_database(
             upgrade(db)
     except (DatabaseError, OperationalError) as exc:
         db.dispose()
-        raise StoreError(f"cannot open database {_shown(url)}: {exc.orig}") from None
+        reason = " ".join(str(exc.orig).split())  # libpq's messages span lines
+        raise StoreError(f"cannot open database {_shown(url)}: {reason}") from None
     except StoreError:
         db.dispose()
         raise

@@ -17,6 +17,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -153,6 +155,7 @@ OVERRIDABLE = (
     "eligible_queues",
     "is_singleton",
     "approval_required",
+    "exclusive",
 )
 """Plan record fields that a refresh takes from the class unless their ``*_override`` is set."""
 
@@ -180,6 +183,8 @@ class PlanRecord(Base):
     eligible_queues: Mapped[list[Any]] = mapped_column(default=list)
     is_singleton: Mapped[bool] = mapped_column(default=False)
     approval_required: Mapped[bool] = mapped_column(default=False)
+    exclusive: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Per server: two jobs of this plan never run on one server at once (:class:`ServerLock`)."""
     grouping_override: Mapped[bool] = mapped_column(default=False)
     name_override: Mapped[bool] = mapped_column(default=False)
     description_override: Mapped[bool] = mapped_column(default=False)
@@ -192,6 +197,7 @@ class PlanRecord(Base):
     eligible_queues_override: Mapped[bool] = mapped_column(default=False)
     is_singleton_override: Mapped[bool] = mapped_column(default=False)
     approval_required_override: Mapped[bool] = mapped_column(default=False)
+    exclusive_override: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -208,6 +214,11 @@ class JobQueue(Base):
     description: Mapped[str] = mapped_column(Text, default="")
 
 
+CLAIMABLE_SQL = "state IN ('queued', 'scheduled')"
+"""The jobs a worker may claim, as SQL: the predicate of the partial index the claim walks in
+``run_at`` order (``ix_jobs_claimable``): a claim reads one index entry, not every waiting job."""
+
+
 class Job(Base):
     """One request to run a plan. Created as a row first; claimed by exactly one worker."""
 
@@ -215,6 +226,13 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_state_queue", "state", "queue_name", "run_at"),
         Index("ix_jobs_schedule_state", "schedule_id", "state"),
+        Index(
+            "ix_jobs_claimable",
+            "run_at",
+            "id",
+            postgresql_where=text(CLAIMABLE_SQL),
+            sqlite_where=text(CLAIMABLE_SQL),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[PlanKind] = mapped_column(enum_column(PlanKind))
@@ -344,6 +362,20 @@ class Approval(Base):
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
     comment: Mapped[str] = mapped_column(Text, default="")
     fingerprint: Mapped[str] = mapped_column(String(64))
+
+
+class ServerLock(Base):
+    """A job running an exclusive plan on a server; another job of that plan waits for it.
+
+    A row whose job is no longer running (it ended, or its worker died and it was marked
+    ``interrupted``) is stale and taken over by the next job.
+    """
+
+    __tablename__ = "server_locks"
+    plan_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    server_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    job_id: Mapped[int] = mapped_column()
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Lease(Base):
