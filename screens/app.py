@@ -1,38 +1,32 @@
 """The console app: one Textual mode per section, the header, and the bridge from the core's bus.
 
-Adding a section is one :class:`Section` in ``SECTIONS`` plus its screen file: the mode, the
-number key that switches to it and its Footer entry all come from that entry. A section's screen
-is built with a :class:`ConsoleContext`: the runtime (the services), the app's ``core_events``
-signal and the job runner. Its module is imported when the section is first shown, not at start.
-
-The app owns the runner's and the scheduler's lives: it starts them once its first frame is
-painted (so the console shows up before the engine is even imported) and stops them on exit (the
-scheduler lets its lease go at once), after asking when jobs are still running here (those are
-then marked ``interrupted``, never silently re-run). The header's sub-title says who
-schedules: ``scheduler: this console`` or ``scheduler: daemon host:pid``.
+The sections are data (:data:`screens.sections.SECTIONS`); each section's screen is built with
+a :class:`ConsoleContext`: the runtime (the services), the app's ``core_events`` signal and the
+job runner. The runner and the scheduler live in :class:`screens.lifecycle.Background`, started
+after the first frame and stopped on exit, after asking when jobs are still running here (those
+are then marked ``interrupted``, never silently re-run).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import App
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.signal import Signal
 
 from otter_tui.events import Event, EventBus
 from screens.context import ConsoleContext
-from screens.job_runner import ConsoleRunner, console_runner, console_scheduler, status_line
+from screens.job_runner import ConsoleRunner, console_runner, console_scheduler
+from screens.lifecycle import Background
 from screens.messages import CoreEvent
 from screens.modals import ConfirmModal
+from screens.sections import SECTIONS, section_title
 
 if TYPE_CHECKING:
     from otter_tui.runtime import Runtime
@@ -45,64 +39,6 @@ BRIDGE_BACKLOG = 500
 subscription overflows (and later resyncs) instead of the app's message queue growing."""
 STATUS_SECONDS = 1.0
 """How often the header's "scheduler: ..." is refreshed (it reads memory, not the database)."""
-SCHEDULER_STOP_SECONDS = 5.0
-"""On exit, how long the scheduler gets to finish its pass and release its lease."""
-
-
-@dataclass(frozen=True)
-class Section:
-    """A top-level section of the console: a Textual mode with its own screen stack."""
-
-    mode: str
-    """The mode's name (``servers``, ``jobs``, ...)."""
-    title: str
-    """Shown in the Footer and the header."""
-    screen: Callable[[ConsoleContext], Screen[None]]
-    """Builds the section's base screen."""
-
-
-# Each section's module is imported when its screen is first built: the first frame needs only
-# the first section's.
-
-
-def servers_screen(ctx: ConsoleContext) -> Screen[None]:
-    from screens.servers import ServersScreen
-
-    return ServersScreen(ctx.runtime, ctx.events)
-
-
-def jobs_screen(ctx: ConsoleContext) -> Screen[None]:
-    from screens.jobs import JobsScreen
-
-    return JobsScreen(ctx)
-
-
-def approvals_screen(ctx: ConsoleContext) -> Screen[None]:
-    from screens.approvals import ApprovalsScreen
-
-    return ApprovalsScreen(ctx)
-
-
-def plans_screen(ctx: ConsoleContext) -> Screen[None]:
-    from screens.plans import PlansScreen
-
-    return PlansScreen(ctx)
-
-
-def templates_screen(ctx: ConsoleContext) -> Screen[None]:
-    from screens.templates import TemplatesScreen
-
-    return TemplatesScreen(ctx)
-
-
-SECTIONS: tuple[Section, ...] = (
-    Section("servers", "Servers", servers_screen),
-    Section("jobs", "Jobs", jobs_screen),
-    Section("approvals", "Approvals", approvals_screen),
-    Section("plans", "Plans", plans_screen),
-    Section("templates", "Templates", templates_screen),
-)
-"""In Footer order; section N is switched to with the key N."""
 
 
 def database_label(runtime: Runtime) -> str:
@@ -142,22 +78,20 @@ class OtterApp(App[None]):
         """The services every screen calls."""
         self.bus = bus
         """The core's event bus; None when nothing in this process publishes."""
-        self.runner = runner
-        """Runs jobs in this process (started on mount, stopped on exit); None: none run here."""
-        self.scheduler = scheduler
-        """Creates jobs from schedules while no daemon does (started on mount); None: never."""
-        self._make_scheduler = make_scheduler
-        """Builds :attr:`scheduler` after the first frame, when none was given (it imports the
-        scheduler, the job service and the cron parser, which the first frame does not need)."""
-        self._scheduler_stop = asyncio.Event()
-        self._scheduler_task: asyncio.Task[None] | None = None
+        self.background = Background(runner, scheduler, make_scheduler)
+        """The job runner and the scheduler of this console (started after the first frame)."""
         self.core_events: Signal[Event] = Signal(self, "core-events")
         """Every core event, on the UI thread; section screens subscribe to it."""
         self.base_sub_title = f"{runtime.ctx.actor} @ {database_label(runtime)}"
         self.sub_title = self.base_sub_title
         context = ConsoleContext(runtime, self.core_events, runner)
         for section in SECTIONS:
-            self.add_mode(section.mode, partial(section.screen, context))
+            self.add_mode(section.mode, partial(section.build, context))
+
+    @property
+    def runner(self) -> ConsoleRunner | None:
+        """Runs jobs in this process; None: none run here."""
+        return self.background.runner
 
     async def on_mount(self) -> None:
         self._show_section_title(self.current_mode)
@@ -175,55 +109,28 @@ class OtterApp(App[None]):
     async def _start_background(self) -> None:
         """Start the job runner and the scheduler once the first frame is painted.
 
-        The first screen shows nothing they produce, and starting them imports the engine
-        (asyncssh, the transports) and takes the scheduler's lease: the console paints first.
         An app already exiting (quit before its first paint) starts neither.
         """
         if self.return_code is not None:
             return
-        if self.runner is not None:
-            await self.runner.start()
-        if self.scheduler is None and self._make_scheduler is not None:
-            self.scheduler = self._make_scheduler()
-        self._start_scheduler()
-
-    async def on_unmount(self) -> None:
-        await self._stop_scheduler()
-        if self.runner is not None:
-            await self.runner.stop()
-
-    def _start_scheduler(self) -> None:
-        if self.scheduler is not None:
-            self._scheduler_stop.clear()
-            self._scheduler_task = asyncio.create_task(
-                self.scheduler.run(self._scheduler_stop), name="console-scheduler"
-            )
-        if self.scheduler is not None or self.runner is not None:
+        await self.background.start()
+        if self.background.active:
             self.show_status()
             self.set_interval(STATUS_SECONDS, self.show_status, name="scheduler-status")
 
-    async def _stop_scheduler(self) -> None:
-        """Stop scheduling and release the lease, so a daemon need not wait for it to expire."""
-        task, self._scheduler_task = self._scheduler_task, None
-        if task is None:
-            return
-        self._scheduler_stop.set()
-        _done, late = await asyncio.wait({task}, timeout=SCHEDULER_STOP_SECONDS)
-        for pending in late:
-            pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pending
+    async def on_unmount(self) -> None:
+        await self.background.stop()
 
     def show_status(self) -> None:
         """Put who schedules (and runs queued jobs) in the header's sub-title."""
-        status = status_line(self.scheduler, self.runner)
+        status = self.background.status()
         line = f"{self.base_sub_title} · {status}" if status else self.base_sub_title
         if line != self.sub_title:
             self.sub_title = line
 
     async def action_quit(self) -> None:
         """Quit; when jobs run in this console, ask first (they would be interrupted)."""
-        running = self.runner.running if self.runner is not None else []
+        running = self.background.running()
         if not running:
             self.exit()
             return
@@ -251,8 +158,7 @@ class OtterApp(App[None]):
             self.action_show_help_panel()
 
     def _show_section_title(self, mode: str) -> None:
-        titles = {section.mode: section.title for section in SECTIONS}
-        self.title = f"{self.TITLE} · {titles.get(mode, mode)}"
+        self.title = f"{self.TITLE} · {section_title(mode)}"
 
     async def _bridge(self, bus: EventBus) -> None:
         """Turn the bus's events into messages; stop draining while the UI is far behind."""

@@ -15,7 +15,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
-from textual.signal import Signal
 from textual.widgets import DataTable, Footer, Header, Input, Label, TabbedContent, TabPane
 from textual.worker import Worker
 
@@ -23,6 +22,7 @@ from otter_tui.events import DriftChecked, Event, Resync
 from otter_tui.runtime import Runtime
 from otter_tui.services.inventory import ServerView
 from screens.background import route_result, run_blocking
+from screens.context import ConsoleContext
 from screens.groups import GroupsPane
 from screens.messages import InventoryChanged
 from screens.modals import ConfirmModal
@@ -254,11 +254,11 @@ class ServersScreen(Screen[None]):
         Binding("g", "switch_tab", "Servers/Groups"),
     ]
 
-    def __init__(self, runtime: Runtime, events: Signal[Event]) -> None:
+    def __init__(self, ctx: ConsoleContext) -> None:
         super().__init__()
-        self.runtime = runtime
+        self.runtime = ctx.runtime
         """The services the panes call."""
-        self.events = events
+        self.events = ctx.events
         """Core events from the app's bridge."""
         self._select_after_load: str | None = None
 

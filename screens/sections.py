@@ -1,0 +1,53 @@
+"""The console's sections: one Textual mode each, switched to with its number key.
+
+Adding a section is one :class:`Section` in ``SECTIONS`` plus its screen file: the mode, the
+number key that switches to it, its Footer entry and its palette command all come from that
+entry. A section's module is imported when its screen is first built, not at start: the first
+frame needs only the first section's.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual.screen import Screen
+
+from screens.context import ConsoleContext
+
+
+@dataclass(frozen=True)
+class Section:
+    """A top-level section of the console: a Textual mode with its own screen stack."""
+
+    mode: str
+    """The mode's name (``servers``, ``jobs``, ...)."""
+    title: str
+    """Shown in the Footer and the header."""
+    screen: str
+    """``module:Class`` of the section's base screen, built with the :class:`ConsoleContext`."""
+    help: str = ""
+    """What the section shows, for the command palette."""
+
+    def build(self, ctx: ConsoleContext) -> Screen[None]:
+        """Import the section's module (first use only) and build its screen."""
+        module_name, _, class_name = self.screen.partition(":")
+        screen_class: Callable[[ConsoleContext], Screen[None]]
+        screen_class = getattr(importlib.import_module(module_name), class_name)
+        return screen_class(ctx)
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("servers", "Servers", "screens.servers:ServersScreen", "servers, roles, environments"),
+    Section("jobs", "Jobs", "screens.jobs:JobsScreen", "jobs, their server runs and logs"),
+    Section("approvals", "Approvals", "screens.approvals:ApprovalsScreen", "jobs to decide on"),
+    Section("plans", "Plans", "screens.plans:PlansScreen", "plan records and plan files"),
+    Section("templates", "Templates", "screens.templates:TemplatesScreen", "job templates"),
+)
+"""In Footer order; section N is switched to with the key N."""
+
+
+def section_title(mode: str) -> str:
+    """The title of the section shown in ``mode`` (the mode's name when it is no section)."""
+    return next((s.title for s in SECTIONS if s.mode == mode), mode)
