@@ -55,6 +55,10 @@ class OtterApp(App[None]):
     CSS_PATH = "otter.tcss"
     TITLE = "otter-tui"
     DEFAULT_MODE = SECTIONS[0].mode
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    """Every screen gets ``-narrow`` under 120 columns: side panes stack or collapse."""
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    """And ``-short`` under 36 rows: forms drop their padding, previews keep to a few lines."""
     BINDINGS = [
         *(
             Binding(str(number), f"section('{section.mode}')", section.title)

@@ -72,18 +72,20 @@ def plan_option(plan: PlanView) -> Option:
 
 
 class PlanPickerModal(ModalScreen[PlanView | None]):
-    """Choose the plan of a new job. Enter picks, Esc cancels."""
+    """Choose the plan of a new job (or schedule). Enter picks, Esc cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, plans: Sequence[PlanView]) -> None:
+    def __init__(self, plans: Sequence[PlanView], title: str = "New job: which plan?") -> None:
         super().__init__()
+        self.title_line = title
+        """The question above the list."""
         self.plans = [p for p in plans if not p.metadata.get("hidden")]
         """Every visible plan; the ones that cannot run are disabled in the list."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("New job: which plan?", classes="dialog--title")
+            yield Label(self.title_line, classes="dialog--title")
             options = sorted(self.plans, key=lambda p: (not runnable(p), p.grouping, p.name))
             yield OptionList(*(plan_option(p) for p in options), id="plan-picker")
             if not any(runnable(p) for p in self.plans):

@@ -44,6 +44,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("approvals", "Approvals", "screens.approvals:ApprovalsScreen", "jobs to decide on"),
     Section("plans", "Plans", "screens.plans:PlansScreen", "plan records and plan files"),
     Section("templates", "Templates", "screens.templates:TemplatesScreen", "job templates"),
+    Section("schedules", "Schedules", "screens.schedules:SchedulesScreen", "recurring jobs"),
 )
 """In Footer order; section N is switched to with the key N."""
 
