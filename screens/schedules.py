@@ -37,19 +37,25 @@ from screens.tables import add_columns, cursor_key
 COLUMNS = ("name", "on", "when", "next (zone)", "next (UTC)", "last result", "plan", "policy")
 FIRING_COLUMNS = ("due (zone)", "due (UTC)", "firing", "job", "note")
 FIRINGS_SHOWN = 50
+PAGE = 500
+"""Schedules read at a time: the list grows by a page when the cursor reaches its end."""
 
 
 @dataclass(frozen=True)
 class ScheduleList:
-    """What the list shows: every schedule and each one's newest firing."""
+    """What the list shows: the first schedules by name, each one's newest firing, the counts."""
 
     schedules: tuple[ScheduleView, ...]
     last: Mapping[int, LastFiring]
+    total: int
+    disabled: int
 
 
-def load_list(runtime: Runtime) -> ScheduleList:
+def load_list(runtime: Runtime, limit: int) -> ScheduleList:
     service = runtime.schedules
-    return ScheduleList(tuple(service.list_schedules()), service.last_firings())
+    total, disabled = service.count()
+    views = tuple(service.list_schedules(limit))
+    return ScheduleList(views, service.last_firings(), total, disabled)
 
 
 def _in_zone(moment: datetime | None, zone: str) -> str:
@@ -107,6 +113,8 @@ class SchedulesScreen(Screen[None]):
         """The schedules on show, by name."""
         self._select: str | None = None
         self._plans_for: ScheduleView | None = None
+        self._limit = PAGE
+        self._total = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -135,8 +143,10 @@ class SchedulesScreen(Screen[None]):
     def action_reload(self, select: str | None = None) -> None:
         """Read the list again; ``select`` (kept until a load lands) gets the cursor."""
         self._select = select or self._select
-        runtime = self.ctx.runtime
-        run_blocking(self, lambda: load_list(runtime), group="schedules-load", exclusive=True)
+        runtime, limit = self.ctx.runtime, self._limit
+        run_blocking(
+            self, lambda: load_list(runtime, limit), group="schedules-load", exclusive=True
+        )
 
     @on(Worker.StateChanged)
     def _worker_done(self, event: Worker.StateChanged) -> None:
@@ -159,17 +169,20 @@ class SchedulesScreen(Screen[None]):
         for view in listing.schedules:
             table.add_row(*schedule_cells(view, listing.last.get(view.id)), key=view.name)
         names = list(self.schedules)
-        self._show_count(listing.schedules)
+        self._total = listing.total
+        self._show_count(listing)
         if names:
             table.move_cursor(row=names.index(keep) if keep in names else min(row, len(names) - 1))
         self.refresh_bindings()
         self._highlighted()
 
-    def _show_count(self, views: tuple[ScheduleView, ...]) -> None:
-        off = sum(1 for view in views if not view.enabled)
-        noun = "schedule" if len(views) == 1 else "schedules"
-        text = f"{len(views)} {noun}" + (f", {off} disabled" if off else "")
-        hint = "" if views else "  ·  n adds one"
+    def _show_count(self, listing: ScheduleList) -> None:
+        total, off, shown = listing.total, listing.disabled, len(listing.schedules)
+        noun = "schedule" if total == 1 else "schedules"
+        text = f"{total} {noun}" + (f", {off} disabled" if off else "")
+        if shown < total:
+            text += f"  ·  first {shown} by name (more at the end of the list)"
+        hint = "" if total else "  ·  n adds one"
         self.query_one("#schedules-count", Label).update(text + hint)
 
     @on(DataTable.RowHighlighted, "#schedules")
@@ -177,6 +190,10 @@ class SchedulesScreen(Screen[None]):
         view = self.selected()
         if view is None:
             return
+        table = self.query_one("#schedules", DataTable)
+        if table.cursor_row == table.row_count - 1 and table.row_count < self._total:
+            self._limit = table.row_count + PAGE
+            self.action_reload()
         service, name = self.ctx.runtime.schedules, view.name
         run_blocking(
             self,

@@ -185,3 +185,25 @@ async def test_without_the_permission_the_form_does_not_open(
             assert any("schedules.edit" in m for m in messages), messages
     finally:
         bob.close()
+
+
+async def test_a_long_list_shows_a_page_and_grows_when_the_cursor_reaches_its_end(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("screens.schedules.PAGE", 2)
+    base = runtime.schedules.show("nightly")
+    for name in ("weekly", "zz-monthly"):
+        fields = ScheduleFields(
+            plan=DEPLOY, cron="@weekly", targets=base.targets, variables={"version": "1"}
+        )
+        runtime.schedules.add(name, fields)
+    app = OtterApp(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, app)
+        assert [row[0] for row in schedules_rows(app)] == ["nightly", "weekly"]
+        count = str(app.screen.query_one("#schedules-count").render())
+        assert count.startswith("3 schedules  ·  first 2 by name")
+        await pilot.press("down")
+        await settle(pilot)
+        await until(pilot, lambda: len(schedules_rows(app)) == 3)
+        assert schedules_rows(app)[2][0] == "zz-monthly"

@@ -7,6 +7,7 @@ service's validation machinery.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 from typing import Any
 
@@ -155,8 +156,14 @@ def describe_row(row: Schedule) -> str:
     if row.once_at is not None:
         local = row.once_at.astimezone(load_zone(row.timezone))
         return f"once, at {local:%Y-%m-%d %H:%M %Z}"
+    return _describe_line(row.cron, row.timezone)
+
+
+@lru_cache(maxsize=1024)
+def _describe_line(cron: str, timezone: str) -> str:
+    """Cached: a list of thousands of schedules holds few distinct lines."""
     try:
-        return describe(parse_cron(row.cron, row.timezone))
+        return describe(parse_cron(cron, timezone))
     except UsageError as exc:
         return f"invalid: {exc}"
 

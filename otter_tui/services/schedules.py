@@ -97,9 +97,18 @@ class ScheduleService:
 
     # reading ---------------------------------------------------------------------------------
 
-    def list_schedules(self) -> list[ScheduleView]:
+    def list_schedules(self, limit: int | None = None) -> list[ScheduleView]:
+        """By name; the first ``limit`` only when given (a screen shows a page at a time)."""
+        query = select(Schedule).order_by(Schedule.name).limit(limit)
         with self.ctx.db.session() as s:
-            return [schedule_view(r) for r in s.scalars(select(Schedule).order_by(Schedule.name))]
+            return [schedule_view(r) for r in s.scalars(query)]
+
+    def count(self) -> tuple[int, int]:
+        """How many schedules there are, and how many of them are disabled."""
+        disabled = func.count(Schedule.id).filter(Schedule.enabled.is_(False))
+        with self.ctx.db.session() as s:
+            total, off = s.execute(select(func.count(Schedule.id), disabled)).one()
+            return int(total), int(off)
 
     def show(self, name: str) -> ScheduleView:
         with self.ctx.db.session() as s:
