@@ -45,6 +45,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("plans", "Plans", "screens.plans:PlansScreen", "plan records and plan files"),
     Section("templates", "Templates", "screens.templates:TemplatesScreen", "job templates"),
     Section("schedules", "Schedules", "screens.schedules:SchedulesScreen", "recurring jobs"),
+    Section("drift", "Drift", "screens.drift:DriftScreen", "configuration drift"),
 )
 """In Footer order; section N is switched to with the key N."""
 

@@ -81,7 +81,7 @@ class ServersPane(Vertical):
         self.runtime = runtime
         """The services every action calls."""
         self.drift: dict[str, str] = {}
-        """Drift results seen since start, by server (the store has none to show yet)."""
+        """Each server's drift status: as stored at the last load, then as checks report it."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filter-bar"):
@@ -111,6 +111,7 @@ class ServersPane(Vertical):
         """Show a fresh snapshot, keeping the cursor on ``select`` or the server it was on."""
         current = self.selected()
         self.snapshot = snapshot
+        self.drift = dict(snapshot.drift)
         self._fill(select or (current.name if current else None), columns=True)
         self.query_one(ServerDetail).reload()
 
@@ -139,7 +140,7 @@ class ServersPane(Vertical):
     def set_drift(self, server: str, status: str) -> None:
         self.drift[server] = status
         if server in {s.name for s in self.snapshot.servers if matches(s, self.filter_text)}:
-            self.table.update_cell(server, "drift", Text(status))
+            self.table.update_cell(server, "drift", Text(status), update_width=True)
             self._show_selected()
 
     @on(DataTable.RowHighlighted, "#servers")

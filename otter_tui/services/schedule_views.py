@@ -7,8 +7,8 @@ service's validation machinery.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from otter_tui.errors import UsageError
