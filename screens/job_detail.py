@@ -63,6 +63,7 @@ class JobDetailScreen(Screen[None]):
         Binding("pagedown", "scroll_log('page_down')", "Log down", priority=True),
         Binding("end", "scroll_log('end')", "Follow", priority=True),
         Binding("home", "scroll_log('home')", "Log start", show=False, priority=True),
+        Binding("w", "wide_log", "Wide log"),
     ]
 
     def __init__(self, ctx: ConsoleContext, view: JobView) -> None:
@@ -102,6 +103,10 @@ class JobDetailScreen(Screen[None]):
         self.set_interval(FOLLOW_SECONDS, self._follow)
         self.pane.show_run(None, "all server runs")
         self._loads.request()
+
+    def action_wide_log(self) -> None:
+        """Give the log the whole screen (fields and server runs hidden), or take it back."""
+        self.toggle_class("-log-wide")
 
     # reading ----------------------------------------------------------------------------------
 
