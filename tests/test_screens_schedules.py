@@ -207,3 +207,19 @@ async def test_a_long_list_shows_a_page_and_grows_when_the_cursor_reaches_its_en
         await settle(pilot)
         await until(pilot, lambda: len(schedules_rows(app)) == 3)
         assert schedules_rows(app)[2][0] == "zz-monthly"
+
+
+async def test_enter_on_a_closed_drop_down_submits_the_form(runtime: Runtime) -> None:
+    app = OtterApp(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, app)
+        await pilot.press("e")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormModal)
+        form.query_one("#field-overlap").focus()
+        form.query_one("#field-cron").value = "45 3 * * *"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SchedulesScreen)
+    assert runtime.schedules.show("nightly").cron == "45 3 * * *"
