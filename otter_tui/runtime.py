@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from otter_tui.services.approvals import ApprovalService
     from otter_tui.services.drift import DriftService
     from otter_tui.services.inventory import InventoryService
+    from otter_tui.services.job_search import JobSearch
     from otter_tui.services.jobs import JobService
     from otter_tui.services.plans import PlanService
     from otter_tui.services.schedules import ScheduleService
@@ -92,6 +93,13 @@ class Runtime:
         from otter_tui.services.drift import DriftService
 
         return DriftService(self.ctx)
+
+    @cached_property
+    def search(self) -> JobSearch:
+        """Filtered job lists and text search in logs, a page at a time."""
+        from otter_tui.services.job_search import JobSearch
+
+        return JobSearch(self.ctx)
 
     def close(self) -> None:
         self.db.dispose()

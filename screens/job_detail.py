@@ -25,6 +25,7 @@ from screens.context import ConsoleContext
 from screens.job_actions import JobActions
 from screens.job_format import describe_job, duration, state_text
 from screens.job_log import JobLogPane
+from screens.log_search import LogSearch
 from screens.messages import JobsChanged
 
 ALL_RUNS = "all"
@@ -64,6 +65,7 @@ class JobDetailScreen(Screen[None]):
         Binding("end", "scroll_log('end')", "Follow", priority=True),
         Binding("home", "scroll_log('home')", "Log start", show=False, priority=True),
         Binding("w", "wide_log", "Wide log"),
+        Binding("slash", "search", "Search log"),
     ]
 
     def __init__(self, ctx: ConsoleContext, view: JobView) -> None:
@@ -83,7 +85,9 @@ class JobDetailScreen(Screen[None]):
             with Vertical(id="runs-box"):
                 yield Label("Server runs", classes="section-title")
                 yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
-            yield JobLogPane(self.ctx.runtime, self.view.id, id="job-log-pane")
+            with Vertical(id="job-log-box"):
+                yield JobLogPane(self.ctx.runtime, self.view.id, id="job-log-pane")
+                yield LogSearch(self.ctx.runtime, self.view.id, id="log-search")
         yield Footer()
 
     @property
@@ -103,6 +107,20 @@ class JobDetailScreen(Screen[None]):
         self.set_interval(FOLLOW_SECONDS, self._follow)
         self.pane.show_run(None, "all server runs")
         self._loads.request()
+
+    def action_search(self) -> None:
+        """Search the stored log of the server run under the cursor (the first row: all)."""
+        self.add_class("-searching")
+        self.query_one(LogSearch).open(self.pane.run_id, self._scope())
+
+    def _scope(self) -> str:
+        run = next((r for r in self.view.server_runs if r.id == self.pane.run_id), None)
+        return "all server runs" if run is None else run_title(run)
+
+    @on(LogSearch.Closed)
+    def _search_closed(self) -> None:
+        self.remove_class("-searching")
+        self.query_one("#runs", DataTable).focus()
 
     def action_wide_log(self) -> None:
         """Give the log the whole screen (fields and server runs hidden), or take it back."""

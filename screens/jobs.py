@@ -2,7 +2,9 @@
 
 The list is one read (jobs plus their server-run counts) in a thread worker. It reloads when the
 core says a job or server run changed state, and every couple of seconds for jobs that other
-processes (a daemon, the CLI) run, at most one read at a time.
+processes (a daemon, the CLI) run, at most one read at a time. ``/`` filters it by state, plan,
+user and text (``state:failed plan:deploy user:alice words``); the filter is a database query,
+200 jobs at a time, the list growing when the cursor reaches its end.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Footer, Header, Input, Label
 from textual.worker import Worker
 
+from otter_tui.errors import OtterError
 from otter_tui.events import Event, JobCreated, JobStateChanged, Resync, ServerRunStateChanged
+from otter_tui.services.job_search import MAX_PAGE, JobFilter, parse_filter
 from otter_tui.services.jobs import JobView, RunCounts
 from screens.background import Coalesced, route_result, run_blocking
 from screens.context import ConsoleContext
@@ -30,7 +34,7 @@ from screens.tables import add_columns, cursor_key
 
 COLUMNS = ("id", "plan", "state", "mode", "targets", "created", "duration", "server runs")
 RECENT = 200
-"""How many of the newest jobs the list shows."""
+"""How many of the newest (matching) jobs the list reads at a time."""
 POLL_SECONDS = 2.0
 """How often the list re-reads while on screen, for jobs run by other processes."""
 STATE_EVENTS = (JobCreated, JobStateChanged, ServerRunStateChanged, Resync)
@@ -72,6 +76,7 @@ class JobsScreen(Screen[None]):
         Binding("n", "new_job", "New job"),
         Binding("r", "rerun", "Re-run"),
         Binding("c", "cancel_job", "Cancel job"),
+        Binding("slash", "filter", "Filter"),
         Binding("f5", "reload", "Refresh", show=False),
     ]
 
@@ -85,9 +90,17 @@ class JobsScreen(Screen[None]):
         """New job, re-run, cancel."""
         self._loads = Coalesced(self._start_load)
         self._select: int | None = None
+        self.wanted = JobFilter()
+        """The filter in force (empty: the newest jobs)."""
+        self._limit = RECENT
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Input(
+            placeholder="filter: state:failed plan:deploy user:alice words  (Enter; Esc clears)",
+            id="jobs-filter",
+            compact=True,
+        )
         yield Label("", id="jobs-count")
         yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -110,10 +123,15 @@ class JobsScreen(Screen[None]):
         self._loads.request()
 
     def _start_load(self) -> None:
-        jobs = self.ctx.runtime.jobs
+        jobs, search, wanted, limit = (
+            self.ctx.runtime.jobs,
+            self.ctx.runtime.search,
+            self.wanted,
+            self._limit,
+        )
 
         def load() -> JobsSnapshot:
-            views = jobs.recent(limit=RECENT)
+            views = search.jobs(wanted, limit=limit)
             return JobsSnapshot(tuple(views), jobs.run_counts([v.id for v in views]))
 
         run_blocking(self, load, group="jobs-load")
@@ -155,9 +173,45 @@ class JobsScreen(Screen[None]):
         if ids:
             table.move_cursor(row=ids.index(keep) if keep in ids else min(row, len(ids) - 1))
         active = sum(1 for v in self.snapshot.jobs if v.state in ("running", "queued"))
-        label = f"{len(ids)} recent jobs, {active} queued or running"
+        noun = "job" if len(ids) == 1 else "jobs"
+        if self.wanted.empty:
+            label = f"{len(ids)} recent {noun}, {active} queued or running"
+        else:
+            label = f"{len(ids)} {noun} matching {self.wanted.describe()!r}"
         self.query_one("#jobs-count", Label).update(label + self._runner_note())
         self.refresh_bindings()
+
+    # filtering --------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.query_one("#jobs-filter", Input).focus()
+
+    @on(Input.Submitted, "#jobs-filter")
+    def _filter(self, event: Input.Submitted) -> None:
+        try:
+            self.wanted = parse_filter(event.value)
+        except OtterError as error:
+            self._failed(str(error))
+            return
+        self._limit = RECENT
+        self.query_one("#jobs", DataTable).focus()
+        self.action_reload()
+
+    def key_escape(self) -> None:
+        field = self.query_one("#jobs-filter", Input)
+        if field.has_focus or not self.wanted.empty:
+            field.value = ""
+            self.wanted, self._limit = JobFilter(), RECENT
+            self.query_one("#jobs", DataTable).focus()
+            self.action_reload()
+
+    @on(DataTable.RowHighlighted, "#jobs")
+    def _near_end(self) -> None:
+        table = self.query_one("#jobs", DataTable)
+        full = table.row_count == self._limit and self._limit < MAX_PAGE
+        if full and table.cursor_row == table.row_count - 1:
+            self._limit = min(self._limit + RECENT, MAX_PAGE)
+            self.action_reload()
 
     def _runner_note(self) -> str:
         runner = self.ctx.runner
