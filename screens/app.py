@@ -26,11 +26,14 @@ from screens.job_runner import ConsoleRunner, console_runner, console_scheduler
 from screens.lifecycle import Background
 from screens.messages import CoreEvent
 from screens.modals import ConfirmModal
+from screens.palette import PlanCommands, ScreenCommands, SectionCommands
 from screens.sections import SECTIONS, section_title
 
 if TYPE_CHECKING:
     from otter_tui.runtime import Runtime
     from otter_tui.scheduler import Scheduler
+    from otter_tui.services.plans import PlanView
+    from screens.jobs import JobsScreen
 
 EXIT_AFTER_FIRST_FRAME = "OTTER_TUI_EXIT_AFTER_FIRST_FRAME"
 """Set (to anything) to quit once the first screen is painted: the benchmark times start-up."""
@@ -59,6 +62,7 @@ class OtterApp(App[None]):
     """Every screen gets ``-narrow`` under 120 columns: side panes stack or collapse."""
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     """And ``-short`` under 36 rows: forms drop their padding, previews keep to a few lines."""
+    COMMANDS = App.COMMANDS | {SectionCommands, ScreenCommands, PlanCommands}
     BINDINGS = [
         *(
             Binding(str(number), f"section('{section.mode}')", section.title)
@@ -153,6 +157,26 @@ class OtterApp(App[None]):
     def action_section(self, mode: str) -> None:
         self.switch_mode(mode)
         self._show_section_title(mode)
+
+    def open_job(self, job_id: int) -> None:
+        """Show job ``job_id`` over the Jobs section (the palette's "go to job 42")."""
+        self._on_jobs(lambda jobs: jobs.open_job(job_id))
+
+    def new_job_for(self, plan: PlanView) -> None:
+        """The job form of ``plan`` over the Jobs section (the palette's "run plan ...")."""
+        self._on_jobs(lambda jobs: jobs.actions.new_job_for(plan))
+
+    def _on_jobs(self, do: Callable[[JobsScreen], object]) -> None:
+        from screens.jobs import JobsScreen
+
+        self.action_section("jobs")
+
+        def run() -> None:
+            base = self.screen_stack[0]
+            if isinstance(base, JobsScreen):
+                do(base)
+
+        self.call_later(run)
 
     def action_toggle_keys(self) -> None:
         """Show or hide Textual's panel of the keys that work where the focus is."""

@@ -152,7 +152,8 @@ class JobsScreen(Screen[None]):
     @on(Worker.StateChanged)
     def _worker_done(self, event: Worker.StateChanged) -> None:
         if not route_result(event, {"jobs-load": self._loaded}, self._load_failed):
-            route_result(event, self.actions.handlers, self._failed)
+            handlers = {**self.actions.handlers, "jobs-open": self._show_job}
+            route_result(event, handlers, self._failed)
 
     def _loaded(self, snapshot: JobsSnapshot) -> None:
         self._loads.done()
@@ -234,7 +235,15 @@ class JobsScreen(Screen[None]):
     def _open(self) -> None:
         view = self.selected()
         if view is not None:
-            self.app.push_screen(JobDetailScreen(self.ctx, view))
+            self._show_job(view)
+
+    def open_job(self, job_id: int) -> None:
+        """Open job ``job_id`` by number (the palette's "go to job 42"), listed or not."""
+        jobs = self.ctx.runtime.jobs
+        run_blocking(self, lambda: jobs.show(job_id), group="jobs-open")
+
+    def _show_job(self, view: JobView) -> None:
+        self.app.push_screen(JobDetailScreen(self.ctx, view))
 
     def action_new_job(self) -> None:
         self.actions.new_job()
