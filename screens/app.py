@@ -24,7 +24,7 @@ from otter_tui.events import Event, EventBus
 from screens.context import ConsoleContext
 from screens.job_runner import ConsoleRunner, console_runner, console_scheduler
 from screens.lifecycle import Background
-from screens.messages import CoreEvent
+from screens.messages import CoreEvent, ShowJobInList
 from screens.modals import ConfirmModal
 from screens.palette import PlanCommands, ScreenCommands, SectionCommands
 from screens.sections import SECTIONS, section_title
@@ -165,6 +165,11 @@ class OtterApp(App[None]):
     def new_job_for(self, plan: PlanView) -> None:
         """The job form of ``plan`` over the Jobs section (the palette's "run plan ...")."""
         self._on_jobs(lambda jobs: jobs.actions.new_job_for(plan))
+
+    @on(ShowJobInList)
+    def _show_in_jobs(self, message: ShowJobInList) -> None:
+        """A job was created (from Plans, Jobs, a job's detail): Jobs, the cursor on it."""
+        self._on_jobs(lambda jobs: jobs.action_reload(message.job_id))
 
     def _on_jobs(self, do: Callable[[JobsScreen], object]) -> None:
         from screens.jobs import JobsScreen

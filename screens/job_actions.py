@@ -17,7 +17,7 @@ from otter_tui.services.plans import PlanView
 from screens.background import run_blocking
 from screens.context import ConsoleContext
 from screens.job_form import PlanPickerModal, SubmittedJob, job_form
-from screens.messages import JobsChanged
+from screens.messages import JobsChanged, ShowJobInList
 from screens.modals import ConfirmModal
 
 WAITING_WORDS = {
@@ -48,8 +48,13 @@ class JobActions:
     def new_job(self, prefill: JobView | None = None) -> None:
         """Pick a plan (or take ``prefill``'s) and open the job form."""
         self._prefill = prefill
-        plans = self.ctx.runtime.plans
-        run_blocking(self.screen, plans.list, group="job-plans", exclusive=True)
+        runtime = self.ctx.runtime
+
+        def allowed_plans() -> list[PlanView]:
+            runtime.ctx.check("jobs.run")  # refused before the form is filled, not after
+            return runtime.plans.list()
+
+        run_blocking(self.screen, allowed_plans, group="job-plans", exclusive=True)
 
     def new_job_for(self, plan: PlanView) -> None:
         """The job form for ``plan`` straight away (from the Plans section)."""
@@ -101,6 +106,7 @@ class JobActions:
         state = WAITING_WORDS.get(view.state, view.state)
         self._say(f"job {view.id} ({view.plan_name}) {state}")
         self.screen.post_message(JobsChanged(select=view.id))
+        self.screen.app.post_message(ShowJobInList(view.id))
 
     # cancel -----------------------------------------------------------------------------------
 

@@ -1,0 +1,80 @@
+"""Where a new job leaves the operator: on Jobs with the cursor on it, from whichever section it
+was created; and a user who may not run jobs is told before filling the form."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from otter_tui.runtime import Runtime
+from otter_tui.services.jobs import JobRequest
+from otter_tui.store.models import Job
+from otter_tui.targeting import TargetSpec
+from screens.app import OtterApp
+from screens.jobs import JobsScreen
+from screens.modals import FormModal
+from screens.plans import PlansScreen
+from tests.fixtures_core import FixedClock, make_runtime
+from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, settle, until
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    rt = make_runtime(
+        tmp_path, clock=FixedClock(), sections={"paths": {"plans_dir": str(PLANS_DIR)}}
+    )
+    rt.plans.set_enabled(DEPLOY, True)
+    yield rt
+    rt.close()
+
+
+async def test_a_job_created_from_plans_is_shown_selected_in_jobs(runtime: Runtime) -> None:
+    request = JobRequest(DEPLOY, TargetSpec(roles=("demo",)), {"version": "1"})
+    for _ in range(3):
+        runtime.jobs.create(request)
+    app = OtterApp(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.run_action("section('plans')")
+        await settle(pilot)
+        plans = app.screen
+        assert isinstance(plans, PlansScreen)
+        for _ in range(10):
+            if (chosen := plans.selected()) is not None and chosen.key == DEPLOY:
+                break
+            await pilot.press("down")
+        await pilot.press("n")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormModal)
+        form.query_one("#field-roles").value = "demo"  # type: ignore[attr-defined]
+        form.query_one("#field-var-version").value = "9"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(pilot)
+        with runtime.db.session() as s:
+            newest = s.scalars(select(Job.id).order_by(Job.id.desc())).first()
+        await until(pilot, lambda: isinstance(app.screen, JobsScreen))
+        screen = app.screen
+        assert isinstance(screen, JobsScreen) and app.current_mode == "jobs"
+        await until(pilot, lambda: (v := screen.selected()) is not None and v.id == newest)
+
+
+async def test_without_jobs_run_the_new_job_form_does_not_open(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    runtime.users.add("carol")
+    carol = make_runtime(tmp_path, actor="carol", clock=FixedClock())
+    try:
+        app = OtterApp(carol)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await app.run_action("section('jobs')")
+            await settle(pilot)
+            await pilot.press("n")
+            await settle(pilot)
+            assert isinstance(app.screen, JobsScreen)
+            messages = [str(n.message) for n in app._notifications]
+            assert any("lacks permission 'jobs.run'" in m for m in messages), messages
+    finally:
+        carol.close()
