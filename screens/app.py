@@ -10,6 +10,7 @@ are then marked ``interrupted``, never silently re-run).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Callable
 from functools import partial
@@ -19,8 +20,11 @@ from textual import on
 from textual.app import App
 from textual.binding import Binding
 from textual.signal import Signal
+from textual.worker import Worker
 
 from otter_tui.events import Event, EventBus
+from screens.background import route_result, run_blocking
+from screens.change_feed import FEED_SECONDS, ChangeFeed
 from screens.context import ConsoleContext
 from screens.job_runner import ConsoleRunner, console_runner, console_scheduler
 from screens.lifecycle import Background
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
     from otter_tui.services.plans import PlanView
     from screens.jobs import JobsScreen
 
+log = logging.getLogger(__name__)
 EXIT_AFTER_FIRST_FRAME = "OTTER_TUI_EXIT_AFTER_FIRST_FRAME"
 """Set (to anything) to quit once the first screen is painted: the benchmark times start-up."""
 BRIDGE_BACKLOG = 500
@@ -90,6 +95,8 @@ class OtterApp(App[None]):
         """The job runner and the scheduler of this console (started after the first frame)."""
         self.core_events: Signal[Event] = Signal(self, "core-events")
         """Every core event, on the UI thread; section screens subscribe to it."""
+        self.feed = ChangeFeed(runtime.ctx, self.core_events.publish)
+        """Tells the screens what other processes changed (a StoreChanged on core_events)."""
         self.base_sub_title = f"{runtime.ctx.actor} @ {database_label(runtime)}"
         self.sub_title = self.base_sub_title
         context = ConsoleContext(runtime, self.core_events, runner)
@@ -121,6 +128,7 @@ class OtterApp(App[None]):
         """
         if self.return_code is not None:
             return
+        self.set_interval(FEED_SECONDS, self._read_changes, name="change-feed")
         await self.background.start()
         if self.background.active:
             self.show_status()
@@ -207,6 +215,20 @@ class OtterApp(App[None]):
     @on(CoreEvent)
     def _core_event(self, message: CoreEvent) -> None:
         self.core_events.publish(message.event)
+
+    def _read_changes(self) -> None:
+        """One read of the store's change markers at a time (see ``screens.change_feed``)."""
+        if not self.feed.busy:
+            self.feed.busy = True
+            run_blocking(self, self.feed.read, group="change-feed")
+
+    @on(Worker.StateChanged)
+    def _worker_done(self, event: Worker.StateChanged) -> None:
+        route_result(event, {"change-feed": self.feed.got}, self._feed_failed)
+
+    def _feed_failed(self, line: str) -> None:
+        self.feed.busy = False
+        log.warning("change feed: %s", line)
 
 
 def run_console(runtime: Runtime, bus: EventBus | None = None) -> None:

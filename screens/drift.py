@@ -32,6 +32,7 @@ from otter_tui.services.drift import DriftItemView, ServerDrift
 from otter_tui.services.jobs import JobView
 from otter_tui.targeting import TargetSpec
 from screens.background import Coalesced, route_result, run_blocking
+from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
 from screens.modals import ConfirmModal
 from screens.tables import add_columns, cursor_key
@@ -125,7 +126,8 @@ class DriftScreen(Screen[None]):
             self.action_reload()
 
     def _core_event(self, event: Event) -> None:
-        if isinstance(event, DriftChecked | Resync | JobStateChanged):
+        moved = isinstance(event, StoreChanged) and event.touches("drift")
+        if moved or isinstance(event, DriftChecked | Resync | JobStateChanged):
             self.action_reload()
 
     # loading ----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from otter_tui.events import Event, JobCreated, JobStateChanged, Resync, ServerR
 from otter_tui.services.job_search import MAX_PAGE, JobFilter, parse_filter
 from otter_tui.services.jobs import JobView, RunCounts
 from screens.background import Coalesced, route_result, run_blocking
+from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
 from screens.job_actions import JobActions
 from screens.job_detail import JobDetailScreen
@@ -35,8 +36,6 @@ from screens.tables import add_columns, cursor_key
 COLUMNS = ("id", "plan", "state", "mode", "targets", "created", "duration", "server runs")
 RECENT = 200
 """How many of the newest (matching) jobs the list reads at a time."""
-POLL_SECONDS = 2.0
-"""How often the list re-reads while on screen, for jobs run by other processes."""
 STATE_EVENTS = (JobCreated, JobStateChanged, ServerRunStateChanged, Resync)
 
 
@@ -108,7 +107,6 @@ class JobsScreen(Screen[None]):
     def on_mount(self) -> None:
         add_columns(self.query_one("#jobs", DataTable), COLUMNS)
         self.ctx.events.subscribe(self, self._core_event)
-        self.set_interval(POLL_SECONDS, self._poll)
         self.action_reload()
 
     def selected(self) -> JobView | None:
@@ -136,12 +134,9 @@ class JobsScreen(Screen[None]):
 
         run_blocking(self, load, group="jobs-load")
 
-    def _poll(self) -> None:
-        if self.is_current:
-            self.action_reload()
-
     def _core_event(self, event: Event) -> None:
-        if isinstance(event, STATE_EVENTS):
+        moved = isinstance(event, StoreChanged) and event.touches("jobs")
+        if moved or isinstance(event, STATE_EVENTS):
             self.action_reload()
 
     @on(JobsChanged)

@@ -22,6 +22,7 @@ from textual.worker import Worker
 from otter_tui.runtime import Runtime
 from otter_tui.services.plans import PlanView
 from screens.background import route_result, run_blocking
+from screens.change_feed import follow_store
 from screens.context import ConsoleContext
 from screens.job_actions import JobActions
 from screens.messages import JobsChanged
@@ -89,6 +90,7 @@ class PlansScreen(Screen[None]):
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#plans", DataTable), COLUMNS)
+        follow_store(self.ctx.events, self, "plans", self.action_reload)
         self.action_reload()
 
     def on_screen_resume(self) -> None:

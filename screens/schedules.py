@@ -28,6 +28,7 @@ from otter_tui.services.plans import PlanView
 from otter_tui.services.schedule_views import FiringView, LastFiring, ScheduleView
 from otter_tui.services.schedules import ScheduleFields
 from screens.background import route_result, run_blocking
+from screens.change_feed import follow_store
 from screens.context import ConsoleContext
 from screens.job_form import PlanPickerModal
 from screens.modals import ConfirmModal
@@ -128,6 +129,7 @@ class SchedulesScreen(Screen[None]):
     def on_mount(self) -> None:
         add_columns(self.query_one("#schedule-firings", DataTable), FIRING_COLUMNS)
         add_columns(self.query_one("#schedules", DataTable), COLUMNS)
+        follow_store(self.ctx.events, self, "schedules", self.action_reload)
         self.action_reload()
 
     def on_screen_resume(self) -> None:

@@ -22,6 +22,7 @@ from otter_tui.events import DriftChecked, Event, Resync
 from otter_tui.runtime import Runtime
 from otter_tui.services.inventory import ServerView
 from screens.background import route_result, run_blocking
+from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
 from screens.groups import GroupsPane
 from screens.messages import InventoryChanged
@@ -307,5 +308,7 @@ class ServersScreen(Screen[None]):
     def _core_event(self, event: Event) -> None:
         if isinstance(event, DriftChecked):
             self.query_one(ServersPane).set_drift(event.server, event.status)
-        elif isinstance(event, Resync):
+        elif isinstance(event, Resync) or (
+            isinstance(event, StoreChanged) and event.touches("servers")
+        ):
             self.action_reload()

@@ -23,6 +23,7 @@ from otter_tui.runtime import Runtime
 from otter_tui.services.plans import PlanView
 from otter_tui.services.templates import Overrides, TemplateService, TemplateView
 from screens.background import route_result, run_blocking
+from screens.change_feed import follow_store
 from screens.context import ConsoleContext
 from screens.job_actions import WAITING_WORDS
 from screens.job_form import SubmittedJob, job_fields, job_request
@@ -103,6 +104,7 @@ class TemplatesScreen(Screen[None]):
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#templates", DataTable), COLUMNS)
+        follow_store(self.ctx.events, self, "templates", self.action_reload)
         self.action_reload()
 
     def on_screen_resume(self) -> None:
