@@ -101,7 +101,9 @@ class JobDetailScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#runs", DataTable)
         for column in RUN_COLUMNS:
-            table.add_column(column, key=column)
+            # A simulation changed nothing: its count is of what a run would change.
+            label = "would change" if column == "changed" and self.view.simulation else column
+            table.add_column(label, key=column)
         table.focus()
         self.ctx.events.subscribe(self, self._core_event)
         self.set_interval(FOLLOW_SECONDS, self._follow)

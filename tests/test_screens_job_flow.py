@@ -4,6 +4,7 @@ was created; and a user who may not run jobs is told before filling the form."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from otter_tui.services.jobs import JobRequest
 from otter_tui.store.models import Job
 from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
+from screens.job_form import variable_field
 from screens.jobs import JobsScreen
 from screens.modals import FormModal
 from screens.plans import PlansScreen
@@ -78,3 +80,41 @@ async def test_without_jobs_run_the_new_job_form_does_not_open(
             assert any("lacks permission 'jobs.run'" in m for m in messages), messages
     finally:
         carol.close()
+
+
+async def test_the_job_form_sets_queue_and_run_at_and_refuses_a_bad_time(
+    runtime: Runtime,
+) -> None:
+    later = FixedClock().now + timedelta(hours=3)
+    app = OtterApp(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.run_action("section('jobs')")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormModal)
+        values = {"roles": "demo", "var-version": "3", "run_at": "tomorrow-ish"}
+        for name, value in values.items():
+            form.query_one(f"#field-{name}").value = value  # type: ignore[attr-defined]
+        await pilot.click("#form-submit")
+        await settle(pilot)
+        error = str(form.query_one("#form-error").render())
+        assert error.startswith("Run at takes a date and time")
+        form.query_one("#field-run_at").value = later.isoformat()  # type: ignore[attr-defined]
+        form.query_one("#field-queue").value = "default"  # type: ignore[attr-defined]
+        await pilot.click("#form-submit")
+        await settle(pilot)
+        assert not isinstance(app.screen, FormModal)
+    with runtime.db.session() as s:
+        job = s.scalars(select(Job).order_by(Job.id.desc())).first()
+        assert job is not None
+        assert (job.state.value, job.queue_name) == ("scheduled", "default")
+        assert job.run_at is not None and job.run_at.replace(tzinfo=UTC) == later
+
+
+def test_a_bool_variable_says_its_default_as_the_field_shows_it() -> None:
+    field = variable_field("dry", {"kind": "bool", "default": False}, "")
+    assert (field.value, field.hint) == ("false", "bool, optional, default false")
