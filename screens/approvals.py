@@ -30,7 +30,7 @@ from screens.job_detail import JobDetailScreen
 from screens.job_format import describe_job, mode_label, variables_text, when
 from screens.messages import JobsChanged
 from screens.modals import FormField, FormModal
-from screens.tables import add_columns, cursor_key
+from screens.tables import Table, add_columns, cursor_key
 
 COLUMNS = ("id", "plan", "targets", "variables", "mode", "requested by", "requested", "run at")
 Pending = tuple[list[JobView], dict[int, SimulationView]]
@@ -82,7 +82,7 @@ class ApprovalsScreen(Screen[None]):
         yield Header()
         yield Label("", id="approvals-count")
         with Horizontal(id="approvals-body"):
-            yield DataTable(id="approvals", cursor_type="row", zebra_stripes=True)
+            yield Table(id="approvals", cursor_type="row", zebra_stripes=True)
             yield Static("No job is waiting for approval.", id="approval-fields", markup=False)
         yield Footer()
 

@@ -35,7 +35,7 @@ from screens.background import Coalesced, route_result, run_blocking
 from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
 from screens.modals import ConfirmModal
-from screens.tables import add_columns, cursor_key
+from screens.tables import Table, add_columns, cursor_key
 
 SERVER_COLUMNS = ("", "server", "drift", "checked", "drifted", "unknown")
 GROUP_COLUMNS = ("group", "name", "drift")
@@ -106,10 +106,10 @@ class DriftScreen(Screen[None]):
         yield Header()
         yield Label("", id="drift-count")
         with Horizontal(id="drift-top"):
-            yield DataTable(id="drift-servers", cursor_type="row", zebra_stripes=True)
-            yield DataTable(id="drift-groups", cursor_type="row")
+            yield Table(id="drift-servers", cursor_type="row", zebra_stripes=True)
+            yield Table(id="drift-groups", cursor_type="row")
         with Horizontal(id="drift-bottom"):
-            yield DataTable(id="drift-items", cursor_type="row")
+            yield Table(id="drift-items", cursor_type="row")
             with VerticalScroll(id="drift-diff-box"):
                 yield Static("", id="drift-diff", markup=False)
         yield Footer()

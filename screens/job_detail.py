@@ -27,6 +27,7 @@ from screens.job_format import describe_job, duration, state_text
 from screens.job_log import JobLogPane
 from screens.log_search import LogSearch
 from screens.messages import JobsChanged
+from screens.tables import Table
 
 ALL_RUNS = "all"
 RUN_COLUMNS = ("server", "state", "changed", "unknown", "warn", "time", "role", "error")
@@ -84,7 +85,7 @@ class JobDetailScreen(Screen[None]):
         with Horizontal(id="job-body"):
             with Vertical(id="runs-box"):
                 yield Label("Server runs", classes="section-title")
-                yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+                yield Table(id="runs", cursor_type="row", zebra_stripes=True)
             with Vertical(id="job-log-box"):
                 yield JobLogPane(self.ctx.runtime, self.view.id, id="job-log-pane")
                 yield LogSearch(self.ctx.runtime, self.view.id, id="log-search")

@@ -31,7 +31,7 @@ from screens.job_actions import JobActions
 from screens.job_detail import JobDetailScreen
 from screens.job_format import counts_text, duration, mode_label, state_text, when
 from screens.messages import JobsChanged
-from screens.tables import add_columns, cursor_key
+from screens.tables import Table, add_columns, cursor_key
 
 COLUMNS = ("id", "plan", "state", "mode", "targets", "created", "duration", "server runs")
 RECENT = 200
@@ -101,7 +101,7 @@ class JobsScreen(Screen[None]):
             compact=True,
         )
         yield Label("", id="jobs-count")
-        yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        yield Table(id="jobs", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

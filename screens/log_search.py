@@ -21,6 +21,7 @@ from textual.worker import Worker
 from otter_tui.runtime import Runtime
 from otter_tui.services.jobs import LogView
 from screens.background import route_result, run_blocking
+from screens.tables import Table
 
 PAGE = 200
 """Matches read at a time."""
@@ -63,7 +64,7 @@ class LogSearch(Vertical):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search the stored log, Enter", id="log-search-input")
         yield Label("", id="log-search-status")
-        yield DataTable(id="log-matches", cursor_type="row")
+        yield Table(id="log-matches", cursor_type="row")
 
     def on_mount(self) -> None:
         table = self.query_one("#log-matches", DataTable)

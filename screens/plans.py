@@ -27,7 +27,7 @@ from screens.context import ConsoleContext
 from screens.job_actions import JobActions
 from screens.messages import JobsChanged
 from screens.plan_detail import PlanDetailModal
-from screens.tables import add_columns, cursor_key
+from screens.tables import Table, add_columns, cursor_key
 
 COLUMNS = ("name", "key", "kind", "grouping", "enabled", "installed", "overridden")
 
@@ -84,7 +84,7 @@ class PlansScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label("", id="plans-count")
-        yield DataTable(id="plans", cursor_type="row", zebra_stripes=True)
+        yield Table(id="plans", cursor_type="row", zebra_stripes=True)
         yield Static("", id="plan-errors", markup=False)
         yield Footer()
 

@@ -33,7 +33,7 @@ from screens.context import ConsoleContext
 from screens.job_form import PlanPickerModal
 from screens.modals import ConfirmModal
 from screens.schedule_form import schedule_form
-from screens.tables import add_columns, cursor_key
+from screens.tables import Table, add_columns, cursor_key
 
 COLUMNS = ("name", "on", "when", "next (zone)", "next (UTC)", "last result", "plan", "policy")
 FIRING_COLUMNS = ("due (zone)", "due (UTC)", "firing", "job", "note")
@@ -120,10 +120,10 @@ class SchedulesScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label("", id="schedules-count")
-        yield DataTable(id="schedules", cursor_type="row", zebra_stripes=True)
+        yield Table(id="schedules", cursor_type="row", zebra_stripes=True)
         with Vertical(id="schedule-firings-pane"):
             yield Label("Firings", id="schedule-firings-title", classes="section-title")
-            yield DataTable(id="schedule-firings", cursor_type="row")
+            yield Table(id="schedule-firings", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:

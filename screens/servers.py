@@ -30,6 +30,7 @@ from screens.modals import ConfirmModal
 from screens.server_detail import ServerDetail, address
 from screens.server_form import add_server_modal, edit_server_modal
 from screens.snapshot import InventorySnapshot, load_snapshot
+from screens.tables import Table
 
 COLUMNS = ("name", "transport", "address", "user", "active", "roles", "environments", "drift")
 
@@ -93,7 +94,7 @@ class ServersPane(Vertical):
             )
             yield Label("", id="servers-count")
         with Horizontal(id="servers-body"):
-            yield DataTable(id="servers", cursor_type="row", zebra_stripes=True)
+            yield Table(id="servers", cursor_type="row", zebra_stripes=True)
             yield ServerDetail(self.runtime, id="server-detail")
 
     @property

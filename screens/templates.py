@@ -29,7 +29,7 @@ from screens.job_actions import WAITING_WORDS
 from screens.job_form import SubmittedJob, job_fields, job_request
 from screens.messages import JobsChanged
 from screens.modals import ConfirmModal, FormModal
-from screens.tables import add_columns, cursor_key
+from screens.tables import Table, add_columns, cursor_key
 
 COLUMNS = ("name", "plan", "targets", "variables", "sim", "owner", "key", "description")
 
@@ -99,7 +99,7 @@ class TemplatesScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label("", id="templates-count")
-        yield DataTable(id="templates", cursor_type="row", zebra_stripes=True)
+        yield Table(id="templates", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
