@@ -32,6 +32,7 @@ from screens.messages import CoreEvent, ShowJobInList
 from screens.modals import ConfirmModal
 from screens.palette import PlanCommands, ScreenCommands, SectionCommands
 from screens.sections import SECTIONS, section_title
+from screens.tasks import TaskCommands
 
 if TYPE_CHECKING:
     from otter_tui.runtime import Runtime
@@ -67,7 +68,7 @@ class OtterApp(App[None]):
     """Every screen gets ``-narrow`` under 120 columns: side panes stack or collapse."""
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     """And ``-short`` under 36 rows: forms drop their padding, previews keep to a few lines."""
-    COMMANDS = App.COMMANDS | {SectionCommands, ScreenCommands, PlanCommands}
+    COMMANDS = App.COMMANDS | {SectionCommands, ScreenCommands, PlanCommands, TaskCommands}
     BINDINGS = [
         *(
             Binding(str(number), f"section('{section.mode}')", section.title)

@@ -69,3 +69,42 @@ async def test_go_to_job_by_number_and_run_a_plan(runtime: Runtime) -> None:
         await until(pilot, lambda: isinstance(app.screen, FormModal))
         assert isinstance(app.screen, FormModal)
         assert app.screen.form_title == "New job: Demo deploy"
+
+
+async def test_a_cli_task_from_the_palette_sets_a_variable(runtime: Runtime) -> None:
+    app = OtterApp(runtime)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await command(pilot, app, "set variable")
+        await until(pilot, lambda: isinstance(app.screen, FormModal))
+        form = app.screen
+        assert isinstance(form, FormModal) and form.form_title == "set variable (vars set)"
+        form.query_one("#field-scope").value = "server"  # type: ignore[attr-defined]
+        form.query_one("#field-owner").value = "demo-web1"  # type: ignore[attr-defined]
+        form.query_one("#field-name").value = "color"  # type: ignore[attr-defined]
+        form.query_one("#field-value").value = "blue"  # type: ignore[attr-defined]
+        await pilot.click("#form-submit")
+        await settle(pilot)
+        assert not isinstance(app.screen, FormModal)
+        messages = [str(n.message) for n in app._notifications]
+        assert "set server variable color" in messages
+    resolved = runtime.variables.resolve("demo-web1")
+    assert resolved["color"] == "blue"
+
+
+async def test_a_cli_task_needs_its_permission_before_the_form(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    runtime.users.add("erin", permissions=("jobs.run",))
+    erin = make_runtime(tmp_path, actor="erin", clock=FixedClock())
+    try:
+        app = OtterApp(erin)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await settle(pilot)
+            await command(pilot, app, "add user")
+            await settle(pilot)
+            assert not isinstance(app.screen, FormModal)
+            messages = [str(n.message) for n in app._notifications]
+            assert any("lacks permission 'users.manage'" in m for m in messages), messages
+    finally:
+        erin.close()
