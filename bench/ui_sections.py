@@ -132,4 +132,11 @@ async def measure_ui_sections(spec: dict[str, Any]) -> dict[str, Any]:
     floor = await _schedules_paint(0)
     paint = await _schedules_paint(n)
     switch = await _switch_p99()
-    return {"ok": True, "paint": paint, "paint_floor": floor, "n": n, **switch}
+    return {
+        "ok": True,
+        "paint": paint,
+        "paint_floor": floor,
+        "n": n,
+        "sections": len(SECTIONS),
+        **switch,
+    }
