@@ -62,7 +62,7 @@ class LogSearch(Vertical):
         """The last page was full: there may be matches after it."""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="search the stored log, Enter", id="log-search-input")
+        yield Input(placeholder="search the stored log, Enter", id="log-search-input", compact=True)
         yield Label("", id="log-search-status")
         yield Table(id="log-matches", cursor_type="row")
 
