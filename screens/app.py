@@ -30,9 +30,8 @@ from screens.job_runner import ConsoleRunner, console_runner, console_scheduler
 from screens.lifecycle import Background
 from screens.messages import CoreEvent, ShowJobInList
 from screens.modals import ConfirmModal
-from screens.palette import PlanCommands, ScreenCommands, SectionCommands
+from screens.palette import CONSOLE_COMMANDS
 from screens.sections import SECTIONS, section_title
-from screens.tasks import TaskCommands
 
 if TYPE_CHECKING:
     from otter_tui.runtime import Runtime
@@ -68,7 +67,7 @@ class OtterApp(App[None]):
     """Every screen gets ``-narrow`` under 120 columns: side panes stack or collapse."""
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     """And ``-short`` under 36 rows: forms drop their padding, previews keep to a few lines."""
-    COMMANDS = App.COMMANDS | {SectionCommands, ScreenCommands, PlanCommands, TaskCommands}
+    COMMANDS = App.COMMANDS | CONSOLE_COMMANDS
     BINDINGS = [
         *(
             Binding(str(number), f"section('{section.mode}')", section.title)

@@ -5,7 +5,8 @@
 - :class:`ScreenCommands`: the actions of the screen the palette was opened over, from its key
   bindings ("New (Schedules)", "Remediate (Drift)", "Approve (Approvals)"): whatever a key does
   there, the palette does, with the same checks (an action that does not apply is not offered);
-- :class:`PlanCommands`: "run plan Demo deploy" for each plan that can run, opening the job form.
+- :class:`PlanCommands`: "run plan Demo deploy" for each plan that can run, opening the job form;
+- the CLI tasks of :mod:`screens.tasks` and host-key trust (:mod:`screens.trust`).
 """
 
 from __future__ import annotations
@@ -107,3 +108,14 @@ class PlanCommands(Provider):
             if score := matcher.match(text):
                 command = partial(_app(self).new_job_for, plan)
                 yield Hit(score, matcher.highlight(text), command, help=plan.key)
+
+
+def _console_commands() -> set[type[Provider]]:
+    from screens.tasks import TaskCommands
+    from screens.trust import TrustCommands
+
+    return {SectionCommands, ScreenCommands, PlanCommands, TaskCommands, TrustCommands}
+
+
+CONSOLE_COMMANDS = _console_commands()
+"""Every provider the console adds to Textual's own."""

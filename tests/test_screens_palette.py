@@ -31,8 +31,8 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     rt.close()
 
 
-async def command(pilot: object, app: OtterApp, text: str) -> None:
-    """Open the palette, type ``text``, take the first hit."""
+async def command(pilot: object, app: OtterApp, text: str, *, wait: bool = True) -> None:
+    """Open the palette, type ``text``, take the first hit (``wait``: until workers are done)."""
     await pilot.press("ctrl+p")  # type: ignore[attr-defined]
     await until(pilot, lambda: isinstance(app.screen, CommandPalette))  # type: ignore[arg-type]
     await pilot.press(*text)  # type: ignore[attr-defined]
@@ -40,7 +40,8 @@ async def command(pilot: object, app: OtterApp, text: str) -> None:
     assert isinstance(palette, CommandPalette)
     await until(pilot, lambda: palette.query_one("CommandList").option_count > 0)  # type: ignore[arg-type, attr-defined]
     await pilot.press("enter")  # type: ignore[attr-defined]
-    await settle(pilot)  # type: ignore[arg-type]
+    if wait:
+        await settle(pilot)  # type: ignore[arg-type]
 
 
 async def test_go_to_a_section_and_run_one_of_its_actions(runtime: Runtime) -> None:
