@@ -36,6 +36,8 @@ from screens.tables import Table, add_columns, cursor_key
 COLUMNS = ("id", "plan", "state", "mode", "targets", "created", "duration", "server runs")
 RECENT = 200
 """How many of the newest (matching) jobs the list reads at a time."""
+WAITING = ("pending_approval", "scheduled", "queued")
+"""States of a job that can still be edited."""
 STATE_EVENTS = (JobCreated, JobStateChanged, ServerRunStateChanged, Resync)
 
 
@@ -75,6 +77,7 @@ class JobsScreen(Screen[None]):
         Binding("n", "new_job", "New job"),
         Binding("r", "rerun", "Re-run"),
         Binding("c", "cancel_job", "Cancel job"),
+        Binding("e", "edit_job", "Edit job"),
         Binding("slash", "filter", "Filter"),
         Binding("f5", "reload", "Refresh", show=False),
     ]
@@ -253,7 +256,15 @@ class JobsScreen(Screen[None]):
         if view is not None:
             self.actions.cancel(view)
 
+    def action_edit_job(self) -> None:
+        view = self.selected()
+        if view is not None:
+            self.actions.edit(view)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in {"rerun", "cancel_job"} and self.is_mounted:
             return self.selected() is not None or None
+        if action == "edit_job" and self.is_mounted:
+            view = self.selected()
+            return (view is not None and view.state in WAITING) or None
         return True

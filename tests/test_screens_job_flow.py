@@ -118,3 +118,26 @@ async def test_the_job_form_sets_queue_and_run_at_and_refuses_a_bad_time(
 def test_a_bool_variable_says_its_default_as_the_field_shows_it() -> None:
     field = variable_field("dry", {"kind": "bool", "default": False}, "")
     assert (field.value, field.hint) == ("false", "bool, optional, default false")
+
+
+async def test_e_edits_a_waiting_job_through_the_job_service(runtime: Runtime) -> None:
+    job = runtime.jobs.create(JobRequest(DEPLOY, TargetSpec(roles=("demo",)), {"version": "1"}))
+    app = OtterApp(runtime)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await app.run_action("section('jobs')")
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormModal) and form.form_title == f"Edit job {job.id}: Demo deploy"
+        assert form.values()["roles"] == "demo" and "simulate" not in form.values()
+        form.query_one("#field-roles").value = "web"  # type: ignore[attr-defined]
+        form.query_one("#field-var-version").value = "4.0"  # type: ignore[attr-defined]
+        await pilot.click("#form-submit")
+        await settle(pilot)
+        assert isinstance(app.screen, JobsScreen)
+        messages = [str(n.message) for n in app._notifications]
+        assert f"job {job.id} edited: queued" in messages
+    edited = runtime.jobs.show(job.id)
+    assert edited.targets.roles == ("web",) and edited.variables["version"] == "4.0"
+    assert edited.run_at == job.run_at
