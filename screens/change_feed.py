@@ -2,9 +2,9 @@
 
 The app reads the store's change markers (:mod:`otter_tui.services.changes`) every
 :data:`FEED_SECONDS`, one read at a time in a thread worker, and publishes a :class:`StoreChanged`
-with the kinds that moved on its ``core_events`` signal. Each screen says which kinds it shows
-(:data:`WATCHES`) and reloads when one of them moved: one poll for the whole console, not one
-per widget, and a quiet store costs one small read per tick.
+with the kinds that moved on its ``core_events`` signal. Each section says which kinds it shows
+(``Section.watches``, collected in :data:`WATCHES`) and reloads when one of them moved: one poll
+for the whole console, not one per widget, and a quiet store costs one small read per tick.
 """
 
 from __future__ import annotations
@@ -18,19 +18,12 @@ from textual.signal import Signal
 from otter_tui.events import Event
 from otter_tui.services.changes import Marker, changed_kinds, read_markers
 from otter_tui.services.context import ServiceContext
+from screens.sections import SECTIONS
 
 FEED_SECONDS = 0.5
 """How often the markers are read: a change by another process shows within about a second."""
-WATCHES: Mapping[str, frozenset[str]] = {
-    "servers": frozenset({"audit", "drift"}),
-    "jobs": frozenset({"jobs", "new_jobs", "audit"}),
-    "approvals": frozenset({"jobs", "new_jobs", "audit"}),
-    "plans": frozenset({"audit"}),
-    "templates": frozenset({"audit"}),
-    "schedules": frozenset({"audit", "firings", "jobs"}),
-    "drift": frozenset({"drift", "audit"}),
-}
-"""The kinds of change each section shows."""
+WATCHES: Mapping[str, frozenset[str]] = {section.mode: section.watches for section in SECTIONS}
+"""The kinds of change each section shows (from its entry in ``SECTIONS``)."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,9 @@ class Section:
     """``module:Class`` of the section's base screen, built with the :class:`ConsoleContext`."""
     help: str = ""
     """What the section shows, for the command palette."""
+    watches: frozenset[str] = frozenset({"audit"})
+    """The kinds of store change it shows (``otter_tui.services.changes``): the shared change
+    feed makes it reload when one of them moved."""
 
     def build(self, ctx: ConsoleContext) -> Screen[None]:
         """Import the section's module (first use only) and build its screen."""
@@ -39,13 +42,43 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("servers", "Servers", "screens.servers:ServersScreen", "servers, roles, environments"),
-    Section("jobs", "Jobs", "screens.jobs:JobsScreen", "jobs, their server runs and logs"),
-    Section("approvals", "Approvals", "screens.approvals:ApprovalsScreen", "jobs to decide on"),
+    Section(
+        "servers",
+        "Servers",
+        "screens.servers:ServersScreen",
+        "servers, roles, environments",
+        frozenset({"audit", "drift"}),
+    ),
+    Section(
+        "jobs",
+        "Jobs",
+        "screens.jobs:JobsScreen",
+        "jobs, their server runs and logs",
+        frozenset({"jobs", "new_jobs", "audit"}),
+    ),
+    Section(
+        "approvals",
+        "Approvals",
+        "screens.approvals:ApprovalsScreen",
+        "jobs to decide on",
+        frozenset({"jobs", "new_jobs", "audit"}),
+    ),
     Section("plans", "Plans", "screens.plans:PlansScreen", "plan records and plan files"),
     Section("templates", "Templates", "screens.templates:TemplatesScreen", "job templates"),
-    Section("schedules", "Schedules", "screens.schedules:SchedulesScreen", "recurring jobs"),
-    Section("drift", "Drift", "screens.drift:DriftScreen", "configuration drift"),
+    Section(
+        "schedules",
+        "Schedules",
+        "screens.schedules:SchedulesScreen",
+        "recurring jobs",
+        frozenset({"audit", "firings", "jobs"}),
+    ),
+    Section(
+        "drift",
+        "Drift",
+        "screens.drift:DriftScreen",
+        "configuration drift",
+        frozenset({"drift", "audit"}),
+    ),
 )
 """In Footer order; section N is switched to with the key N."""
 
