@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from otter_tui.runtime import Runtime
-from otter_tui.services.changes import changed_kinds, read_markers
+from otter_tui.services.changes import KINDS, changed_kinds, read_markers
 from otter_tui.services.jobs import JobRequest
 from otter_tui.services.schedules import ScheduleFields
 from otter_tui.targeting import TargetSpec
@@ -18,8 +18,8 @@ from screens.app import OtterApp
 from tests.fixtures_core import FixedClock, make_runtime
 from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, rows, settle, until
 
-SECOND = 1.5
-"""The feed reads twice a second; a loaded test machine gets some slack."""
+SECOND = 5.0
+"""The feed reads twice a second; a loaded test machine (2 shared cores) gets slack."""
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 
 def test_markers_move_for_audited_changes_and_new_jobs(runtime: Runtime) -> None:
     before = read_markers(runtime.ctx)
-    assert changed_kinds({}, before) == frozenset()
+    assert changed_kinds({}, before) == KINDS  # the first read: everything may have moved
     assert changed_kinds(before, read_markers(runtime.ctx)) == frozenset()
     runtime.inventory.add_role("cache")
     after_role = read_markers(runtime.ctx)

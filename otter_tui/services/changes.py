@@ -38,7 +38,11 @@ def read_markers(ctx: ServiceContext) -> dict[str, Marker]:
 
 
 def changed_kinds(before: Mapping[str, Marker], after: Mapping[str, Marker]) -> frozenset[str]:
-    """The kinds whose marker moved between two reads (all of them after no read)."""
+    """The kinds whose marker moved between two reads.
+
+    Against no earlier read, every kind: what changed between a screen's first load and the first
+    read would otherwise never show.
+    """
     if not before:
-        return frozenset()
+        return frozenset(after)
     return frozenset(kind for kind in after if after[kind] != before.get(kind))
