@@ -40,6 +40,10 @@ def _kind(name: str) -> Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str,
         from bench.scheduler import measure_scheduler
 
         return measure_scheduler
+    if name == "ui_sections":
+        from bench.ui_sections import measure_ui_sections
+
+        return measure_ui_sections
     from bench.keys import measure_keys_spec
 
     return measure_keys_spec

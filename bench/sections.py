@@ -290,6 +290,7 @@ def console(ctx: Context) -> None:
         ctx.report.add(row)
         ctx.report.add(Row("Console", "empty db", "first frame", median(empties), "s", floor))
     _key_rows(ctx)
+    _section_rows(ctx)
     ctx.report.footnotes.append(
         "Console first frame: `otter-tui` under a pty with OTTER_TUI_EXIT_AFTER_FIRST_FRAME, "
         f"spawn to exit, median of {repeats}; the floor is a bare Textual app (header, table, "
@@ -312,6 +313,38 @@ def _key_rows(ctx: Context) -> None:
     p99 = result["p99"] * 1000
     ctx.report.add(Row("Console", size, "key press p99", p99, "ms", None, "< 100 ms", p99 < 100))
     ctx.report.add(Row("Console", size, "key press p50", result["p50"] * 1000, "ms"))
+
+
+def _section_rows(ctx: Context) -> None:
+    result = measure({"kind": "ui_sections", "schedules": 10_000})
+    if not result.get("ok"):
+        note = f"FAIL: {result.get('error')}"
+        ctx.report.add(Row("Console", "", "section switch p99", None, note=note))
+        return
+    p99 = result["p99"] * 1000
+    ok = p99 < 100
+    ctx.report.add(
+        Row(
+            "Console",
+            f"{result['sections']} sections",
+            "section switch p99",
+            p99,
+            "ms",
+            None,
+            "< 100 ms",
+            ok,
+        )
+    )
+    paint, floor = result["paint"] * 1000, result["paint_floor"] * 1000
+    size = f"{result['n']:,} schedules"
+    row = Row("Console", size, "Schedules first paint", paint, "ms", floor, "< 300 ms")
+    row.ok = paint < 300
+    ctx.report.add(row)
+    ctx.report.footnotes.append(
+        "Section switch: number keys in turn, 20 rounds, key to the refresh after the switch. "
+        "Schedules first paint: key 6 to its first page (500) and the count of all in view; "
+        "floor: the same with no schedule (see bench/ui_sections.py)."
+    )
 
 
 # profile ----------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from otter_tui.services.audit import AuditService
     from otter_tui.services.drift import DriftService
     from otter_tui.services.inventory import InventoryService
+    from otter_tui.services.job_search import JobSearch
     from otter_tui.services.jobs import JobService
     from otter_tui.services.plans import PlanService
     from otter_tui.services.schedules import ScheduleService
@@ -112,6 +113,13 @@ class Runtime:
         """What the console shows once at start: a database file every local user can read."""
         warning = world_readable_warning(sqlite_path(self.settings.database_url))
         return [warning] if warning else []
+
+    @cached_property
+    def search(self) -> JobSearch:
+        """Filtered job lists and text search in logs, a page at a time."""
+        from otter_tui.services.job_search import JobSearch
+
+        return JobSearch(self.ctx)
 
     def close(self) -> None:
         self.db.dispose()

@@ -1,43 +1,45 @@
 """The console app: one Textual mode per section, the header, and the bridge from the core's bus.
 
-Adding a section is one :class:`Section` in ``SECTIONS`` plus its screen file: the mode, the
-number key that switches to it and its Footer entry all come from that entry. A section's screen
-is built with a :class:`ConsoleContext`: the runtime (the services), the app's ``core_events``
-signal and the job runner. Its module is imported when the section is first shown, not at start.
-
-The app owns the runner's and the scheduler's lives: it starts them once its first frame is
-painted (so the console shows up before the engine is even imported) and stops them on exit (the
-scheduler lets its lease go at once), after asking when jobs are still running here (those are
-then marked ``interrupted``, never silently re-run). The header's sub-title says who
-schedules: ``scheduler: this console`` or ``scheduler: daemon host:pid``.
+The sections are data (:data:`screens.sections.SECTIONS`); each section's screen is built with
+a :class:`ConsoleContext`: the runtime (the services), the app's ``core_events`` signal and the
+job runner. The runner and the scheduler live in :class:`screens.lifecycle.Background`, started
+after the first frame and stopped on exit, after asking when jobs are still running here (those
+are then marked ``interrupted``, never silently re-run).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import App
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.signal import Signal
+from textual.worker import Worker
 
 from otter_tui.events import Event, EventBus
+from screens.background import route_result, run_blocking
+from screens.change_feed import FEED_SECONDS, ChangeFeed
 from screens.context import ConsoleContext
-from screens.job_runner import ConsoleRunner, console_runner, console_scheduler, status_line
-from screens.messages import CoreEvent
+from screens.job_runner import ConsoleRunner, console_runner, console_scheduler
+from screens.lifecycle import Background
+from screens.messages import CoreEvent, ShowJobInList
 from screens.modals import ConfirmModal
+from screens.palette import CONSOLE_COMMANDS
+from screens.sections import SECTIONS, section_title
 
 if TYPE_CHECKING:
     from otter_tui.runtime import Runtime
     from otter_tui.scheduler import Scheduler
+    from otter_tui.services.plans import PlanView
+    from screens.jobs import JobsScreen
 
+log = logging.getLogger(__name__)
 EXIT_AFTER_FIRST_FRAME = "OTTER_TUI_EXIT_AFTER_FIRST_FRAME"
 """Set (to anything) to quit once the first screen is painted: the benchmark times start-up."""
 BRIDGE_BACKLOG = 500
@@ -45,73 +47,6 @@ BRIDGE_BACKLOG = 500
 subscription overflows (and later resyncs) instead of the app's message queue growing."""
 STATUS_SECONDS = 1.0
 """How often the header's "scheduler: ..." is refreshed (it reads memory, not the database)."""
-SCHEDULER_STOP_SECONDS = 5.0
-"""On exit, how long the scheduler gets to finish its pass and release its lease."""
-
-
-@dataclass(frozen=True)
-class Section:
-    """A top-level section of the console: a Textual mode with its own screen stack."""
-
-    mode: str
-    """The mode's name (``servers``, ``jobs``, ...)."""
-    title: str
-    """Shown in the Footer and the header."""
-    screen: Callable[[ConsoleContext], Screen[None]]
-    """Builds the section's base screen."""
-    key: str = ""
-    """The key that switches to it; empty: its number in ``SECTIONS``."""
-
-
-# Each section's module is imported when its screen is first built: the first frame needs only
-# the first section's.
-
-
-def servers_screen(ctx: ConsoleContext) -> Screen[None]:
-    from screens.servers import ServersScreen
-
-    return ServersScreen(ctx.runtime, ctx.events)
-
-
-def jobs_screen(ctx: ConsoleContext) -> Screen[None]:
-    from screens.jobs import JobsScreen
-
-    return JobsScreen(ctx)
-
-
-def approvals_screen(ctx: ConsoleContext) -> Screen[None]:
-    from screens.approvals import ApprovalsScreen
-
-    return ApprovalsScreen(ctx)
-
-
-def plans_screen(ctx: ConsoleContext) -> Screen[None]:
-    from screens.plans import PlansScreen
-
-    return PlansScreen(ctx)
-
-
-def templates_screen(ctx: ConsoleContext) -> Screen[None]:
-    from screens.templates import TemplatesScreen
-
-    return TemplatesScreen(ctx)
-
-
-def audit_screen(ctx: ConsoleContext) -> Screen[None]:
-    from screens.audit import AuditScreen
-
-    return AuditScreen(ctx)
-
-
-SECTIONS: tuple[Section, ...] = (
-    Section("servers", "Servers", servers_screen),
-    Section("jobs", "Jobs", jobs_screen),
-    Section("approvals", "Approvals", approvals_screen),
-    Section("plans", "Plans", plans_screen),
-    Section("templates", "Templates", templates_screen),
-    Section("audit", "Audit", audit_screen, key="8"),
-)
-"""In Footer order; section N is switched to with the key N."""
 
 
 def database_label(runtime: Runtime) -> str:
@@ -128,9 +63,14 @@ class OtterApp(App[None]):
     CSS_PATH = "otter.tcss"
     TITLE = "otter-tui"
     DEFAULT_MODE = SECTIONS[0].mode
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    """Every screen gets ``-narrow`` under 120 columns: side panes stack or collapse."""
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    """And ``-short`` under 36 rows: forms drop their padding, previews keep to a few lines."""
+    COMMANDS = App.COMMANDS | CONSOLE_COMMANDS
     BINDINGS = [
         *(
-            Binding(section.key or str(number), f"section('{section.mode}')", section.title)
+            Binding(str(number), f"section('{section.mode}')", section.title)
             for number, section in enumerate(SECTIONS, start=1)
         ),
         Binding("f1", "toggle_keys", "Keys"),
@@ -151,22 +91,22 @@ class OtterApp(App[None]):
         """The services every screen calls."""
         self.bus = bus
         """The core's event bus; None when nothing in this process publishes."""
-        self.runner = runner
-        """Runs jobs in this process (started on mount, stopped on exit); None: none run here."""
-        self.scheduler = scheduler
-        """Creates jobs from schedules while no daemon does (started on mount); None: never."""
-        self._make_scheduler = make_scheduler
-        """Builds :attr:`scheduler` after the first frame, when none was given (it imports the
-        scheduler, the job service and the cron parser, which the first frame does not need)."""
-        self._scheduler_stop = asyncio.Event()
-        self._scheduler_task: asyncio.Task[None] | None = None
+        self.background = Background(runner, scheduler, make_scheduler)
+        """The job runner and the scheduler of this console (started after the first frame)."""
         self.core_events: Signal[Event] = Signal(self, "core-events")
         """Every core event, on the UI thread; section screens subscribe to it."""
+        self.feed = ChangeFeed(runtime.ctx, self.core_events.publish)
+        """Tells the screens what other processes changed (a StoreChanged on core_events)."""
         self.base_sub_title = f"{runtime.ctx.actor} @ {database_label(runtime)}"
         self.sub_title = self.base_sub_title
         context = ConsoleContext(runtime, self.core_events, runner)
         for section in SECTIONS:
-            self.add_mode(section.mode, partial(section.screen, context))
+            self.add_mode(section.mode, partial(section.build, context))
+
+    @property
+    def runner(self) -> ConsoleRunner | None:
+        """Runs jobs in this process; None: none run here."""
+        return self.background.runner
 
     async def on_mount(self) -> None:
         self._show_section_title(self.current_mode)
@@ -186,55 +126,29 @@ class OtterApp(App[None]):
     async def _start_background(self) -> None:
         """Start the job runner and the scheduler once the first frame is painted.
 
-        The first screen shows nothing they produce, and starting them imports the engine
-        (asyncssh, the transports) and takes the scheduler's lease: the console paints first.
         An app already exiting (quit before its first paint) starts neither.
         """
         if self.return_code is not None:
             return
-        if self.runner is not None:
-            await self.runner.start()
-        if self.scheduler is None and self._make_scheduler is not None:
-            self.scheduler = self._make_scheduler()
-        self._start_scheduler()
-
-    async def on_unmount(self) -> None:
-        await self._stop_scheduler()
-        if self.runner is not None:
-            await self.runner.stop()
-
-    def _start_scheduler(self) -> None:
-        if self.scheduler is not None:
-            self._scheduler_stop.clear()
-            self._scheduler_task = asyncio.create_task(
-                self.scheduler.run(self._scheduler_stop), name="console-scheduler"
-            )
-        if self.scheduler is not None or self.runner is not None:
+        self.set_interval(FEED_SECONDS, self._read_changes, name="change-feed")
+        await self.background.start()
+        if self.background.active:
             self.show_status()
             self.set_interval(STATUS_SECONDS, self.show_status, name="scheduler-status")
 
-    async def _stop_scheduler(self) -> None:
-        """Stop scheduling and release the lease, so a daemon need not wait for it to expire."""
-        task, self._scheduler_task = self._scheduler_task, None
-        if task is None:
-            return
-        self._scheduler_stop.set()
-        _done, late = await asyncio.wait({task}, timeout=SCHEDULER_STOP_SECONDS)
-        for pending in late:
-            pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pending
+    async def on_unmount(self) -> None:
+        await self.background.stop()
 
     def show_status(self) -> None:
         """Put who schedules (and runs queued jobs) in the header's sub-title."""
-        status = status_line(self.scheduler, self.runner)
+        status = self.background.status()
         line = f"{self.base_sub_title} · {status}" if status else self.base_sub_title
         if line != self.sub_title:
             self.sub_title = line
 
     async def action_quit(self) -> None:
         """Quit; when jobs run in this console, ask first (they would be interrupted)."""
-        running = self.runner.running if self.runner is not None else []
+        running = self.background.running()
         if not running:
             self.exit()
             return
@@ -254,6 +168,31 @@ class OtterApp(App[None]):
         self.switch_mode(mode)
         self._show_section_title(mode)
 
+    def open_job(self, job_id: int) -> None:
+        """Show job ``job_id`` over the Jobs section (the palette's "go to job 42")."""
+        self._on_jobs(lambda jobs: jobs.open_job(job_id))
+
+    def new_job_for(self, plan: PlanView) -> None:
+        """The job form of ``plan`` over the Jobs section (the palette's "run plan ...")."""
+        self._on_jobs(lambda jobs: jobs.actions.new_job_for(plan))
+
+    @on(ShowJobInList)
+    def _show_in_jobs(self, message: ShowJobInList) -> None:
+        """A job was created (from Plans, Jobs, a job's detail): Jobs, the cursor on it."""
+        self._on_jobs(lambda jobs: jobs.action_reload(message.job_id))
+
+    def _on_jobs(self, do: Callable[[JobsScreen], object]) -> None:
+        from screens.jobs import JobsScreen
+
+        self.action_section("jobs")
+
+        def run() -> None:
+            base = self.screen_stack[0]
+            if isinstance(base, JobsScreen):
+                do(base)
+
+        self.call_later(run)
+
     def action_toggle_keys(self) -> None:
         """Show or hide Textual's panel of the keys that work where the focus is."""
         if self.screen.query("HelpPanel"):
@@ -262,8 +201,7 @@ class OtterApp(App[None]):
             self.action_show_help_panel()
 
     def _show_section_title(self, mode: str) -> None:
-        titles = {section.mode: section.title for section in SECTIONS}
-        self.title = f"{self.TITLE} · {titles.get(mode, mode)}"
+        self.title = f"{self.TITLE} · {section_title(mode)}"
 
     async def _bridge(self, bus: EventBus) -> None:
         """Turn the bus's events into messages; stop draining while the UI is far behind."""
@@ -279,6 +217,20 @@ class OtterApp(App[None]):
     @on(CoreEvent)
     def _core_event(self, message: CoreEvent) -> None:
         self.core_events.publish(message.event)
+
+    def _read_changes(self) -> None:
+        """One read of the store's change markers at a time (see ``screens.change_feed``)."""
+        if not self.feed.busy:
+            self.feed.busy = True
+            run_blocking(self, self.feed.read, group="change-feed")
+
+    @on(Worker.StateChanged)
+    def _worker_done(self, event: Worker.StateChanged) -> None:
+        route_result(event, {"change-feed": self.feed.got}, self._feed_failed)
+
+    def _feed_failed(self, line: str) -> None:
+        self.feed.busy = False
+        log.warning("change feed: %s", line)
 
 
 def run_console(runtime: Runtime, bus: EventBus | None = None) -> None:

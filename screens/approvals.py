@@ -22,16 +22,15 @@ from otter_tui.events import Event, JobStateChanged, Resync
 from otter_tui.services.approvals import SimulationView
 from otter_tui.services.jobs import JobView
 from screens.background import Coalesced, route_result, run_blocking
+from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
 from screens.job_detail import JobDetailScreen
 from screens.job_format import describe_job, mode_label, variables_text, when
 from screens.messages import JobsChanged
 from screens.modals import FormField, FormModal
-from screens.tables import add_columns, cursor_key
+from screens.tables import Table, add_columns, cursor_key
 
 COLUMNS = ("id", "plan", "targets", "variables", "mode", "requested by", "requested", "run at")
-POLL_SECONDS = 2.0
-"""How often the list re-reads while on screen (jobs are created by other processes too)."""
 Pending = tuple[list[JobView], dict[int, SimulationView]]
 """The jobs waiting for approval and the latest simulation of each that has one."""
 
@@ -81,14 +80,13 @@ class ApprovalsScreen(Screen[None]):
         yield Header()
         yield Label("", id="approvals-count")
         with Horizontal(id="approvals-body"):
-            yield DataTable(id="approvals", cursor_type="row", zebra_stripes=True)
+            yield Table(id="approvals", cursor_type="row", zebra_stripes=True)
             yield Static("No job is waiting for approval.", id="approval-fields", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#approvals", DataTable), COLUMNS)
         self.ctx.events.subscribe(self, self._core_event)
-        self.set_interval(POLL_SECONDS, self._poll)
         self.action_reload()
 
     def selected(self) -> JobView | None:
@@ -109,12 +107,9 @@ class ApprovalsScreen(Screen[None]):
 
         run_blocking(self, load, group="approvals-load")
 
-    def _poll(self) -> None:
-        if self.is_current:
-            self.action_reload()
-
     def _core_event(self, event: Event) -> None:
-        if isinstance(event, JobStateChanged | Resync):
+        moved = isinstance(event, StoreChanged) and event.touches("approvals")
+        if moved or isinstance(event, JobStateChanged | Resync):
             self.action_reload()
 
     @on(Worker.StateChanged)

@@ -21,6 +21,7 @@ from screens.background import route_result, run_blocking
 from screens.messages import InventoryChanged
 from screens.modals import ConfirmModal, FormField, FormModal
 from screens.snapshot import InventorySnapshot
+from screens.tables import Table
 
 NO_PARENT = "(none)"
 
@@ -73,7 +74,7 @@ class GroupsPane(Horizontal):
     def compose(self) -> ComposeResult:
         with Vertical(id="roles-box"):
             yield Label("Roles", classes="section-title")
-            yield DataTable(id="roles", cursor_type="row", zebra_stripes=True)
+            yield Table(id="roles", cursor_type="row", zebra_stripes=True)
         with Vertical(id="environments-box"):
             yield Label("Environments", classes="section-title")
             tree: Tree[str] = Tree("environments", id="environments")

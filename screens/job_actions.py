@@ -1,4 +1,4 @@
-"""New job, re-run and cancel: the same keys on the jobs list and on a job's detail.
+"""New job, re-run, edit and cancel: the same keys on the jobs list and on a job's detail.
 
 :class:`JobActions` is owned by a screen; the screen calls it from its actions and merges
 :attr:`JobActions.handlers` into its worker routing, so results land back on the UI thread.
@@ -16,8 +16,9 @@ from otter_tui.services.jobs import ALL_CONFIGURATION, JobView
 from otter_tui.services.plans import PlanView
 from screens.background import run_blocking
 from screens.context import ConsoleContext
+from screens.job_edit import edit_form
 from screens.job_form import PlanPickerModal, SubmittedJob, job_form
-from screens.messages import JobsChanged
+from screens.messages import JobsChanged, ShowJobInList
 from screens.modals import ConfirmModal
 
 WAITING_WORDS = {
@@ -36,8 +37,10 @@ class JobActions:
         self.ctx = ctx
         """The services and the runner."""
         self._prefill: JobView | None = None
+        self._editing: JobView | None = None
         self.handlers: dict[str, Callable[[Any], None]] = {
             "job-plans": self._plans_loaded,
+            "job-edit-plans": self._edit_plans_loaded,
             "job-cancel": self._cancelled,
             "job-create": self._created,
         }
@@ -48,8 +51,13 @@ class JobActions:
     def new_job(self, prefill: JobView | None = None) -> None:
         """Pick a plan (or take ``prefill``'s) and open the job form."""
         self._prefill = prefill
-        plans = self.ctx.runtime.plans
-        run_blocking(self.screen, plans.list, group="job-plans", exclusive=True)
+        runtime = self.ctx.runtime
+
+        def allowed_plans() -> list[PlanView]:
+            runtime.ctx.check("jobs.run")  # refused before the form is filled, not after
+            return runtime.plans.list()
+
+        run_blocking(self.screen, allowed_plans, group="job-plans", exclusive=True)
 
     def new_job_for(self, plan: PlanView) -> None:
         """The job form for ``plan`` straight away (from the Plans section)."""
@@ -71,6 +79,30 @@ class JobActions:
             return SubmittedJob(created)
 
         run_blocking(self.screen, again, group="job-create")
+
+    def edit(self, view: JobView) -> None:
+        """The edit form of a waiting job (``jobs.run`` asked first)."""
+        self._editing = view
+        runtime = self.ctx.runtime
+
+        def allowed_plans() -> list[PlanView]:
+            runtime.ctx.check("jobs.run")
+            return runtime.plans.list()
+
+        run_blocking(self.screen, allowed_plans, group="job-edit-plans", exclusive=True)
+
+    def _edit_plans_loaded(self, plans: list[PlanView]) -> None:
+        view = self._editing
+        plan = next((p for p in plans if view and p.key == view.plan_key), None)
+        if view is None or plan is None:
+            self._say("this job's plan is gone or it is a drift job: nothing to edit", "error")
+            return
+        self.screen.app.push_screen(edit_form(self.ctx.runtime, plan, view), self._edited)
+
+    def _edited(self, view: JobView | None) -> None:
+        if view is not None:
+            self._say(f"job {view.id} edited: {WAITING_WORDS.get(view.state, view.state)}")
+            self.screen.post_message(JobsChanged(select=view.id))
 
     def _plans_loaded(self, plans: list[PlanView]) -> None:
         prefill = self._prefill
@@ -101,6 +133,7 @@ class JobActions:
         state = WAITING_WORDS.get(view.state, view.state)
         self._say(f"job {view.id} ({view.plan_name}) {state}")
         self.screen.post_message(JobsChanged(select=view.id))
+        self.screen.app.post_message(ShowJobInList(view.id))
 
     # cancel -----------------------------------------------------------------------------------
 

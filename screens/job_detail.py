@@ -26,7 +26,9 @@ from screens.context import ConsoleContext
 from screens.job_actions import JobActions
 from screens.job_format import describe_job, duration, state_text
 from screens.job_log import JobLogPane
+from screens.log_search import LogSearch
 from screens.messages import JobsChanged
+from screens.tables import Table
 
 ALL_RUNS = "all"
 RUN_COLUMNS = ("server", "state", "changed", "unknown", "warn", "time", "role", "error")
@@ -64,6 +66,8 @@ class JobDetailScreen(Screen[None]):
         Binding("pagedown", "scroll_log('page_down')", "Log down", priority=True),
         Binding("end", "scroll_log('end')", "Follow", priority=True),
         Binding("home", "scroll_log('home')", "Log start", show=False, priority=True),
+        Binding("w", "wide_log", "Wide log"),
+        Binding("slash", "search", "Search log"),
     ]
 
     def __init__(self, ctx: ConsoleContext, view: JobView) -> None:
@@ -84,8 +88,10 @@ class JobDetailScreen(Screen[None]):
         with Horizontal(id="job-body"):
             with Vertical(id="runs-box"):
                 yield Label("Server runs", classes="section-title")
-                yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
-            yield JobLogPane(self.ctx.runtime, self.view.id, id="job-log-pane")
+                yield Table(id="runs", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="job-log-box"):
+                yield JobLogPane(self.ctx.runtime, self.view.id, id="job-log-pane")
+                yield LogSearch(self.ctx.runtime, self.view.id, id="log-search")
         yield Footer()
 
     @property
@@ -99,12 +105,32 @@ class JobDetailScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#runs", DataTable)
         for column in RUN_COLUMNS:
-            table.add_column(column, key=column)
+            # A simulation changed nothing: its count is of what a run would change.
+            label = "would change" if column == "changed" and self.view.simulation else column
+            table.add_column(label, key=column)
         table.focus()
         self.ctx.events.subscribe(self, self._core_event)
         self.set_interval(FOLLOW_SECONDS, self._follow)
         self.pane.show_run(None, "all server runs")
         self._loads.request()
+
+    def action_search(self) -> None:
+        """Search the stored log of the server run under the cursor (the first row: all)."""
+        self.add_class("-searching")
+        self.query_one(LogSearch).open(self.pane.run_id, self._scope())
+
+    def _scope(self) -> str:
+        run = next((r for r in self.view.server_runs if r.id == self.pane.run_id), None)
+        return "all server runs" if run is None else run_title(run)
+
+    @on(LogSearch.Closed)
+    def _search_closed(self) -> None:
+        self.remove_class("-searching")
+        self.query_one("#runs", DataTable).focus()
+
+    def action_wide_log(self) -> None:
+        """Give the log the whole screen (fields and server runs hidden), or take it back."""
+        self.toggle_class("-log-wide")
 
     # reading ----------------------------------------------------------------------------------
 

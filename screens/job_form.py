@@ -8,7 +8,8 @@ claimed at once and run in this process, the only place its values exist.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Protocol
 
 from textual import on
@@ -19,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from otter_tui.scheduling import parse_time
 from otter_tui.services.jobs import JobRequest, JobView
 from otter_tui.services.plans import PlanView
 from otter_tui.targeting import TargetSpec
@@ -72,18 +74,20 @@ def plan_option(plan: PlanView) -> Option:
 
 
 class PlanPickerModal(ModalScreen[PlanView | None]):
-    """Choose the plan of a new job. Enter picks, Esc cancels."""
+    """Choose the plan of a new job (or schedule). Enter picks, Esc cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, plans: Sequence[PlanView]) -> None:
+    def __init__(self, plans: Sequence[PlanView], title: str = "New job: which plan?") -> None:
         super().__init__()
+        self.title_line = title
+        """The question above the list."""
         self.plans = [p for p in plans if not p.metadata.get("hidden")]
         """Every visible plan; the ones that cannot run are disabled in the list."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("New job: which plan?", classes="dialog--title")
+            yield Label(self.title_line, classes="dialog--title")
             options = sorted(self.plans, key=lambda p: (not runnable(p), p.grouping, p.name))
             yield OptionList(*(plan_option(p) for p in options), id="plan-picker")
             if not any(runnable(p) for p in self.plans):
@@ -102,8 +106,8 @@ def variable_field(name: str, schema: Mapping[str, Any], value: str) -> FormFiel
     """A form field for one declared variable: a drop-down for choices and booleans."""
     default = schema.get("default")
     hint = [schema.get("kind", "text"), "required" if schema.get("required") else "optional"]
-    if default is not None:
-        hint.append(f"default {default}")
+    if default is not None:  # as the field shows it: a bool default is "false", not "False"
+        hint.append(f"default {str(default).lower() if isinstance(default, bool) else default}")
     help_text = f"{', '.join(str(h) for h in hint)}: {schema.get('help', '')}".rstrip(": ")
     choices: tuple[str, ...] = ()
     if schema.get("kind") == "choice":
@@ -161,10 +165,32 @@ def job_request(plan: PlanView, values: Mapping[str, str]) -> JobRequest:
     )
 
 
+def when_fields(prefill: JobView | None) -> list[FormField]:
+    """The new-job form's queue and start time (a template or schedule has its own)."""
+    queue = prefill.queue if prefill else ""
+    return [
+        FormField("queue", "Queue", queue, "the plan's default queue"),
+        FormField("run_at", "Run at", "", "now; or 2026-12-01 03:00 (local time, or +01:00)"),
+    ]
+
+
+def run_at(text: str) -> datetime | None:
+    """A time typed in the form: without an offset it is this machine's local wall time."""
+    moment = parse_time("Run at", text or None)
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.astimezone()
+
+
 def submit_job(ctx: ConsoleContext, plan: PlanView, values: Mapping[str, str]) -> SubmittedJob:
     """Blocking: create the job through the job service; claim it here if only we can run it."""
     secrets: dict[str, Any] = {}
-    view = ctx.runtime.jobs.create(job_request(plan, values), secrets_out=secrets)
+    request = replace(
+        job_request(plan, values),
+        queue=values.get("queue") or None,
+        run_at=run_at(values.get("run_at", "")),
+    )
+    view = ctx.runtime.jobs.create(request, secrets_out=secrets)
     claimed = False
     if secrets and view.state == "queued" and ctx.runner is not None:
         claimed = ctx.runner.claim(view.id)
@@ -177,7 +203,7 @@ def job_form(
     title = f"{'Re-run' if prefill else 'New job'}: {plan.name}"
     return FormModal(
         title,
-        job_fields(plan, prefill),
+        [*job_fields(plan, prefill), *when_fields(prefill)],
         lambda values: submit_job(ctx, plan, values),
         submit_label="Run",
     )

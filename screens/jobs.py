@@ -2,7 +2,9 @@
 
 The list is one read (jobs plus their server-run counts) in a thread worker. It reloads when the
 core says a job or server run changed state, and every couple of seconds for jobs that other
-processes (a daemon, the CLI) run, at most one read at a time.
+processes (a daemon, the CLI) run, at most one read at a time. ``/`` filters it by state, plan,
+user and text (``state:failed plan:deploy user:alice words``); the filter is a database query,
+200 jobs at a time, the list growing when the cursor reaches its end.
 """
 
 from __future__ import annotations
@@ -15,24 +17,27 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Footer, Header, Input, Label
 from textual.worker import Worker
 
+from otter_tui.errors import OtterError
 from otter_tui.events import Event, JobCreated, JobStateChanged, Resync, ServerRunStateChanged
+from otter_tui.services.job_search import MAX_PAGE, JobFilter, parse_filter
 from otter_tui.services.jobs import JobView, RunCounts
 from screens.background import Coalesced, route_result, run_blocking
+from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
 from screens.job_actions import JobActions
 from screens.job_detail import JobDetailScreen
 from screens.job_format import counts_text, duration, mode_label, state_text, when
 from screens.messages import JobsChanged
-from screens.tables import add_columns, cursor_key
+from screens.tables import Table, add_columns, cursor_key
 
 COLUMNS = ("id", "plan", "state", "mode", "targets", "created", "duration", "server runs")
 RECENT = 200
-"""How many of the newest jobs the list shows."""
-POLL_SECONDS = 2.0
-"""How often the list re-reads while on screen, for jobs run by other processes."""
+"""How many of the newest (matching) jobs the list reads at a time."""
+WAITING = ("pending_approval", "scheduled", "queued")
+"""States of a job that can still be edited."""
 STATE_EVENTS = (JobCreated, JobStateChanged, ServerRunStateChanged, Resync)
 
 
@@ -76,6 +81,8 @@ class JobsScreen(Screen[None]):
         Binding("n", "new_job", "New job"),
         Binding("r", "rerun", "Re-run"),
         Binding("c", "cancel_job", "Cancel job"),
+        Binding("e", "edit_job", "Edit job"),
+        Binding("slash", "filter", "Filter"),
         Binding("f5", "reload", "Refresh", show=False),
     ]
 
@@ -89,17 +96,24 @@ class JobsScreen(Screen[None]):
         """New job, re-run, cancel."""
         self._loads = Coalesced(self._start_load)
         self._select: int | None = None
+        self.wanted = JobFilter()
+        """The filter in force (empty: the newest jobs)."""
+        self._limit = RECENT
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Input(
+            placeholder="filter: state:failed plan:deploy user:alice words  (Enter; Esc clears)",
+            id="jobs-filter",
+            compact=True,
+        )
         yield Label("", id="jobs-count")
-        yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        yield Table(id="jobs", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#jobs", DataTable), COLUMNS)
         self.ctx.events.subscribe(self, self._core_event)
-        self.set_interval(POLL_SECONDS, self._poll)
         self.action_reload()
 
     def selected(self) -> JobView | None:
@@ -114,22 +128,23 @@ class JobsScreen(Screen[None]):
         self._loads.request()
 
     def _start_load(self) -> None:
-        jobs = self.ctx.runtime.jobs
+        jobs, search, wanted, limit = (
+            self.ctx.runtime.jobs,
+            self.ctx.runtime.search,
+            self.wanted,
+            self._limit,
+        )
 
         def load() -> JobsSnapshot:
-            views = jobs.recent(limit=RECENT)
-            return JobsSnapshot(
-                tuple(views), jobs.run_counts([v.id for v in views]), self.ctx.runtime.ctx.now()
-            )
+            views = search.jobs(wanted, limit=limit)
+            counts = jobs.run_counts([v.id for v in views])
+            return JobsSnapshot(tuple(views), counts, self.ctx.runtime.ctx.now())
 
         run_blocking(self, load, group="jobs-load")
 
-    def _poll(self) -> None:
-        if self.is_current:
-            self.action_reload()
-
     def _core_event(self, event: Event) -> None:
-        if isinstance(event, STATE_EVENTS):
+        moved = isinstance(event, StoreChanged) and event.touches("jobs")
+        if moved or isinstance(event, STATE_EVENTS):
             self.action_reload()
 
     @on(JobsChanged)
@@ -140,7 +155,8 @@ class JobsScreen(Screen[None]):
     @on(Worker.StateChanged)
     def _worker_done(self, event: Worker.StateChanged) -> None:
         if not route_result(event, {"jobs-load": self._loaded}, self._load_failed):
-            route_result(event, self.actions.handlers, self._failed)
+            handlers = {**self.actions.handlers, "jobs-open": self._show_job}
+            route_result(event, handlers, self._failed)
 
     def _loaded(self, snapshot: JobsSnapshot) -> None:
         self._loads.done()
@@ -161,9 +177,45 @@ class JobsScreen(Screen[None]):
         if ids:
             table.move_cursor(row=ids.index(keep) if keep in ids else min(row, len(ids) - 1))
         active = sum(1 for v in self.snapshot.jobs if v.state in ("running", "queued"))
-        label = f"{len(ids)} recent jobs, {active} queued or running"
+        noun = "job" if len(ids) == 1 else "jobs"
+        if self.wanted.empty:
+            label = f"{len(ids)} recent {noun}, {active} queued or running"
+        else:
+            label = f"{len(ids)} {noun} matching {self.wanted.describe()!r}"
         self.query_one("#jobs-count", Label).update(label + self._runner_note())
         self.refresh_bindings()
+
+    # filtering --------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.query_one("#jobs-filter", Input).focus()
+
+    @on(Input.Submitted, "#jobs-filter")
+    def _filter(self, event: Input.Submitted) -> None:
+        try:
+            self.wanted = parse_filter(event.value)
+        except OtterError as error:
+            self._failed(str(error))
+            return
+        self._limit = RECENT
+        self.query_one("#jobs", DataTable).focus()
+        self.action_reload()
+
+    def key_escape(self) -> None:
+        field = self.query_one("#jobs-filter", Input)
+        if field.has_focus or not self.wanted.empty:
+            field.value = ""
+            self.wanted, self._limit = JobFilter(), RECENT
+            self.query_one("#jobs", DataTable).focus()
+            self.action_reload()
+
+    @on(DataTable.RowHighlighted, "#jobs")
+    def _near_end(self) -> None:
+        table = self.query_one("#jobs", DataTable)
+        full = table.row_count == self._limit and self._limit < MAX_PAGE
+        if full and table.cursor_row == table.row_count - 1:
+            self._limit = min(self._limit + RECENT, MAX_PAGE)
+            self.action_reload()
 
     def _runner_note(self) -> str:
         runner = self.ctx.runner
@@ -186,7 +238,15 @@ class JobsScreen(Screen[None]):
     def _open(self) -> None:
         view = self.selected()
         if view is not None:
-            self.app.push_screen(JobDetailScreen(self.ctx, view))
+            self._show_job(view)
+
+    def open_job(self, job_id: int) -> None:
+        """Open job ``job_id`` by number (the palette's "go to job 42"), listed or not."""
+        jobs = self.ctx.runtime.jobs
+        run_blocking(self, lambda: jobs.show(job_id), group="jobs-open")
+
+    def _show_job(self, view: JobView) -> None:
+        self.app.push_screen(JobDetailScreen(self.ctx, view))
 
     def action_new_job(self) -> None:
         self.actions.new_job()
@@ -201,7 +261,15 @@ class JobsScreen(Screen[None]):
         if view is not None:
             self.actions.cancel(view)
 
+    def action_edit_job(self) -> None:
+        view = self.selected()
+        if view is not None:
+            self.actions.edit(view)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in {"rerun", "cancel_job"} and self.is_mounted:
             return self.selected() is not None or None
+        if action == "edit_job" and self.is_mounted:
+            view = self.selected()
+            return (view is not None and view.state in WAITING) or None
         return True

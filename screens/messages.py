@@ -40,3 +40,12 @@ class JobsChanged(Message):
         super().__init__()
         self.select = select
         """The job to put the cursor on after the reload, if any."""
+
+
+class ShowJobInList(Message):
+    """A job was just created: the app goes to the Jobs section with the cursor on it."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__()
+        self.job_id = job_id
+        """The new job."""

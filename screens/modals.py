@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
@@ -97,7 +97,9 @@ class FormModal(ModalScreen[ResultT | None], Generic[ResultT]):
 
     On success the modal is dismissed with what ``submit`` returned. On failure the one-line
     error is shown under the fields and the form stays open with what was typed. Esc cancels
-    (dismissed with None). Enter in any text field submits.
+    (dismissed with None). Enter in any text field submits, and so does Enter on a closed
+    drop-down (Space opens it). With ``preview``, a pane under the fields shows what the values
+    would do (a schedule's next firings), recomputed as they are typed.
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -109,6 +111,7 @@ class FormModal(ModalScreen[ResultT | None], Generic[ResultT]):
         submit: Callable[[Mapping[str, str]], ResultT],
         *,
         submit_label: str = "Save",
+        preview: Callable[[Mapping[str, str]], str] | None = None,
     ) -> None:
         super().__init__()
         self.form_title = title
@@ -119,6 +122,8 @@ class FormModal(ModalScreen[ResultT | None], Generic[ResultT]):
         """Called with ``{field name: value}`` off the UI thread; raises OtterError to refuse."""
         self.submit_label = submit_label
         """The label of the button that submits."""
+        self.preview = preview
+        """Renders the values as text (off markup), on the UI thread: keep it quick."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form"):
@@ -132,6 +137,8 @@ class FormModal(ModalScreen[ResultT | None], Generic[ResultT]):
                     if field.hint:
                         yield Static("")
                         yield Static(field.hint, classes="form--hint", markup=False)
+            if self.preview is not None:
+                yield Static("", id="form-preview", markup=False)
             yield Static("", id="form-error", markup=False)
             with Horizontal(classes="dialog--buttons"):
                 yield Button(self.submit_label, variant="primary", id="form-submit")
@@ -142,6 +149,13 @@ class FormModal(ModalScreen[ResultT | None], Generic[ResultT]):
         editable = [w for w in self.query(".form--fields > *") if w.focusable]
         if editable:
             editable[0].focus()
+        self._show_preview()
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _show_preview(self) -> None:
+        if self.preview is not None and self.is_mounted:
+            self.query_one("#form-preview", Static).update(self.preview(self.values()))
 
     def _field_widget(self, field: FormField) -> Widget:
         widget_id = f"field-{field.name}"
@@ -171,6 +185,13 @@ class FormModal(ModalScreen[ResultT | None], Generic[ResultT]):
         error = self.query_one("#form-error", Static)
         error.update(line)
         error.set_class(bool(line), "-visible")
+
+    def on_key(self, event: events.Key) -> None:
+        focused = self.focused
+        if event.key == "enter" and isinstance(focused, Select) and not focused.expanded:
+            event.stop()
+            event.prevent_default()
+            self._submit()
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#form-submit")

@@ -22,11 +22,13 @@ from textual.worker import Worker
 from otter_tui.runtime import Runtime
 from otter_tui.services.plans import PlanView
 from screens.background import route_result, run_blocking
+from screens.change_feed import follow_store
 from screens.context import ConsoleContext
 from screens.job_actions import JobActions
 from screens.messages import JobsChanged
 from screens.plan_detail import PlanDetailModal
-from screens.tables import add_columns, cursor_key
+from screens.plan_records import PlanRecordActions
+from screens.tables import Table, add_columns, cursor_key
 
 COLUMNS = ("name", "key", "kind", "grouping", "enabled", "installed", "overridden")
 
@@ -69,6 +71,8 @@ class PlansScreen(Screen[None]):
         Binding("e", "toggle_enabled", "Enable/disable"),
         Binding("n", "new_job", "New job"),
         Binding("s", "reload(True)", "Sync files"),
+        Binding("o", "override", "Override"),
+        Binding("x", "delete", "Delete"),
     ]
 
     def __init__(self, ctx: ConsoleContext) -> None:
@@ -79,16 +83,19 @@ class PlansScreen(Screen[None]):
         """The records on show."""
         self.actions = JobActions(self, ctx)
         """The new-job form."""
+        self.records = PlanRecordActions(self, ctx.runtime, self._record_changed)
+        """Override a field, delete the record."""
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label("", id="plans-count")
-        yield DataTable(id="plans", cursor_type="row", zebra_stripes=True)
+        yield Table(id="plans", cursor_type="row", zebra_stripes=True)
         yield Static("", id="plan-errors", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#plans", DataTable), COLUMNS)
+        follow_store(self.ctx.events, self, "plans", self.action_reload)
         self.action_reload()
 
     def on_screen_resume(self) -> None:
@@ -110,7 +117,8 @@ class PlansScreen(Screen[None]):
             "plans-write": self._written,
         }
         if not route_result(event, handlers, self._failed):
-            route_result(event, self.actions.handlers, self._failed)
+            more = {**self.actions.handlers, **self.records.handlers}
+            route_result(event, more, self._failed)
 
     def _loaded(self, snapshot: PlansSnapshot) -> None:
         current = self.selected()
@@ -151,6 +159,20 @@ class PlansScreen(Screen[None]):
             plans, key, enable = self.ctx.runtime.plans, plan.key, not plan.enabled
             run_blocking(self, lambda: plans.set_enabled(key, enable), group="plans-write")
 
+    def action_override(self) -> None:
+        plan = self.selected()
+        if plan is not None:
+            self.records.override(plan)
+
+    def action_delete(self) -> None:
+        plan = self.selected()
+        if plan is not None:
+            self.records.delete(plan)
+
+    def _record_changed(self, line: str) -> None:
+        self.notify(line, markup=False)
+        self.action_reload()
+
     def action_new_job(self) -> None:
         plan = self.selected()
         if plan is not None:
@@ -161,6 +183,6 @@ class PlansScreen(Screen[None]):
         message.stop()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in {"toggle_enabled", "new_job"} and self.is_mounted:
+        if action in {"toggle_enabled", "new_job", "override", "delete"} and self.is_mounted:
             return self.selected() is not None or None
         return True

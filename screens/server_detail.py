@@ -13,6 +13,7 @@ from textual.worker import Worker
 from otter_tui.runtime import Runtime
 from otter_tui.services.inventory import ServerView
 from screens.background import route_result, run_blocking
+from screens.tables import Table
 
 CASCADE = "closest wins: server > env > role > global"
 
@@ -62,7 +63,7 @@ class ServerDetail(Vertical):
         with Vertical(id="variables-box"):
             yield Label("Resolved variables", classes="section-title")
             yield Static(CASCADE, classes="hint", markup=False)
-            yield DataTable(id="server-variables", cursor_type="row", zebra_stripes=True)
+            yield Table(id="server-variables", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.query_one("#server-variables", DataTable).add_columns("variable", "value")

@@ -15,7 +15,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
-from textual.signal import Signal
 from textual.widgets import DataTable, Footer, Header, Input, Label, TabbedContent, TabPane
 from textual.worker import Worker
 
@@ -23,6 +22,8 @@ from otter_tui.events import DriftChecked, Event, Resync
 from otter_tui.runtime import Runtime
 from otter_tui.services.inventory import ServerView
 from screens.background import route_result, run_blocking
+from screens.change_feed import StoreChanged
+from screens.context import ConsoleContext
 from screens.groups import GroupsPane
 from screens.import_modal import ImportCommands, start_import
 from screens.messages import InventoryChanged
@@ -30,6 +31,7 @@ from screens.modals import ConfirmModal
 from screens.server_detail import ServerDetail, address
 from screens.server_form import add_server_modal, edit_server_modal
 from screens.snapshot import InventorySnapshot, load_snapshot
+from screens.tables import Table
 
 COLUMNS = ("name", "transport", "address", "user", "active", "roles", "environments", "drift")
 
@@ -82,7 +84,7 @@ class ServersPane(Vertical):
         self.runtime = runtime
         """The services every action calls."""
         self.drift: dict[str, str] = {}
-        """Drift results seen since start, by server (the store has none to show yet)."""
+        """Each server's drift status: as stored at the last load, then as checks report it."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filter-bar"):
@@ -93,7 +95,7 @@ class ServersPane(Vertical):
             )
             yield Label("", id="servers-count")
         with Horizontal(id="servers-body"):
-            yield DataTable(id="servers", cursor_type="row", zebra_stripes=True)
+            yield Table(id="servers", cursor_type="row", zebra_stripes=True)
             yield ServerDetail(self.runtime, id="server-detail")
 
     @property
@@ -112,6 +114,7 @@ class ServersPane(Vertical):
         """Show a fresh snapshot, keeping the cursor on ``select`` or the server it was on."""
         current = self.selected()
         self.snapshot = snapshot
+        self.drift = dict(snapshot.drift)
         self._fill(select or (current.name if current else None), columns=True)
         self.query_one(ServerDetail).reload()
 
@@ -140,7 +143,7 @@ class ServersPane(Vertical):
     def set_drift(self, server: str, status: str) -> None:
         self.drift[server] = status
         if server in {s.name for s in self.snapshot.servers if matches(s, self.filter_text)}:
-            self.table.update_cell(server, "drift", Text(status))
+            self.table.update_cell(server, "drift", Text(status), update_width=True)
             self._show_selected()
 
     @on(DataTable.RowHighlighted, "#servers")
@@ -257,11 +260,11 @@ class ServersScreen(Screen[None]):
     ]
     COMMANDS = {ImportCommands}
 
-    def __init__(self, runtime: Runtime, events: Signal[Event]) -> None:
+    def __init__(self, ctx: ConsoleContext) -> None:
         super().__init__()
-        self.runtime = runtime
+        self.runtime = ctx.runtime
         """The services the panes call."""
-        self.events = events
+        self.events = ctx.events
         """Core events from the app's bridge."""
         self._select_after_load: str | None = None
 
@@ -312,5 +315,7 @@ class ServersScreen(Screen[None]):
     def _core_event(self, event: Event) -> None:
         if isinstance(event, DriftChecked):
             self.query_one(ServersPane).set_drift(event.server, event.status)
-        elif isinstance(event, Resync):
+        elif isinstance(event, Resync) or (
+            isinstance(event, StoreChanged) and event.touches("servers")
+        ):
             self.action_reload()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from otter_tui.runtime import Runtime
 from otter_tui.services.inventory import GroupView, ServerView
@@ -18,6 +19,8 @@ class InventorySnapshot:
     """Every role, by name."""
     environments: tuple[GroupView, ...] = ()
     """Every environment, by name (``parent`` set on nested ones)."""
+    drift: Mapping[str, str] = field(default_factory=dict)
+    """Each server's stored drift status (whoever checked: CLI, daemon, a console)."""
 
     @property
     def role_names(self) -> list[str]:
@@ -32,10 +35,11 @@ class InventorySnapshot:
 
 
 def load_snapshot(runtime: Runtime) -> InventorySnapshot:
-    """Blocking: read the whole inventory (call it from a thread worker)."""
+    """Blocking: read the whole inventory and the stored drift (call it from a thread worker)."""
     inventory = runtime.inventory
     return InventorySnapshot(
         tuple(inventory.list_servers()),
         tuple(inventory.list_roles()),
         tuple(inventory.list_environments()),
+        {d.server: d.status for d in runtime.drift.servers()},
     )

@@ -2,7 +2,8 @@
 
 Running opens the job form filled from the template (sensitive fields empty and hidden: they are
 never stored) and creates the job through the templates service, as the acting user, linked to
-the template. Templates are added and trigger keys issued on the command line.
+the template. ``a`` adds one and ``e`` edits one (:mod:`screens.template_edit`), ``k`` issues
+its trigger key (shown once).
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from otter_tui.runtime import Runtime
 from otter_tui.services.plans import PlanView
 from otter_tui.services.templates import Overrides, TemplateService, TemplateView
 from screens.background import route_result, run_blocking
+from screens.change_feed import follow_store
 from screens.context import ConsoleContext
 from screens.job_actions import WAITING_WORDS
-from screens.job_form import SubmittedJob, job_fields, job_request
+from screens.job_form import PlanPickerModal, SubmittedJob, job_fields, job_request
 from screens.messages import JobsChanged
 from screens.modals import ConfirmModal, FormModal
-from screens.tables import add_columns, cursor_key
+from screens.tables import Table, add_columns, cursor_key
+from screens.template_edit import allowed, template_form
 
 COLUMNS = ("name", "plan", "targets", "variables", "sim", "owner", "key", "description")
 
@@ -84,6 +87,9 @@ class TemplatesScreen(Screen[None]):
 
     BINDINGS = [
         Binding("r", "run_template", "Run"),
+        Binding("a", "add", "Add"),
+        Binding("e", "edit", "Edit"),
+        Binding("k", "issue_key", "Trigger key"),
         Binding("x", "remove", "Remove"),
         Binding("f5", "reload", "Refresh", show=False),
     ]
@@ -94,15 +100,17 @@ class TemplatesScreen(Screen[None]):
         """Services, core events and the runner."""
         self.templates: tuple[TemplateView, ...] = ()
         """The templates on show."""
+        self._editing: TemplateView | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label("", id="templates-count")
-        yield DataTable(id="templates", cursor_type="row", zebra_stripes=True)
+        yield Table(id="templates", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#templates", DataTable), COLUMNS)
+        follow_store(self.ctx.events, self, "templates", self.action_reload)
         self.action_reload()
 
     def on_screen_resume(self) -> None:
@@ -125,6 +133,8 @@ class TemplatesScreen(Screen[None]):
             "templates-load": self._loaded,
             "templates-open": self._open_form,
             "templates-remove": self._removed,
+            "templates-plans": self._plans_loaded,
+            "templates-key": self._key_issued,
         }
         route_result(event, handlers, self._failed)
 
@@ -140,7 +150,7 @@ class TemplatesScreen(Screen[None]):
         if names:
             keep = current.name if current else None
             table.move_cursor(row=names.index(keep) if keep in names else min(row, len(names) - 1))
-        hint = "" if names else "  ·  add one with: otter-tui templates add NAME PLAN"
+        hint = "" if names else "  ·  a adds one"
         self.query_one("#templates-count", Label).update(f"{len(names)} templates{hint}")
         self.refresh_bindings()
 
@@ -187,6 +197,64 @@ class TemplatesScreen(Screen[None]):
     def _jobs_changed(self, message: JobsChanged) -> None:
         message.stop()
 
+    # adding, editing, keys --------------------------------------------------------------------
+
+    def action_add(self) -> None:
+        self._editing = None
+        run_blocking(self, allowed(self.ctx.runtime), group="templates-plans")
+
+    def action_edit(self) -> None:
+        self._editing = self.selected()
+        if self._editing is not None:
+            run_blocking(self, allowed(self.ctx.runtime), group="templates-plans")
+
+    def _plans_loaded(self, plans: list[PlanView]) -> None:
+        view = self._editing
+        if view is None:
+            picker = PlanPickerModal(plans, "New template: which plan?")
+            self.app.push_screen(picker, lambda plan: self._open_editor(plan, None))
+            return
+        plan = next((p for p in plans if p.key == view.plan_key), None)
+        if plan is None:
+            self._failed(f"plan '{view.plan_name}' no longer exists")
+        else:
+            self._open_editor(plan, view)
+
+    def _open_editor(self, plan: PlanView | None, view: TemplateView | None) -> None:
+        if plan is not None:
+            self.app.push_screen(template_form(self.ctx.runtime, plan, view), self._saved)
+
+    def _saved(self, view: TemplateView | None) -> None:
+        if view is not None:
+            self.notify(f"template {view.name} saved", markup=False)
+            self.action_reload()
+
+    def action_issue_key(self) -> None:
+        view = self.selected()
+        if view is None:
+            return
+        service, name = self.ctx.runtime.templates, view.name
+        replaces = " It replaces the current key." if view.has_trigger_key else ""
+        question = f"Issue a new trigger key for {name}?{replaces}"
+
+        def issue() -> tuple[str, str]:
+            return name, service.issue_trigger_key(name)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                run_blocking(self, issue, group="templates-key")
+
+        self.app.push_screen(ConfirmModal(question, confirm_label="Issue"), answered)
+
+    def _key_issued(self, issued: tuple[str, str]) -> None:
+        name, key = issued
+        shown = (
+            f"Trigger key of {name} (shown this once; only its hash is stored):\n\n{key}\n\n"
+            "Scripts trigger the template with it (see docs/templates.md)."
+        )
+        self.app.push_screen(ConfirmModal(shown, confirm_label="Done", deny_label="Close"))
+        self.action_reload()
+
     # removing ---------------------------------------------------------------------------------
 
     def action_remove(self) -> None:
@@ -207,7 +275,7 @@ class TemplatesScreen(Screen[None]):
         self.action_reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in {"run_template", "remove"} and self.is_mounted:
+        if action in {"run_template", "remove", "edit", "issue_key"} and self.is_mounted:
             return self.selected() is not None or None
         return True
 

@@ -254,7 +254,7 @@ async def test_core_events_reach_the_screen_through_the_bridge(runtime: Runtime)
     app = OtterApp(runtime, bus)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert cell(app, "demo-web1", "drift") == "-"
+        assert cell(app, "demo-web1", "drift") == "never checked"
         await bus.publish(DriftChecked("demo-web1", "drifted", datetime.now(UTC)))
         await pilot.pause(0.1)
         await settle(pilot)

@@ -97,3 +97,39 @@ async def test_x_removes_a_template_after_asking(runtime: Runtime) -> None:
         await settle(pilot)
         assert rows(app) == []
     assert runtime.templates.list_templates() == []
+
+
+async def test_add_edit_and_issue_a_trigger_key_from_the_section(runtime: Runtime) -> None:
+    app = OtterApp(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("enter")  # the first runnable plan: Demo deploy
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormModal) and form.form_title == "New template: Demo deploy"
+        values = {"name": "nightly-web", "description": "web tier", "roles": "web"}
+        for name, value in {**values, "var-version": "2.0"}.items():
+            form.query_one(f"#field-{name}").value = value  # type: ignore[attr-defined]
+        await pilot.click("#form-submit")
+        await settle(pilot)
+        assert isinstance(app.screen, TemplatesScreen)
+        added = runtime.templates.show("nightly-web")
+        assert (added.description, added.targets.roles) == ("web tier", ("web",))
+        assert added.variables["version"] == "2.0"
+        await pilot.press("e")  # the cursor is on deploy-demo (first by name)
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormModal)
+        assert form.form_title == "Edit template deploy-demo: Demo deploy"
+        form.query_one("#field-var-version").value = "1.2.9"  # type: ignore[attr-defined]
+        await pilot.click("#form-submit")
+        await settle(pilot)
+        assert runtime.templates.show("deploy-demo").variables["version"] == "1.2.9"
+        await pilot.press("k", "y")
+        await settle(pilot)
+        shown = app.screen
+        assert isinstance(shown, ConfirmModal) and "shown this once" in shown.question
+    assert runtime.templates.show("deploy-demo").has_trigger_key

@@ -8,7 +8,6 @@ A bad cron line or zone is refused with one line naming the field (exit 2). Time
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 import click
@@ -17,8 +16,7 @@ from otter_tui.cli.inventory import csv, json_option
 from otter_tui.cli.jobs import parse_vars
 from otter_tui.cli.output import emit_json, fields, table
 from otter_tui.cli.state import CliState
-from otter_tui.errors import UsageError
-from otter_tui.scheduling import MisfirePolicy, OverlapPolicy
+from otter_tui.scheduling import MisfirePolicy, OverlapPolicy, parse_time
 from otter_tui.services.schedules import ScheduleFields, ScheduleService, ScheduleView
 from otter_tui.targeting import TargetSpec
 
@@ -53,19 +51,6 @@ def schedule_options(func: Any) -> Any:
     for option in reversed(options):
         func = option(func)
     return func
-
-
-def parse_time(option: str, text: str | None) -> datetime | None:
-    """ISO date and time; without an offset it is a wall time in the schedule's zone."""
-    if text is None:
-        return None
-    try:
-        return datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(
-            f"{option} takes a date and time like '2026-12-01 03:00' (optionally with an "
-            f"offset); got {text!r}"
-        ) from None
 
 
 def _targets(opts: dict[str, Any]) -> TargetSpec | None:

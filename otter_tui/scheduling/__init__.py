@@ -28,9 +28,14 @@ from otter_tui.scheduling.policies import (
     decide_overlap,
     plan_misfires,
 )
-from otter_tui.scheduling.syntax import CronSyntaxError, UnknownTimeZoneError, load_zone
+from otter_tui.scheduling.syntax import (
+    CronSyntaxError,
+    UnknownTimeZoneError,
+    load_zone,
+    parse_time,
+)
 from otter_tui.scheduling.timing import DuePlan, Misfire, Timing
-from otter_tui.scheduling.zones import resolve_wall
+from otter_tui.scheduling.zones import offset_changes_on, resolve_wall
 
 __all__ = [
     "CONFIGURATION_DEFAULTS",
@@ -57,7 +62,9 @@ __all__ = [
     "load_zone",
     "next_fire",
     "next_n",
+    "offset_changes_on",
     "parse_cron",
+    "parse_time",
     "plan_misfires",
     "resolve_wall",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from otter_tui.errors import UsageError
@@ -197,3 +198,19 @@ def _check_fires(fields: tuple[CronField, ...], line: str) -> None:
         f"cron line {line!r} never fires: day-of-month {days.text!r} "
         f"does not occur in month {months.text!r}"
     )
+
+
+def parse_time(option: str, text: str | None) -> datetime | None:
+    """ISO date and time; without an offset it is a wall time in the schedule's zone.
+
+    ``option`` names the field in the error (``--at`` on the command line, ``Run at`` in a form).
+    """
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            f"{option} takes a date and time like '2026-12-01 03:00' (optionally with an "
+            f"offset); got {text!r}"
+        ) from None

@@ -10,7 +10,7 @@ table), so a one-day probe cannot step over a change and its reversal.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 PROBE_STEP = timedelta(days=1)
 
@@ -83,3 +83,15 @@ def resolve_wall(wall: datetime, zone: tzinfo) -> datetime:
     if change is None:  # cannot happen with tzdata; fall back to zoneinfo's own answer
         return first
     return change
+
+
+def offset_changes_on(zone: tzinfo, day: date) -> bool:
+    """True when the zone's UTC offset changes during the local calendar ``day`` (a DST day).
+
+    Compares the offset just before the day's first instant with the one just before the next
+    day's: tzdata changes fall on whole seconds and never twice within two days.
+    """
+    second = timedelta(seconds=1)
+    start = resolve_wall(datetime.combine(day, time()), zone) - second
+    end = resolve_wall(datetime.combine(day + timedelta(days=1), time()), zone) - second
+    return utc_offset(zone, start) != utc_offset(zone, end)

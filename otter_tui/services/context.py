@@ -96,6 +96,11 @@ class ServiceContext:
         if granted is None:
             raise PermissionDenied(f"user '{self.actor}' lacks permission '{permission}'")
 
+    def check(self, permission: str) -> None:
+        """Raise ``PermissionDenied`` now, in its own session: a form asks before it is filled."""
+        with self.db.session() as session:
+            self.require(session, permission)
+
     def audit(
         self,
         session: Session,

@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from otter_tui.errors import UsageError
-from otter_tui.scheduling import Timing, describe, load_zone, parse_cron
+from otter_tui.scheduling import (
+    Timing,
+    describe,
+    load_zone,
+    next_n,
+    offset_changes_on,
+    parse_cron,
+)
 from otter_tui.store.models import Schedule
 from otter_tui.targeting import TargetSpec
 
@@ -90,6 +98,53 @@ class Upcoming:
         }
 
 
+@dataclass(frozen=True)
+class LastFiring:
+    """A schedule's newest recorded firing, with the state of the job it created (if any)."""
+
+    due_at: datetime
+    state: str
+    job_id: int | None
+    job_state: str | None
+    note: str
+
+    @property
+    def result(self) -> str:
+        """In words, for a table: ``job 42 succeeded``, ``skipped: overlap``, ``missed``."""
+        if self.job_id is not None:
+            return f"job {self.job_id} {self.job_state or 'removed'}"
+        return f"{self.state}: {self.note}" if self.note else self.state
+
+
+@dataclass(frozen=True)
+class PreviewFiring:
+    """One upcoming firing of a cron line being typed."""
+
+    local: datetime
+    """Wall time in the schedule's zone."""
+    utc: datetime
+    dst_day: bool
+    """The zone's UTC offset changes on this local day: the DST rules apply (docs/scheduling.md)."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A cron line in words and its next firings after a moment, before it is saved."""
+
+    description: str
+    firings: tuple[PreviewFiring, ...]
+
+
+def preview(cron: str, timezone: str, after: datetime, count: int = 10) -> Preview:
+    """What ``cron`` in ``timezone`` would do; raises the parser's UsageError when it is bad."""
+    spec = parse_cron(cron, timezone.strip() or "UTC")
+    firings = tuple(
+        PreviewFiring(local, moment, offset_changes_on(spec.zone, local.date()))
+        for local, moment in next_n(spec, after, count)
+    )
+    return Preview(describe(spec), firings)
+
+
 def timing_of(row: Schedule) -> Timing:
     """A stored schedule's firing rule; raises a UsageError if its zone or line went bad."""
     if row.once_at is not None:
@@ -101,8 +156,14 @@ def describe_row(row: Schedule) -> str:
     if row.once_at is not None:
         local = row.once_at.astimezone(load_zone(row.timezone))
         return f"once, at {local:%Y-%m-%d %H:%M %Z}"
+    return _describe_line(row.cron, row.timezone)
+
+
+@lru_cache(maxsize=1024)
+def _describe_line(cron: str, timezone: str) -> str:
+    """Cached: a list of thousands of schedules holds few distinct lines."""
     try:
-        return describe(parse_cron(row.cron, row.timezone))
+        return describe(parse_cron(cron, timezone))
     except UsageError as exc:
         return f"invalid: {exc}"
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from otter_tui.errors import ConflictError, NotFoundError, UsageError
@@ -37,12 +37,13 @@ from otter_tui.services.jobs import JobRequest, JobService
 from otter_tui.services.plans import PlanService, get_record
 from otter_tui.services.schedule_views import (
     FiringView,
+    LastFiring,
     ScheduleView,
     Upcoming,
     schedule_view,
     timing_of,
 )
-from otter_tui.store.models import PlanRecord, Schedule, ScheduleFiring
+from otter_tui.store.models import Job, PlanRecord, Schedule, ScheduleFiring
 from otter_tui.targeting import TargetSpec
 
 MAX_UPCOMING = 1000
@@ -96,9 +97,18 @@ class ScheduleService:
 
     # reading ---------------------------------------------------------------------------------
 
-    def list_schedules(self) -> list[ScheduleView]:
+    def list_schedules(self, limit: int | None = None) -> list[ScheduleView]:
+        """By name; the first ``limit`` only when given (a screen shows a page at a time)."""
+        query = select(Schedule).order_by(Schedule.name).limit(limit)
         with self.ctx.db.session() as s:
-            return [schedule_view(r) for r in s.scalars(select(Schedule).order_by(Schedule.name))]
+            return [schedule_view(r) for r in s.scalars(query)]
+
+    def count(self) -> tuple[int, int]:
+        """How many schedules there are, and how many of them are disabled."""
+        disabled = func.count(Schedule.id).filter(Schedule.enabled.is_(False))
+        with self.ctx.db.session() as s:
+            total, off = s.execute(select(func.count(Schedule.id), disabled)).one()
+            return int(total), int(off)
 
     def show(self, name: str) -> ScheduleView:
         with self.ctx.db.session() as s:
@@ -115,6 +125,32 @@ class ScheduleService:
                 .limit(limit)
             )
             return [FiringView(f.due_at, f.state.value, f.job_id, f.note) for f in s.scalars(query)]
+
+    def last_firings(self) -> dict[int, LastFiring]:
+        """Each schedule's newest recorded firing, by schedule id, in one query (for a list)."""
+        newest = (
+            select(ScheduleFiring.schedule_id, func.max(ScheduleFiring.due_at).label("due"))
+            .group_by(ScheduleFiring.schedule_id)
+            .subquery()
+        )
+        query = (
+            select(ScheduleFiring, Job.state)
+            .join(newest, (ScheduleFiring.schedule_id == newest.c.schedule_id))
+            .where(ScheduleFiring.due_at == newest.c.due)
+            .outerjoin(Job, Job.id == ScheduleFiring.job_id)
+        )
+        with self.ctx.db.session() as s:
+            return {
+                f.schedule_id: LastFiring(
+                    f.due_at, f.state.value, f.job_id, state.value if state else None, f.note
+                )
+                for f, state in s.execute(query)
+            }
+
+    def check_can_edit(self) -> None:
+        """Raise PermissionDenied now when the actor may not save schedules (a form fails fast)."""
+        with self.ctx.db.session() as s:
+            self._require(s)
 
     def upcoming(self, name: str, count: int) -> Upcoming:
         """The next ``count`` firings after now, as (wall time in the zone, UTC) pairs."""
@@ -345,6 +381,7 @@ def _audit_detail(row: Schedule) -> dict[str, Any]:
 
 __all__ = [
     "FiringView",
+    "LastFiring",
     "ScheduleFields",
     "ScheduleService",
     "ScheduleView",

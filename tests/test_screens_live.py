@@ -1,0 +1,76 @@
+"""Live everywhere: a change made outside the console (here straight through the services, as the
+CLI makes it, with no event bus in between) shows in every section within about a second, through
+the one change feed; and the markers the feed reads move exactly for what changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from otter_tui.runtime import Runtime
+from otter_tui.services.changes import KINDS, changed_kinds, read_markers
+from otter_tui.services.jobs import JobRequest
+from otter_tui.services.schedules import ScheduleFields
+from otter_tui.targeting import TargetSpec
+from screens.app import OtterApp
+from tests.fixtures_core import FixedClock, make_runtime
+from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, rows, settle, until
+
+SECOND = 5.0
+"""The feed reads twice a second; a loaded test machine (2 shared cores) gets slack."""
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    rt = make_runtime(
+        tmp_path, clock=FixedClock(), sections={"paths": {"plans_dir": str(PLANS_DIR)}}
+    )
+    rt.plans.set_enabled(DEPLOY, True)
+    yield rt
+    rt.close()
+
+
+def test_markers_move_for_audited_changes_and_new_jobs(runtime: Runtime) -> None:
+    before = read_markers(runtime.ctx)
+    assert changed_kinds({}, before) == KINDS  # the first read: everything may have moved
+    assert changed_kinds(before, read_markers(runtime.ctx)) == frozenset()
+    runtime.inventory.add_role("cache")
+    after_role = read_markers(runtime.ctx)
+    assert changed_kinds(before, after_role) == {"audit"}
+    runtime.jobs.create(JobRequest(DEPLOY, TargetSpec(roles=("demo",)), {"version": "1"}))
+    assert {"jobs", "new_jobs"} <= changed_kinds(after_role, read_markers(runtime.ctx))
+
+
+async def test_every_section_follows_changes_made_outside_the_console(runtime: Runtime) -> None:
+    app = OtterApp(runtime)  # no bus: nothing tells the console but the store
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        runtime.inventory.add_server("late1", "10.0.0.9")
+        await until(pilot, lambda: "late1" in [r[0] for r in rows(app, "#servers")], SECOND)
+
+        await app.run_action("section('jobs')")
+        await settle(pilot)
+        job = runtime.jobs.create(JobRequest(DEPLOY, TargetSpec(roles=("demo",)), {"version": "1"}))
+        await until(pilot, lambda: str(job.id) in [r[0] for r in rows(app, "#jobs")], SECOND)
+
+        await app.run_action("section('schedules')")
+        await settle(pilot)
+        fields = ScheduleFields(
+            plan=DEPLOY,
+            cron="@daily",
+            targets=TargetSpec(roles=("demo",)),
+            variables={"version": "1"},
+        )
+        runtime.schedules.add("from-cli", fields)
+        await until(pilot, lambda: [r[0] for r in rows(app, "#schedules")] == ["from-cli"], SECOND)
+
+        await app.run_action("section('plans')")
+        await settle(pilot)
+        runtime.plans.set_enabled(DEPLOY, False)
+        await until(
+            pilot,
+            lambda: ["Demo deploy", "no"] in [[r[0], r[4]] for r in rows(app, "#plans")],
+            SECOND,
+        )
