@@ -25,19 +25,27 @@ pytestmark = pytest.mark.both_stores
 
 PLAN = '''
 import asyncio
+from pathlib import Path
 
-from otter_tui.plan import OrchestrationPlan
+from otter_tui.plan import OrchestrationPlan, Text
 
 
 class Deploy(OrchestrationPlan):
-    """Holds its server for a second."""
+    """Holds its server for a second, or until ``release`` exists when that names a file."""
 
     name = "Deploy"
     exclusive = True
+    variables = {"release": Text(default="")}
 
     async def run(self, ctx):
         ctx.log("switching")
-        await asyncio.sleep(1)
+        release = str(ctx.vars["release"])
+        if not release:
+            await asyncio.sleep(1)
+        for _ in range(600):
+            if not release or Path(release).exists():
+                break
+            await asyncio.sleep(0.05)
         ctx.log("switched")
 '''
 DEPLOY = "deploy.Deploy"
@@ -68,8 +76,9 @@ async def two_workers(tmp_path: Path, store_url: str | None) -> AsyncIterator[Ru
     rt.close()
 
 
-def deploy(rt: Runtime) -> JobView:
-    return rt.jobs.create(JobRequest(DEPLOY, TargetSpec(servers=("here",))))
+def deploy(rt: Runtime, release: Path | None = None) -> JobView:
+    variables = {"release": str(release)} if release else {}
+    return rt.jobs.create(JobRequest(DEPLOY, TargetSpec(servers=("here",)), variables))
 
 
 async def finished(rt: Runtime, *jobs: JobView) -> list[JobView]:
@@ -95,15 +104,20 @@ async def test_the_later_job_waits_for_the_server_and_never_overlaps(two_workers
     )
 
 
-async def test_a_cancel_reaches_a_job_waiting_for_its_server(two_workers: Runtime) -> None:
+async def test_a_cancel_reaches_a_job_waiting_for_its_server(
+    two_workers: Runtime, tmp_path: Path
+) -> None:
     rt = two_workers
-    first = deploy(rt)
+    release = tmp_path / "release"
+    first = deploy(rt, release)  # holds the server until the test releases it
     assert await wait_until(lambda: rt.jobs.show(first.id).state == "running", timeout=10)
     second = deploy(rt)
     assert await wait_until(
-        lambda: "waiting for server here" in " ".join(log_text(rt, second.id)), timeout=10
+        lambda: "waiting for server here" in " ".join(log_text(rt, second.id)), timeout=20
     )
     rt.jobs.cancel(second.id)
+    assert await wait_until(lambda: rt.jobs.show(second.id).state == "cancelled", timeout=20)
+    release.touch()
     one, two = await finished(rt, first, second)
     assert (one.state, two.state) == ("succeeded", "cancelled")
     assert two.server_runs[0].error == "cancelled while waiting for its server"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label, Select, Static, Tree
 
@@ -14,6 +14,7 @@ from otter_tui.config import settings_from_mapping
 from otter_tui.errors import NotFoundError
 from otter_tui.events import DriftChecked, EventBus
 from otter_tui.runtime import Runtime, open_runtime
+from otter_tui.store.models import DriftItem, DriftStatus, Server
 from screens.app import OtterApp
 from screens.modals import ConfirmModal, FormModal
 from screens.servers import ServersScreen
@@ -255,7 +256,15 @@ async def test_core_events_reach_the_screen_through_the_bridge(runtime: Runtime)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert cell(app, "demo-web1", "drift") == "never checked"
-        await bus.publish(DriftChecked("demo-web1", "drifted", datetime.now(UTC)))
+        # As a check does: the result is stored, then announced (a reload agrees with the event).
+        checked = runtime.ctx.now()
+        with runtime.db.transaction() as s:
+            server = s.scalar(select(Server).where(Server.name == "demo-web1"))
+            assert server is not None
+            server.drift_checked_at = checked
+            s.add(DriftItem(server_id=server.id, plan_key="p.P", item="/etc/motd",
+                            status=DriftStatus.DRIFTED, checked_at=checked))  # fmt: skip
+        await bus.publish(DriftChecked("demo-web1", "drifted", checked))
         await pilot.pause(0.1)
         await settle(pilot)
         assert cell(app, "demo-web1", "drift") == "drifted"
