@@ -294,6 +294,7 @@ class Daemon:
         for task in self._tasks:
             task.cancel()
         await self.engine.close()
+        await self.journal.finish_unlogged(running)
         states = await asyncio.to_thread(job_states, self.runtime, running)
         interrupted = [j for j, state in states.items() if state == "interrupted"]
         emit(

@@ -86,6 +86,8 @@ class Journal:
         self.db = db
         self.bus = bus
         self.job_lines = job_lines
+        self.logged_finished: set[int] = set()
+        """Jobs whose ``job.finished`` line was written."""
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -102,6 +104,17 @@ class Journal:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+
+    async def finish_unlogged(self, job_ids: list[int]) -> None:
+        """At shutdown, ``job.finished`` for each finished job whose line was not written: a run
+        cancelled at the end of the grace may report after the journal stopped listening, and
+        the log must still say how every job it saw start ended."""
+        for job_id in job_ids:
+            if job_id in self.logged_finished:
+                continue
+            facts = await asyncio.to_thread(job_facts, self.db, job_id)
+            if facts is not None and JobState(facts.state).finished:
+                self._finished(job_id, facts)
 
     async def _consume(self, sub: Subscription) -> None:
         while True:
@@ -148,6 +161,7 @@ class Journal:
             self._finished(event.job_id, facts)
 
     def _finished(self, job_id: int, facts: JobFacts) -> None:
+        self.logged_finished.add(job_id)
         level = logging.INFO if facts.state in QUIET_STATES else logging.WARNING
         if facts.state in FAILED_STATES:
             level = logging.ERROR

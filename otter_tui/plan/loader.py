@@ -89,15 +89,22 @@ class LoadResult:
     errors: list[LoadError] = field(default_factory=list)
 
 
+_LOADING = threading.RLock()
+"""One load at a time per process: a load replaces the plan package in ``sys.modules``, so two
+threads loading at once (twenty job requests on a cold service) would drop each other's modules
+mid-import ("dictionary changed size during iteration", tests/test_jobs_claims.py)."""
+
+
 def load_plans(plans_dir: Path) -> LoadResult:
     """Load every plan file in ``plans_dir`` (a missing folder holds no plans)."""
     result = LoadResult()
     if not plans_dir.is_dir():
         return result
-    package = _fresh_package(plans_dir)
-    for path in sorted(plans_dir.glob("*.py")):
-        if not path.name.startswith("_"):
-            _load_file(path, package, result)
+    with _LOADING:
+        package = _fresh_package(plans_dir)
+        for path in sorted(plans_dir.glob("*.py")):
+            if not path.name.startswith("_"):
+                _load_file(path, package, result)
     return result
 
 
@@ -112,7 +119,8 @@ def load_plan_file(plans_dir: Path, stem: str) -> LoadResult | None:
     if stem.startswith("_") or "/" in stem or not path.is_file():
         return None
     result = LoadResult()
-    _load_file(path, _fresh_package(plans_dir), result)
+    with _LOADING:
+        _load_file(path, _fresh_package(plans_dir), result)
     return result
 
 
@@ -120,7 +128,7 @@ def _fresh_package(plans_dir: Path) -> str:
     """Make ``otter_plans_<hash>`` a clean package over ``plans_dir``, dropping an older load."""
     digest = hashlib.sha256(str(plans_dir.resolve()).encode()).hexdigest()[:12]
     name = f"otter_plans_{digest}"
-    for loaded in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
+    for loaded in [m for m in list(sys.modules) if m == name or m.startswith(f"{name}.")]:
         del sys.modules[loaded]
     package = types.ModuleType(name, f"plan files in {plans_dir}")
     package.__path__ = [str(plans_dir.resolve())]
