@@ -19,7 +19,6 @@ import itertools
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from otter_tui.testing.processes import terminate as _terminate
 from otter_tui.transport.known_hosts import known_hosts_pattern
 from otter_tui.transport.ssh import SshTransport
 from otter_tui.transport.ssh_options import SshOptions
@@ -150,7 +150,7 @@ class SshdFleet:
     def stop(self) -> None:
         """SIGTERM every sshd and its sessions by PID; SIGKILL what is left after a grace."""
         daemons = [d for d in self._daemons if d.process is not None]
-        _terminate([d.process for d in daemons if d.process is not None])
+        _terminate([d.process for d in daemons if d.process is not None], grace=STOP_GRACE)
         for daemon in daemons:
             daemon.process = None
 
@@ -165,7 +165,9 @@ class SshdFleet:
         _keygen([key])
         daemon.ports.remove(port)
         restart = [daemon] if daemon.ports else []
-        _terminate([daemon.process] if daemon.process is not None else [], sessions=False)
+        _terminate(
+            [daemon.process] if daemon.process is not None else [], sessions=False, grace=STOP_GRACE
+        )
         if not daemon.ports:
             self._daemons.remove(daemon)
         alone = _Daemon(next(self._idents), [port], key)
@@ -350,58 +352,3 @@ def _failure(workdir: Path, daemon: _Daemon) -> str:
     log = workdir / f"sshd-{daemon.ident}.log"
     tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
     return f"sshd for ports {daemon.ports} failed: {' | '.join(tail) or 'no log output'}"
-
-
-def _terminate(processes: list[subprocess.Popen[bytes]], sessions: bool = True) -> None:
-    """SIGTERM each sshd (and, with ``sessions``, every descendant), then SIGKILL stragglers.
-
-    Without ``sessions`` only the listener goes: established connections live on until their
-    clients close them, which is what a real sshd restart does.
-    """
-    if not processes:
-        return
-    descendants = _descendants({p.pid for p in processes}) if sessions else []
-    for pid in [p.pid for p in processes] + descendants:
-        _kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    while any(_alive(pid) for pid in descendants) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    for pid in descendants:
-        if _alive(pid):
-            _kill(pid, signal.SIGKILL)
-
-
-def _descendants(roots: set[int]) -> list[int]:
-    """PIDs below ``roots`` in the process tree, from /proc (empty where there is no /proc)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            parents.setdefault(ppid, []).append(int(entry.name))
-    found: list[int] = []
-    frontier = list(roots)
-    while frontier:
-        children = parents.get(frontier.pop(), [])
-        found.extend(children)
-        frontier.extend(children)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs; a zombie counts as gone (our init may never reap it)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
-def _kill(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, sig)
