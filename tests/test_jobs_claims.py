@@ -94,6 +94,7 @@ while not go.exists():
     time.sleep(0.001)
 while (job := claims.claim_next(["default"])) is not None:
     print(job, flush=True)
+    time.sleep(0.005)  # as a worker does, it starts what it took before it claims again
 """
 
 
