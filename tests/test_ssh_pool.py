@@ -86,9 +86,13 @@ async def test_a_second_run_reuses_the_connection_and_runs_do_not_share_one(
     await a.close()
     await b.close()
     assert (pool.opened, len(pool)) == (2, 2)
+    late = borrow(pool, ssh_fleet)
+    await late.connect()
     await pool.close()
     assert len(pool) == 0
     assert await wait_until(lambda: gone(first))
+    await late.close()  # lent while the pool closed: closed on return, not kept
+    assert len(pool) == 0
 
 
 async def test_idle_connections_close_after_the_idle_time(ssh_fleet: SshdFleet) -> None:

@@ -89,6 +89,7 @@ class ConnectionPool:
         self._doomed: set[int] = set()
         """Lent connections whose server changed meanwhile: closed when they come back."""
         self._reaper: asyncio.Task[None] | None = None
+        self._closed = False
         self.opened = 0
         """Connections handed out new (each one a connect and login); tests and the bench count."""
         self.reused = 0
@@ -122,10 +123,8 @@ class ConnectionPool:
         key = self._lent.pop(ident, None)
         doomed = ident in self._doomed
         self._doomed.discard(ident)
-        if key is None or doomed or not keep or not transport.is_open() or self.size <= 0:
-            await transport.close()
-            return
-        if self.idle_seconds <= 0:
+        kept = keep and not doomed and not self._closed and transport.is_open()
+        if key is None or not kept or self.size <= 0 or self.idle_seconds <= 0:
             await transport.close()
             return
         self._idle[ident] = (key, _Idle(transport, self.clock()))
@@ -152,9 +151,10 @@ class ConnectionPool:
         return len(old)
 
     async def _close_idle(self, idents: list[int]) -> None:
-        for ident in idents:
-            _, idle = self._idle.pop(ident)
-            await idle.transport.close()
+        """Taken out first, closed after: a close awaits, and meanwhile a run may borrow."""
+        closing = [self._idle.pop(ident)[1].transport for ident in idents]
+        for transport in closing:
+            await transport.close()
 
     def _next_expiry(self) -> float | None:
         if not self._idle:
@@ -174,6 +174,7 @@ class ConnectionPool:
 
     async def close(self) -> None:
         """Close every idle connection, stop the reaper; lent ones close when returned."""
+        self._closed = True
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
