@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otter_tui.config import Settings
 from otter_tui.engine.dbthread import DbThread
@@ -25,7 +25,6 @@ from otter_tui.engine.logs import JobLog, LogPressure, LogWriter
 from otter_tui.engine.records import JobRecorder, Outcome
 from otter_tui.engine.targets import JobPlan, PlannedRun, prepare_job, variable_sources
 from otter_tui.engine.transports import TransportFactory, default_transports
-from otter_tui.engine.warm import WarmConnections
 from otter_tui.errors import NotFoundError
 from otter_tui.events import EventBus
 from otter_tui.plan.variables import Variable as Declaration
@@ -34,6 +33,9 @@ from otter_tui.services import server_locks
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.plans import PlanService
 from otter_tui.store.models import JobState, RunState
+
+if TYPE_CHECKING:
+    from otter_tui.engine.warm import WarmConnections
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ class Engine:
         """Kept SSH connections (``warm``: the console and the daemon, which run job after job;
         not a one-shot ``run``, which exits) unless ``transports`` is given."""
         if warm and transports is None:
+            from otter_tui.engine.warm import WarmConnections  # not for a one-shot run
+
             self.warm = WarmConnections(ctx, self.dbthread, ctx.settings)
         self.transports: TransportFactory = transports or (
             self.warm.transports if self.warm else default_transports(ctx.settings)
@@ -96,7 +100,7 @@ class Engine:
         if self.warm is None:
             self.transports = default_transports(settings)
             return
-        old, self.warm = self.warm, WarmConnections(self.ctx, self.dbthread, settings)
+        old, self.warm = self.warm, type(self.warm)(self.ctx, self.dbthread, settings)
         self.transports = self.warm.transports
         await old.close()
         await self.warm.start()
