@@ -4,6 +4,7 @@ a server's connections when its record is edited or removed, in this process or 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 from otter_tui.engine.runner import Engine
@@ -86,6 +87,33 @@ def test_the_one_shot_engine_keeps_nothing(tmp_path: Path, ssh_fleet: SshdFleet)
         try:
             await run_job(rt, engine, names)
             assert engine.warm is None
+        finally:
+            await engine.close()
+
+    asyncio.run(scenario())
+
+
+def test_new_ssh_settings_close_the_kept_connections_and_use_a_new_pool(
+    tmp_path: Path, ssh_fleet: SshdFleet
+) -> None:
+    """A daemon's SIGHUP with changed ``[ssh]``: connections made under the old settings (other
+    keys, other known_hosts) are not lent to runs under the new ones."""
+    rt = engine_runtime(tmp_path, ssh_fleet)
+    names = add_fleet(rt, ssh_fleet, range(2))
+
+    async def scenario() -> None:
+        engine = Engine(rt.ctx, EventBus(), plans=rt.plans, warm=True)
+        await engine.start()
+        try:
+            await run_job(rt, engine, names)
+            old = pool_of(engine)
+            new = dataclasses.replace(
+                rt.settings, ssh=dataclasses.replace(rt.settings.ssh, pool_size=1)
+            )
+            await engine.use_ssh_settings(new)
+            assert len(old) == 0 and pool_of(engine) is not old
+            await run_job(rt, engine, names)
+            assert (pool_of(engine).opened, pool_of(engine).size, len(pool_of(engine))) == (2, 1, 1)
         finally:
             await engine.close()
 
