@@ -2,7 +2,7 @@
 
     ./dev bench                 # full size (N = 1, 100, 500, 1,000), about 25 minutes on 2 cores
     ./dev bench --quick         # small N, one repeat: a smoke run
-    ./dev bench --only logs     # one section: workloads, w1, w2, w3, logs, scheduler, daemon,
+    ./dev bench --only logs     # one section: workloads, w1, w2, w3, logs, scheduler, daemon, warm,
                                 # console, api, profile, import
 
 The table is printed, and written with the machine line and the profile to
@@ -31,6 +31,7 @@ NAMES = (
     "logs",
     "scheduler",
     "daemon",
+    "warm",
     "console",
     "api",
     "profile",

@@ -36,6 +36,10 @@ def _kind(name: str) -> Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str,
         from bench.product import run_product
 
         return run_product
+    if name == "warm":
+        from bench.warm import run_warm
+
+        return run_warm
     if name == "scheduler":
         from bench.scheduler import measure_scheduler
 

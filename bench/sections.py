@@ -16,6 +16,7 @@ from bench.import_section import importing
 from bench.plans.bench_plans import CONTENT
 from bench.report import Report, Row
 from bench.timing import median, progress
+from bench.warm import warm_section
 from bench.whole import process_pairs, process_rows
 
 WORKLOADS = {
@@ -386,6 +387,7 @@ SECTIONS: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("logs", logs),
     ("scheduler", scheduler),
     ("daemon", daemon),
+    ("warm", warm_section),
     ("console", console),
     ("api", api_section),
     ("profile", profile),

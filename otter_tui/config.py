@@ -78,6 +78,11 @@ class SshSettings:
     """Private key files to offer, in addition to the agent."""
     ssh_config: str = "~/.ssh/config"
     """Honoured for host, port, user and ProxyJump; never for host-key checking."""
+    pool_size: int = 200
+    """The console and the daemon keep up to this many idle connections open for the next job
+    on the same servers (least recently used closed first); 0: close each after its run."""
+    pool_idle_seconds: float = 300.0
+    """An idle kept connection is closed after this many seconds unused; 0: keep none."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,8 @@ NON_NEGATIVE = {
     "misfire_grace_seconds",
     "shutdown_grace_seconds",
     "one_shot_window_seconds",
+    "pool_size",
+    "pool_idle_seconds",
 }
 
 

@@ -79,7 +79,7 @@ class ConsoleRunner:
         """Executes the jobs this process claimed."""
         from otter_tui.engine.runner import Engine
 
-        return Engine(self.runtime.ctx, self.bus, plans=self.runtime.plans)
+        return Engine(self.runtime.ctx, self.bus, plans=self.runtime.plans, warm=True)
 
     @cached_property
     def name(self) -> str:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 
 from otter_tui.cli import COMMAND_MODULES, cli
+from tests.fixtures_core import admit_os_account, make_runtime
 
 PROBE = """
 import json, sys
@@ -37,3 +39,60 @@ def test_every_command_module_is_mapped() -> None:
         names = cli.list_commands(ctx)
     assert set(names) <= set(COMMAND_MODULES)
     assert set(names) == {n for n in COMMAND_MODULES if cli.get_command(ctx, n) is not None}
+
+
+RUN_PROBE = """
+import json, sys
+from otter_tui.cli import run
+code = run(["--config", sys.argv[1], "run", "lazy_plans.Hello", "--servers", "here"])
+loaded = sorted(sys.modules)
+unwanted = (
+    "alembic", "sqlalchemy.dialects.postgresql", "textual", "rich", "keyring",
+    "otter_tui.engine.worker", "otter_tui.engine.retention", "otter_tui.engine.warm",
+    "otter_tui.transport.pool", "otter_tui.services.bulk_trust", "otter_tui.cli.inventory",
+)
+print(json.dumps({
+    "code": code,
+    "unwanted": sorted({u for u in unwanted for m in loaded if m == u or m.startswith(u + ".")}),
+    "plans": sorted(m.split(".")[1] for m in loaded if m.startswith("otter_plans_") and "." in m),
+}))
+"""
+
+LAZY_PLANS = """
+from otter_tui.plan import Command, OrchestrationPlan
+
+
+class Hello(OrchestrationPlan):
+    name = "Hello"
+
+    async def run(self, ctx):
+        await ctx.shell(Command.shell("echo hello"))
+"""
+
+
+def test_run_on_a_current_sqlite_database_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """``otter-tui run`` pays its start-up on every use: with the schema at head it imports no
+    Alembic, on SQLite no PostgreSQL dialect, no UI, no keyring (key login needs none), none of
+    the long-lived worker's parts (queue polling, pruning, the connection pool), and it loads
+    the plan file it runs, not the others. In a fresh interpreter, as a user runs it."""
+    rt = make_runtime(tmp_path, seed=False)
+    plans = rt.settings.plans_dir
+    plans.mkdir(parents=True, exist_ok=True)
+    (plans / "lazy_plans.py").write_text(LAZY_PLANS)
+    (plans / "other_plans.py").write_text(LAZY_PLANS.replace("Hello", "Other"))
+    rt.plans.sync(audit=False)
+    rt.plans.set_enabled("lazy_plans.Hello", True)
+    rt.inventory.add_server("here", "localhost", transport="local")
+    admit_os_account(rt)
+    rt.close()
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_PROBE, str(tmp_path / "config.toml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "[here] hello" in done.stdout
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result == {"code": 0, "unwanted": [], "plans": ["lazy_plans"]}

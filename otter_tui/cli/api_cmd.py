@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from otter_tui.api_settings import Bind, parse_bind
-from otter_tui.cli.inventory import json_option
-from otter_tui.cli.output import emit_json, table
+from otter_tui.cli.output import emit_json, json_option, table
 from otter_tui.cli.state import CliState
 from otter_tui.services.api_keys import SCOPES, ApiKeyService
 

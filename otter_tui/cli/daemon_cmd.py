@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from otter_tui.cli.api_cmd import api_bind
-from otter_tui.cli.inventory import csv
+from otter_tui.cli.output import csv
 from otter_tui.cli.state import CliState
 from otter_tui.daemon import DaemonOptions, run_daemon
 

@@ -6,9 +6,8 @@ from typing import Any
 
 import click
 
-from otter_tui.cli.inventory import json_option
 from otter_tui.cli.jobs import execute_here, pass_state, spec_from, target_options
-from otter_tui.cli.output import emit_json, table
+from otter_tui.cli.output import emit_json, json_option, table
 from otter_tui.cli.state import CliState
 
 

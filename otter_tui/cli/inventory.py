@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from otter_tui.cli.output import emit_json, fields, table
+from otter_tui.cli.output import csv, emit_json, fields, json_option, table
 from otter_tui.cli.state import CliState
 from otter_tui.cli.trust_cmd import servers_trust
 from otter_tui.services.inventory import GroupView, ServerView
 
 pass_state = click.make_pass_decorator(CliState)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
-
-
-def csv(value: str | None) -> tuple[str, ...]:
-    """``a,b`` -> ("a", "b"); empty parts dropped."""
-    return tuple(p.strip() for p in (value or "").split(",") if p.strip())
 
 
 # servers -------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
-from otter_tui.cli.inventory import csv, json_option, pass_state
-from otter_tui.cli.output import emit_json, table
+from otter_tui.cli.inventory import pass_state
+from otter_tui.cli.output import csv, emit_json, json_option, table
 from otter_tui.cli.state import CliState
 from otter_tui.inventory_import import AnsibleOptions, Source, read_ansible, read_ssh_config
 from otter_tui.inventory_import.export import FORMATS, render

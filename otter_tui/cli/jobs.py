@@ -16,8 +16,7 @@ from typing import Any
 
 import click
 
-from otter_tui.cli.inventory import csv, json_option
-from otter_tui.cli.output import emit_json, fields, table
+from otter_tui.cli.output import csv, emit_json, fields, json_option, table
 from otter_tui.cli.secrets_input import (
     ask_secrets,
     from_stdin,
@@ -26,7 +25,6 @@ from otter_tui.cli.secrets_input import (
 )
 from otter_tui.cli.state import CliState
 from otter_tui.engine.local_run import run_claimed
-from otter_tui.engine.retention import prune
 from otter_tui.errors import UsageError
 from otter_tui.events import LogLine
 from otter_tui.services import server_locks
@@ -93,7 +91,7 @@ def run_variables(state: CliState, plan: str, opts: dict[str, Any]) -> dict[str,
     argv_vars = parse_vars(opts["variables"])
     sensitive = [
         name
-        for name, declared in state.runtime().plans.show(plan).variables.items()
+        for name, declared in state.runtime_for_plan(plan).plans.show(plan).variables.items()
         if declared.get("sensitive")
     ]
     if not opts["allow_argv_secrets"]:
@@ -279,6 +277,8 @@ def print_log(service: JobService, job_id: int, after_seq: int, server: str | No
 @pass_state
 def jobs_prune(state: CliState) -> None:
     """Prune old logs and finished jobs now, per [retention] (workers also do it hourly)."""
+    from otter_tui.engine.retention import prune
+
     click.echo(prune(state.runtime().ctx).describe())
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -55,3 +55,18 @@ def fields(pairs: Iterable[tuple[str, object]]) -> None:
     width = max((len(k) for k, _ in items), default=0)
     for key, value in items:
         click.echo(f"{key + ':':<{width + 1}} {_cell(value)}")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
+
+
+def csv(value: str | None) -> tuple[str, ...]:
+    """``a,b`` -> ("a", "b"); empty parts dropped.
+
+    Here rather than in ``cli.inventory``: ``run`` and ``drift`` use it, and importing that
+    module would load the trust services into every start of theirs."""
+    return tuple(p.strip() for p in (value or "").split(",") if p.strip())

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from otter_tui.cli.inventory import json_option
-from otter_tui.cli.output import emit_json, table
+from otter_tui.cli.output import emit_json, json_option, table
 from otter_tui.cli.state import CliState
 from otter_tui.services.queues import BACKENDS, DEFAULT_CONCURRENCY, QueueService, QueueView
 

@@ -12,9 +12,8 @@ from typing import Any
 
 import click
 
-from otter_tui.cli.inventory import csv, json_option
 from otter_tui.cli.jobs import parse_vars
-from otter_tui.cli.output import emit_json, fields, table
+from otter_tui.cli.output import csv, emit_json, fields, json_option, table
 from otter_tui.cli.state import CliState
 from otter_tui.scheduling import MisfirePolicy, OverlapPolicy, parse_time
 from otter_tui.services.schedules import ScheduleFields, ScheduleService, ScheduleView

@@ -17,9 +17,8 @@ from typing import Any
 
 import click
 
-from otter_tui.cli.inventory import json_option
 from otter_tui.cli.jobs import execute_here, parse_vars, spec_from, target_options
-from otter_tui.cli.output import emit_json, fields, table
+from otter_tui.cli.output import emit_json, fields, json_option, table
 from otter_tui.cli.secrets_input import ask_secrets
 from otter_tui.cli.state import CliState
 from otter_tui.errors import UsageError

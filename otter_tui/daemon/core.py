@@ -35,7 +35,7 @@ from otter_tui.daemon.reload import reload_settings
 from otter_tui.daemon.scheduler_hook import SchedulerLike, build_scheduler
 from otter_tui.daemon.sdnotify import notify, watchdog
 from otter_tui.engine.runner import Engine
-from otter_tui.engine.transports import TransportFactory, default_transports
+from otter_tui.engine.transports import TransportFactory
 from otter_tui.engine.worker import Worker, worker_name
 from otter_tui.errors import UsageError
 from otter_tui.events import EventBus
@@ -91,7 +91,9 @@ class Daemon:
         self.queues = served_queues(runtime, self.options.queues)
         self.bus = EventBus()
         self._own_transports = transports is None
-        self.engine = Engine(runtime.ctx, self.bus, plans=runtime.plans, transports=transports)
+        self.engine = Engine(
+            runtime.ctx, self.bus, plans=runtime.plans, transports=transports, warm=True
+        )
         self.journal = Journal(runtime.db, self.bus, job_lines=self.options.job_lines)
         self.worker = self._worker(worker_name())
         self.beacon = self._beacon(clock or SystemClock(runtime.ctx.clock))
@@ -239,7 +241,10 @@ class Daemon:
             if result.error:
                 emit("config.reload_failed", logging.ERROR, path=path, error=result.error)
                 return
+            old_ssh = self.settings.ssh
             self._apply(result.settings)
+            if self._own_transports and result.settings.ssh != old_ssh:
+                await self.engine.use_ssh_settings(result.settings)
             emit(
                 "config.reloaded",
                 path=path,
@@ -252,10 +257,7 @@ class Daemon:
                 self.scheduler.wake()  # look at schedules (and plans) again now
 
     def _apply(self, new: Settings) -> None:
-        old = self.settings
         self.runtime.settings = self.runtime.ctx.settings = new
-        if self._own_transports and new.ssh != old.ssh:
-            self.engine.transports = default_transports(new)
 
     async def _sync_plans(self) -> None:
         report = await asyncio.to_thread(self.runtime.plans.sync, audit=False)

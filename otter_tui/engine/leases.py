@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable
 
 from otter_tui.engine.runner import Engine
 from otter_tui.services.claims import ClaimService
 
 log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    """``host:pid``: who holds a claim. Here, not in ``worker``, so a one-shot ``run`` that
+    claims one job does not import the worker's queue polling, wake-ups and pruning."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
 
 CANCEL_POLL_SECONDS = 1.0
 Sleep = Callable[[float], Awaitable[None]]

@@ -12,9 +12,8 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from otter_tui.engine.leases import keep_leases
+from otter_tui.engine.leases import keep_leases, worker_name
 from otter_tui.engine.runner import Engine
-from otter_tui.engine.worker import worker_name
 from otter_tui.events import EventBus, LogLine, LogLines, Subscription
 from otter_tui.services.claims import ClaimService
 from otter_tui.services.context import ServiceContext

@@ -15,8 +15,9 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from otter_tui.config import Settings
 from otter_tui.engine.dbthread import DbThread
 from otter_tui.engine.execute import ServerRunExecutor
 from otter_tui.engine.limits import Stopped, run_limited
@@ -32,6 +33,9 @@ from otter_tui.services import server_locks
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.plans import PlanService
 from otter_tui.store.models import JobState, RunState
+
+if TYPE_CHECKING:
+    from otter_tui.engine.warm import WarmConnections
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +62,22 @@ class Engine:
         *,
         plans: PlanService | None = None,
         transports: TransportFactory | None = None,
+        warm: bool = False,
     ) -> None:
         self.ctx = ctx
         self.bus = bus
         self.plans = plans or PlanService(ctx)
-        self.transports = transports or default_transports(ctx.settings)
         self.dbthread = DbThread()
+        self.warm: WarmConnections | None = None
+        """Kept SSH connections (``warm``: the console and the daemon, which run job after job;
+        not a one-shot ``run``, which exits) unless ``transports`` is given."""
+        if warm and transports is None:
+            from otter_tui.engine.warm import WarmConnections  # not for a one-shot run
+
+            self.warm = WarmConnections(ctx, self.dbthread, ctx.settings)
+        self.transports: TransportFactory = transports or (
+            self.warm.transports if self.warm else default_transports(ctx.settings)
+        )
         pressure = LogPressure.for_batches(ctx.settings.engine.log_batch_lines)
         self.writer = LogWriter(ctx.db, bus, self.dbthread, pressure=pressure)
         self.recorder = JobRecorder(ctx, bus, self.dbthread)
@@ -72,10 +86,24 @@ class Engine:
 
     async def start(self) -> None:
         self.writer.start()
+        if self.warm is not None:
+            await self.warm.start()
 
     async def close(self) -> None:
+        if self.warm is not None:
+            await self.warm.close()
         await self.writer.close()
         self.dbthread.close()
+
+    async def use_ssh_settings(self, settings: Settings) -> None:
+        """New ``[ssh]`` settings (a reload): new connections from now on; kept ones closed."""
+        if self.warm is None:
+            self.transports = default_transports(settings)
+            return
+        old, self.warm = self.warm, type(self.warm)(self.ctx, self.dbthread, settings)
+        self.transports = self.warm.transports
+        await old.close()
+        await self.warm.start()
 
     def cancel(self, job_id: int) -> bool:
         """Ask a running job to stop; False if this engine is not running it (or was asked)."""

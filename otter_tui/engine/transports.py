@@ -2,13 +2,15 @@
 
 One factory for the whole engine, so every server run of every job gets the same trust rules:
 the user's known_hosts plus the app's own, agent forwarding off, passwords and key passphrases
-only from the keyring.
+only from the keyring. Given a pool (console, daemon), SSH runs borrow warm connections from it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from otter_tui.config import Settings
 from otter_tui.engine.targets import ServerFacts
@@ -17,7 +19,13 @@ from otter_tui.transport.local import LocalTransport
 from otter_tui.transport.ssh import SshTransport
 from otter_tui.transport.ssh_options import SshOptions
 
+if TYPE_CHECKING:
+    from otter_tui.transport.pool import ConnectionPool
+
 TransportFactory = Callable[[ServerFacts], Transport]
+
+POOL_KEEPALIVE_SECONDS = 30.0
+"""Keepalive of pooled connections: one the network dropped while idle is noticed and closed."""
 
 
 def ssh_options(settings: Settings) -> SshOptions:
@@ -41,12 +49,30 @@ def keyring_lookup(kind: str, subject: str) -> str | None:
     return lookup(kind, subject)
 
 
-def default_transports(settings: Settings) -> TransportFactory:
+def default_transports(settings: Settings, pool: ConnectionPool | None = None) -> TransportFactory:
+    """Fresh connections per run, or (``pool`` given) connections borrowed from it."""
     options = ssh_options(settings)
+    if pool is not None:
+        return _pooled(
+            pool, dataclasses.replace(options, keepalive_interval=POOL_KEEPALIVE_SECONDS)
+        )
 
     def make(server: ServerFacts) -> Transport:
         if server.transport == "local":
             return LocalTransport(server.name)
         return SshTransport(server.name, server.host, server.port, server.user or None, options)
+
+    return make
+
+
+def _pooled(pool: ConnectionPool, options: SshOptions) -> TransportFactory:
+    from otter_tui.transport.pool import PooledTransport, PoolKey
+
+    def make(server: ServerFacts) -> Transport:
+        if server.transport == "local":
+            return LocalTransport(server.name)
+        name, host, port, user = server.name, server.host, server.port, server.user or None
+        key = PoolKey.of(name, host, port, user, options)
+        return PooledTransport(pool, key, lambda: SshTransport(name, host, port, user, options))
 
     return make

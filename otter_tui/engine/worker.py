@@ -13,13 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 from collections.abc import Sequence
 
 from sqlalchemy import select
 
 from otter_tui.engine.leases import keep_leases
+from otter_tui.engine.leases import worker_name as worker_name
 from otter_tui.engine.retention import DEFAULT_INTERVAL, PeriodicPrune
 from otter_tui.engine.runner import Engine
 from otter_tui.engine.wakeups import listen_for_jobs, listens
@@ -28,10 +27,6 @@ from otter_tui.services.queues import QueueBackend
 from otter_tui.store.models import JobQueue
 
 log = logging.getLogger(__name__)
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class Worker:

@@ -11,6 +11,7 @@ others cover what the engine and the scheduler write without an audit event.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import Executable, func, select
 
@@ -46,3 +47,35 @@ def changed_kinds(before: Mapping[str, Marker], after: Mapping[str, Marker]) -> 
     if not before:
         return frozenset(after)
     return frozenset(kind for kind in after if after[kind] != before.get(kind))
+
+
+SERVER_WIDE_ACTIONS = frozenset({"inventory.import"})
+"""Audited actions that may change any server at once (an import edits records in bulk)."""
+
+
+@dataclass(frozen=True)
+class ServerChanges:
+    """What an audit read since ``after`` says about servers: for closing warm connections."""
+
+    last_id: int
+    names: frozenset[str]
+    """Servers added, edited, re-trusted or removed."""
+    every: bool
+    """A bulk change: treat every server as changed."""
+
+
+def server_changes(ctx: ServiceContext, after: int | None) -> ServerChanges:
+    """Servers changed by audited actions newer than event ``after`` (None: only the newest id,
+    for a first read). Every edit of a server record is audited, in whichever process made it,
+    so this sees the console's edits from the daemon and the other way round."""
+    with ctx.db.session() as s:
+        if after is None:
+            return ServerChanges(s.scalar(select(func.max(AuditEvent.id))) or 0, frozenset(), False)
+        query = select(
+            AuditEvent.id, AuditEvent.action, AuditEvent.object_type, AuditEvent.object_name
+        ).where(AuditEvent.id > after)
+        rows = s.execute(query).all()
+    newest = max((row.id for row in rows), default=after)
+    server_rows = [row for row in rows if row.object_type == "server"]
+    every = any(row.action in SERVER_WIDE_ACTIONS for row in rows)
+    return ServerChanges(newest, frozenset(row.object_name for row in server_rows), every)

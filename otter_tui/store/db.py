@@ -96,6 +96,10 @@ def _make_engine(url: str, busy_timeout_ms: int) -> Engine:
         ) from None
     if sqlite:
         _configure_sqlite(engine, busy_timeout_ms)
+    else:
+        from otter_tui.store.models import use_postgresql_options
+
+        use_postgresql_options()
     return engine
 
 

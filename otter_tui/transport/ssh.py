@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import getpass
 import shlex
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import asyncssh
 
@@ -35,6 +36,8 @@ from otter_tui.transport.ssh_options import (
     plain_keypairs,
 )
 from otter_tui.transport.ssh_remote import RemoteRun
+
+T = TypeVar("T")
 
 _WRAPPER = 'echo "$$"; exec sh -c "$1"'
 """Prints the shell's PID, which is its process group (sshd starts each session with setsid),
@@ -99,6 +102,9 @@ class SshTransport:
         self._hops: list[asyncssh.SSHClientConnection] = []
         self._sftp: asyncssh.SFTPClient | None = None
         self._lock = asyncio.Lock()
+        self.reused = False
+        """Lent again by the pool: until a channel opens on it, the connection may have died
+        unnoticed, so a failure to open one reconnects (verified again) once instead of failing."""
         self.channels = 0
         """SSH channels opened so far for commands and SFTP (not for ending a cancelled one):
         each costs the server a fork, and a command a shell too, so tests hold operations to a
@@ -127,6 +133,10 @@ class SshTransport:
     async def connect(self) -> None:
         """Open (or reuse) the connection; a one-line ``TransportError`` when that fails."""
         await self._connection()
+
+    def is_open(self) -> bool:
+        """Connected and not (yet known to be) closed."""
+        return self._conn is not None and not self._conn.is_closed()
 
     async def _connection(self) -> asyncssh.SSHClientConnection:
         async with self._lock:
@@ -194,6 +204,7 @@ class SshTransport:
                     agent_path=() if self.options.use_agent else None,
                     agent_forwarding=False,
                     x11_forwarding=False,
+                    keepalive_interval=self.options.keepalive_interval,
                 )
         except asyncssh.HostKeyNotVerifiable as exc:
             raise self._host_key_error(clients, where, exc) from None
@@ -266,11 +277,25 @@ class SshTransport:
         try:
             process = await asyncio.shield(opening)
         except (OSError, asyncssh.Error) as exc:
-            raise self._lost(exc) from None
+            if not self._stale():
+                raise self._lost(exc) from None
+            return await self.run(command, on_line)  # the command never started: run it anew
         except asyncio.CancelledError:
             await asyncio.shield(asyncio.ensure_future(self._abort(conn, opening)))
             raise
+        self.reused = False
         return await RemoteRun(self, conn, process, on_line).finish(command)
+
+    def _stale(self) -> bool:
+        """After a failed channel open: True (once) if the pool lent a connection that had died
+        unnoticed; it is dropped so the next use opens, and verifies, a new one."""
+        if not self.reused:
+            return False
+        self.reused = False
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None  # _connection() drops the rest (SFTP, jumps) and dials again
+        return True
 
     async def _abort(
         self,
@@ -292,15 +317,11 @@ class SshTransport:
         Requests on the one SFTP session of this connection: no exec channel, so no fork and
         shell on the server for each look, which is what made an ensure cost six channels.
         """
-        sftp = await self._sftp_client()
-        with self._sftp_errors("stat", path):
-            return await sftp_stat(sftp, path)
+        return await self._on_sftp("stat", path, lambda sftp: sftp_stat(sftp, path))
 
     async def read_file(self, path: str, size_hint: int | None = None) -> bytes | None:
         """The file's bytes over SFTP, or None when it does not exist (see :func:`sftp_read`)."""
-        sftp = await self._sftp_client()
-        with self._sftp_errors("read", path):
-            return await sftp_read(sftp, path, size_hint)
+        return await self._on_sftp("read", path, lambda sftp: sftp_read(sftp, path, size_hint))
 
     async def write_file(self, path: str, data: bytes, mode: int | None = None) -> None:
         """Write over SFTP to a temp name beside ``path``, then ``posix-rename`` it into place.
@@ -308,9 +329,24 @@ class SshTransport:
         ``mode`` None keeps an existing file's permissions; a new file gets the server's default.
         The temp file starts 0600 whenever the final mode is known.
         """
-        sftp = await self._sftp_client()
-        with self._sftp_errors("write", path):
-            await sftp_write(sftp, path, data, mode)
+        await self._on_sftp("write", path, lambda sftp: sftp_write(sftp, path, data, mode))
+
+    async def _on_sftp(
+        self, action: str, path: str, call: Callable[[asyncssh.SFTPClient], Awaitable[T]]
+    ) -> T:
+        """One SFTP request. On a connection the pool lent that turns out dead it is sent again
+        once on a new connection: repeating is safe (a write goes to a temp name first)."""
+        while True:
+            sftp = await self._sftp_client()
+            try:
+                with self._sftp_errors(action, path):
+                    result = await call(sftp)
+            except TransportError:
+                if self.is_open() or not self._stale():
+                    raise
+                continue
+            self.reused = False
+            return result
 
     @contextlib.contextmanager
     def _sftp_errors(self, action: str, path: str) -> Iterator[None]:
@@ -323,18 +359,21 @@ class SshTransport:
             raise self._lost(exc) from None
 
     async def _sftp_client(self) -> asyncssh.SFTPClient:
-        conn = await self._connection()
-        async with self._lock:
-            if self._sftp is None:
+        while True:
+            conn = await self._connection()
+            async with self._lock:
+                if self._sftp is not None:
+                    return self._sftp
                 self.channels += 1
                 try:
                     self._sftp = await conn.start_sftp_client()
+                    return self._sftp
                 except (OSError, asyncssh.Error) as exc:
-                    raise TransportError(
-                        f"{self.name}: SFTP is not available ({_reason(exc)}); otter-tui needs "
-                        "the server's sftp subsystem to read and write files"
-                    ) from None
-            return self._sftp
+                    if not self._stale():
+                        raise TransportError(
+                            f"{self.name}: SFTP is not available ({_reason(exc)}); otter-tui "
+                            "needs the server's sftp subsystem to read and write files"
+                        ) from None
 
     async def close(self) -> None:
         """Close SFTP, the connection and any jump connections; safe to call twice."""

@@ -40,6 +40,9 @@ class SshOptions:
     ssh_config: Path | None = Path("~/.ssh/config")
     """An ssh_config file for host, port, user and ProxyJump; None or missing: not used."""
     kill_grace: float = KILL_GRACE
+    keepalive_interval: float = 0.0
+    """Seconds between SSH keepalives (0: none). Pooled connections use them so one the network
+    silently dropped is noticed and closed while idle, not handed to the next run."""
     """Seconds a cancelled command gets between SIGTERM and SIGKILL."""
     output_cap: int = DEFAULT_OUTPUT_CAP
     """Characters of each stream a ``CommandResult`` keeps."""
