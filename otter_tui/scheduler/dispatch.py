@@ -37,11 +37,13 @@ from otter_tui.scheduler.firings import (
     Outcome,
     SessionDatabase,
     active_job,
+    held_back,
     locked,
     queued_count,
     read_batch,
     recorded_row,
 )
+from otter_tui.scheduler.rounds import Round
 from otter_tui.scheduling import Decision, MisfirePolicy, OverlapPolicy, decide_overlap
 from otter_tui.scheduling.timing import DuePlan
 from otter_tui.services.context import ServiceContext
@@ -90,7 +92,7 @@ class Dispatcher:
         """Handle everything due for one schedule, in one transaction."""
         try:
             with self._fenced(now) as s:
-                return self._firelocked(s, schedule_id, now)
+                return self._fire_locked(s, schedule_id, now)
         except IntegrityError:
             log.warning(
                 "schedule_id=%s firing=duplicate: another scheduler recorded it", schedule_id
@@ -116,10 +118,11 @@ class Dispatcher:
         with self._fenced(now) as s:
             self._batch = read_batch(s, schedule_ids, load_inventory(s))
             try:
-                for schedule_id in schedule_ids:
+                outcomes, slow = self._fire_bulk(s, self._batch, schedule_ids, now)
+                for schedule_id in slow:
                     try:
                         with s.begin_nested():
-                            outcomes.extend(self._firelocked(s, schedule_id, now))
+                            outcomes.extend(self._fire_locked(s, schedule_id, now))
                     except IntegrityError:
                         log.warning(
                             "schedule_id=%s firing=duplicate: another scheduler recorded it",
@@ -133,6 +136,27 @@ class Dispatcher:
         if failure is not None:
             raise failure
         return outcomes
+
+    def _fire_bulk(
+        self, s: Session, batch: Batch, schedule_ids: list[int], now: datetime
+    ) -> tuple[list[Outcome], list[int]]:
+        """The round written in bulk (:mod:`otter_tui.scheduler.rounds`); returns its outcomes
+        and the schedules left to the per-schedule path. Any failure rolls the bulk part back
+        whole and leaves every schedule to the per-schedule path, which isolates the culprit."""
+        try:
+            with s.begin_nested():
+                bulk = Round(self, s, batch, now)
+                for schedule_id in schedule_ids:
+                    bulk.decide(schedule_id)
+                return bulk.write(), bulk.slow
+        except Exception as exc:
+            if isinstance(exc, IntegrityError):
+                log.warning("firing=duplicate in a bulk round: one schedule at a time instead")
+            else:
+                log.exception("bulk round failed: one schedule at a time instead")
+            s.expire_all()
+            self._batch = read_batch(s, schedule_ids, load_inventory(s))
+            return [], schedule_ids
 
     def dispatch_queued(self, now: datetime) -> list[Outcome]:
         """Start the waiting firings (overlap ``queue``) whose schedule has no active job."""
@@ -162,7 +186,7 @@ class Dispatcher:
 
     # one schedule ----------------------------------------------------------------------------
 
-    def _firelocked(self, s: Session, schedule_id: int, now: datetime) -> list[Outcome]:
+    def _fire_locked(self, s: Session, schedule_id: int, now: datetime) -> list[Outcome]:
         batch = self._batch
         row = (
             locked(s, Schedule, schedule_id) if batch is None else batch.schedules.get(schedule_id)
@@ -183,16 +207,20 @@ class Dispatcher:
         outcomes = [
             self._record(s, row, m.due_at, FiringState.MISSED, m.reason) for m in plan.missed
         ]
-        if plan.unlisted or plan.capped:
-            log.warning(
-                "schedule=%s misfire=%s capped=%s more_missed_unlisted=%s cap=%s",
-                *(row.name, row.misfire_policy, plan.capped, plan.unlisted, row.misfire_cap),
-            )
+        self._warn_capped(row, plan)
         for due in plan.run:
             outcomes.append(self._fire_one(s, row, due, now, plan.next_due))
         row.last_due_at = plan.newest_due or row.last_due_at
         row.next_due_at = plan.next_due
         return outcomes
+
+    @staticmethod
+    def _warn_capped(row: Schedule, plan: DuePlan) -> None:
+        if plan.unlisted or plan.capped:
+            log.warning(
+                "schedule=%s misfire=%s capped=%s more_missed_unlisted=%s cap=%s",
+                *(row.name, row.misfire_policy, plan.capped, plan.unlisted, row.misfire_cap),
+            )
 
     def _due_plan(self, row: Schedule, now: datetime) -> DuePlan:
         """The misfire policy applied to ``row`` (computed once per rule and due time a batch)."""
@@ -230,16 +258,11 @@ class Dispatcher:
         decision = decide_overlap(
             OverlapPolicy(row.overlap_policy), 0 if busy is None else 1, waiting
         )
-        if decision is Decision.SKIP:
-            reason = f"job {busy} of this schedule" if busy else "a queued firing"
-            note = f"skipped: {reason} was still waiting or running (overlap {row.overlap_policy})"
-            return self._settle(firing, row, FiringState.SKIPPED, note)
-        if decision is Decision.QUEUE:
-            note = f"queued behind job {busy} of this schedule (overlap queue)"
-            if batch is not None:
-                batch.queued[row.id] = waiting + 1
-            return self._settle(firing, row, FiringState.QUEUED, note)
-        return self._start_job(s, row, firing, next_due)
+        if decision is Decision.RUN:
+            return self._start_job(s, row, firing, next_due)
+        if decision is Decision.QUEUE and batch is not None:
+            batch.queued[row.id] = waiting + 1
+        return self._settle(firing, row, *held_back(decision, busy, row.overlap_policy))
 
     def _dispatch_one_queued(self, firing_id: int, now: datetime) -> list[Outcome]:
         with self._fenced(now) as s:
@@ -260,16 +283,7 @@ class Dispatcher:
         if row.plan_id is None:
             note = f"failed: plan '{row.plan_name}' was deleted"
             return self._settle(firing, row, FiringState.FAILED, note)
-        request = JobRequest(
-            plan=row.plan_key,
-            targets=TargetSpec.from_dict(row.targets),
-            variables={k: str(v) for k, v in row.variables.items()},
-            simulation=row.simulation,
-            queue=row.queue_name,
-            window_end=self._window_end(s, row, firing.due_at, next_due),
-            approval_required=row.approval_required,
-            schedule_id=row.id,
-        )
+        request = self._request(s, row, firing.due_at, next_due)
         batch = self._batch
         service = JobService(self._bound(s, row), self.plans)
         try:
@@ -287,6 +301,21 @@ class Dispatcher:
         return Outcome(
             *(outcome.schedule, outcome.due_at, outcome.state, job.id, job.plan_name, job.state),
             outcome.note,
+        )
+
+    def _request(
+        self, s: Session, row: Schedule, due: datetime, next_due: datetime | None
+    ) -> JobRequest:
+        """What the schedule asks to run, as a person would ask it."""
+        return JobRequest(
+            plan=row.plan_key,
+            targets=TargetSpec.from_dict(row.targets),
+            variables={k: str(v) for k, v in row.variables.items()},
+            simulation=row.simulation,
+            queue=row.queue_name,
+            window_end=self._window_end(s, row, due, next_due),
+            approval_required=row.approval_required,
+            schedule_id=row.id,
         )
 
     def _window_end(
@@ -316,10 +345,13 @@ class Dispatcher:
 
     def _bound(self, s: Session, row: Schedule) -> ServiceContext:
         """The job service's context: this transaction, acting as who last saved the schedule."""
-        actor = row.updated_by or row.created_by or self.ctx.actor
         return ServiceContext(
-            SessionDatabase(s, self.ctx.db), self.ctx.settings, actor, self.ctx.clock
+            SessionDatabase(s, self.ctx.db), self.ctx.settings, self._actor(row), self.ctx.clock
         )
+
+    def _actor(self, row: Schedule) -> str:
+        """Jobs of a schedule run as who last saved it (permissions are checked for them)."""
+        return row.updated_by or row.created_by or self.ctx.actor
 
     def _record(
         self, s: Session, row: Schedule, due: datetime, state: FiringState, note: str

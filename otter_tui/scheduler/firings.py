@@ -16,6 +16,7 @@ from typing import TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from otter_tui.scheduling import Decision
 from otter_tui.scheduling.timing import DuePlan, Timing
 from otter_tui.services.jobs import JobBatch
 from otter_tui.store.db import Database
@@ -100,6 +101,14 @@ class SessionDatabase(Database):
 
 
 ACTIVE = frozenset(state.value for state in ACTIVE_JOB_STATES)
+
+
+def held_back(decision: Decision, busy: int | None, policy: str) -> tuple[FiringState, str]:
+    """The state and note of a firing the overlap policy did not run (skip or queue)."""
+    if decision is Decision.QUEUE:
+        return FiringState.QUEUED, f"queued behind job {busy} of this schedule (overlap queue)"
+    reason = f"job {busy} of this schedule" if busy else "a queued firing"
+    return FiringState.SKIPPED, f"skipped: {reason} was still waiting or running (overlap {policy})"
 
 
 def read_batch(s: Session, schedule_ids: list[int], inventory: Inventory) -> Batch:
