@@ -19,7 +19,6 @@ per-schedule way, which isolates the culprit: nothing is ever half-written.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +31,7 @@ from otter_tui.errors import OtterError
 from otter_tui.scheduler.firings import Batch, Outcome, held_back
 from otter_tui.scheduling import Decision, OverlapPolicy, decide_overlap
 from otter_tui.services.context import audit_many
-from otter_tui.services.jobs import CheckedJob, JobRequest, JobService
+from otter_tui.services.jobs import JobService
 from otter_tui.store.bulk import insert_numbered
 from otter_tui.store.models import FiringState, Job, Schedule, ScheduleFiring
 
@@ -74,7 +73,7 @@ class Round:
         self.advance: list[dict[str, Any]] = []
         self.slow: list[int] = []
         """Schedules left to the per-schedule path."""
-        self._checks: dict[tuple[object, ...], CheckedJob | OtterError] = {}
+        self._known: dict[tuple[object, ...], dict[str, Any] | OtterError] = {}
         self._services: dict[str, JobService] = {}
 
     def decide(self, schedule_id: int) -> None:
@@ -146,30 +145,35 @@ class Round:
             note = f"failed: plan '{row.plan_name}' was deleted"
             self._firing(row, due, FiringState.FAILED, note)
             return
-        request = self.d._request(self.s, row, due, next_due)
-        service = self._service(row)
-        checked = self._check(service, request)
-        if isinstance(checked, OtterError):
-            self._firing(row, due, FiringState.FAILED, f"failed: {checked}")
+        known = self._job(row, due, next_due)
+        if isinstance(known, OtterError):
+            self._firing(row, due, FiringState.FAILED, f"failed: {known}")
             return
-        values = service.job_values(checked, request, self.now)
-        self.jobs.append((service.ctx.actor, values))
+        window_end = self.d._window_end(self.s, row, due, next_due)
+        values = {**known, "schedule_id": row.id, "window_end": window_end}
+        self.jobs.append((self.d._actor(row), values))
         self.items.append(_Firing(row, due, FiringState.DISPATCHED, job=len(self.jobs) - 1))
 
-    def _check(self, service: JobService, request: JobRequest) -> CheckedJob | OtterError:
-        """:meth:`JobService.check`, once per distinct request and owner in this round."""
+    def _job(
+        self, row: Schedule, due: datetime, next_due: datetime | None
+    ) -> dict[str, Any] | OtterError:
+        """The job's column values as :meth:`JobService.check` and ``job_values`` make them, or
+        the refusal; once per distinct request and owner in this round (the schedule's own
+        fields, its id and approval window, are set by the caller)."""
         key = (
-            service.ctx.actor, request.plan, request.simulation, request.queue,
-            request.approval_required, json.dumps(request.targets.as_dict(), sort_keys=True),
-            tuple(sorted(request.variables.items())),
+            self.d._actor(row), row.plan_key, row.simulation, row.queue_name,
+            row.approval_required, repr(row.targets), repr(row.variables),
         )  # fmt: skip
-        known = self._checks.get(key)
+        known = self._known.get(key)
         if known is None:
+            request = self.d._request(self.s, row, due, next_due)
+            service = self._service(row)
             try:
-                known = service.check(self.s, request, self.d.ctx.now(), batch=self.batch.jobs)
+                checked = service.check(self.s, request, self.d.ctx.now(), batch=self.batch.jobs)
+                known = service.job_values(checked, request, self.now)
             except OtterError as exc:
                 known = exc
-            self._checks[key] = known
+            self._known[key] = known
         return known
 
     def _service(self, row: Schedule) -> JobService:
