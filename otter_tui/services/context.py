@@ -153,7 +153,7 @@ def audit_many(session: Session, at: datetime, events: Sequence[AuditEntry]) -> 
     prev = _chain_tail(session)
     rows = []
     for actor, action, object_type, name, detail in events:
-        clean = detail if _plain(detail) else canonical(detail)
+        clean = canonical(detail)
         digest = event_hash(prev, at, actor, action, object_type, name, clean, None, None)
         rows.append(
             {
@@ -164,13 +164,6 @@ def audit_many(session: Session, at: datetime, events: Sequence[AuditEntry]) -> 
         )  # fmt: skip
         prev = digest
     insert_numbered(session, cast(Table, AuditEvent.__table__), rows)
-
-
-def _plain(detail: Mapping[str, Any]) -> bool:
-    """Already what a JSON column gives back (text keys, scalar values): no round trip needed."""
-    return type(detail) is dict and all(
-        type(k) is str and (v is None or type(v) in (str, int, bool)) for k, v in detail.items()
-    )
 
 
 def _chain_tail(session: Session) -> str:
