@@ -188,8 +188,9 @@ def logs(ctx: Context) -> None:
     ctx.report.footnotes.append(
         f"Logs: {n} servers over sshd each run `seq 1 {count}`; lines/s = stdout lines stored / "
         "job wall time; lost = expected minus rows counted in log_entries; delay = time stored "
-        "(LogWriter observer) minus the line's arrival stamp. The floor is the same output read "
-        "by bare asyncssh and not stored (a rate: a ratio under 1 is slower)."
+        "(LogWriter observer) minus the line's arrival stamp, counted in 0.1 ms buckets. The "
+        "floor is the same output read by bare asyncssh and not stored (a rate: a ratio under 1 "
+        "is slower)."
     )
 
 

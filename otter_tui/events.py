@@ -19,6 +19,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,11 @@ class ServerRunStateChanged(Event):
     error: str = ""
 
 
-@dataclass(frozen=True)
-class LogLine:
-    """One line of a job's log; ``seq`` orders the lines of a job."""
+class LogLine(NamedTuple):
+    """One line of a job's log; ``seq`` orders the lines of a job.
+
+    A named tuple rather than a frozen dataclass: one is made per line on the event loop, and
+    a tuple is built several times faster."""
 
     job_id: int
     server_run_id: int | None

@@ -87,15 +87,20 @@ KILLER = textwrap.dedent(
     from datetime import datetime
     from otter_tui.runtime import open_runtime
     from otter_tui.scheduler import ManualClock, Scheduler
+    from otter_tui.scheduler.rounds import Round
     from otter_tui.services import jobs
 
-    create = jobs.JobService.create
+    create, write = jobs.JobService.create, Round.write
 
     def create_then_die(self, *args, **kwargs):
         view = create(self, *args, **kwargs)  # the firing row and the job row are written...
         os._exit(9)                           # ...and the process dies before the commit
 
-    jobs.JobService.create = create_then_die
+    def write_then_die(self):                 # the same for a round written in bulk
+        write(self)
+        os._exit(9)
+
+    jobs.JobService.create, Round.write = create_then_die, write_then_die
     now = datetime.fromisoformat(sys.argv[2])
     runtime = open_runtime(sys.argv[1], actor="alice", clock=lambda: now, seed=False)
     asyncio.run(Scheduler(runtime, holder="doomed", clock=ManualClock(now)).run(asyncio.Event()))

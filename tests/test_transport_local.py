@@ -11,7 +11,7 @@ import pytest
 from otter_tui.errors import TransportError
 from otter_tui.transport.base import Command, CommandResult, Stream
 from otter_tui.transport.fake import FakeTransport
-from otter_tui.transport.local import MAX_LINE, LocalTransport
+from otter_tui.transport.local import COMPACT_PARTS, MAX_LINE, LocalTransport, OutputTail
 from tests.fixtures_ssh import pgrep, unique_sleep, wait_until
 
 
@@ -106,6 +106,21 @@ async def test_the_result_keeps_only_the_newest_output_beyond_the_cap() -> None:
     assert len(lines.of("stdout")) == 100000  # the sink saw everything
     assert result.stdout.startswith("[otter: ") and result.stdout.endswith("99999\n100000\n")
     assert len(result.stdout) < 1100
+
+
+def test_the_tail_joins_its_lines_and_still_drops_whole_old_lines() -> None:
+    """Joined every COMPACT_PARTS lines (memory), the kept text is still the newest whole lines
+    within the cap, and what was dropped is counted to the character."""
+    lines = [f"line {i}\n" for i in range(COMPACT_PARTS * 5)]
+    roomy, tight = OutputTail(10**6), OutputTail(3000)
+    for line in lines:
+        roomy.add(line)
+        tight.add(line)
+    assert roomy.text() == "".join(lines) and roomy.dropped == 0
+    kept = tight.text().split("\n", 1)[1]  # after the "[otter: N earlier characters" note
+    assert "".join(lines).endswith(kept) and kept.startswith("line ")
+    assert len(kept) <= 3000 + len(lines[-1])
+    assert tight.dropped + len(kept) == len("".join(lines))
 
 
 async def test_cwd_and_env_apply() -> None:

@@ -25,12 +25,10 @@ from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-
 from otter_tui.engine.dbthread import DbThread, is_busy
+from otter_tui.engine.log_store import LogInsert
 from otter_tui.events import EventBus, LogLine, LogLines
 from otter_tui.store.db import Database
-from otter_tui.store.models import LogEntry
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -41,6 +39,12 @@ HIGH_WATER_BATCHES = 10
 10 x 200 = 2,000 lines: 20 ms of work for the store at ~100,000 rows/s, 100 ms on a busy machine
 at 20,000 rows/s: the arrival-to-stored delay is about this mark over the store's rate, so the
 mark is kept small; the writer still gets batches of ``batch_lines`` or more to insert."""
+
+
+MAX_LINES_PER_INSERT = 5_000
+"""Batches already queued when the writer wakes are stored together (one transaction) up to
+about this many lines: fewer, bigger inserts when many jobs or servers stream at once, and
+still a few tens of milliseconds of work each, so the arrival-to-stored delay stays short."""
 
 
 class LogPressure:
@@ -212,6 +216,7 @@ class LogWriter:
         pressure: LogPressure | None = None,
     ) -> None:
         self.db = db
+        self._log_insert = LogInsert(db)
         self.dbthread = dbthread
         self.subscription = bus.subscribe(lossy=False, maxsize=maxsize)
         self.bus = bus
@@ -231,41 +236,37 @@ class LogWriter:
         self._task = asyncio.create_task(self._run(), name="log-writer")
 
     async def _run(self) -> None:
+        queue = self.subscription.queue
         while True:
-            event = await self.subscription.get()
-            try:
+            events = [await self.subscription.get()]
+            lines = list(events[0].lines) if isinstance(events[0], LogLines) else []
+            while not queue.empty() and len(lines) < MAX_LINES_PER_INSERT:
+                event = queue.get_nowait()  # what queued meanwhile: one insert for all of it
+                events.append(event)
                 if isinstance(event, LogLines):
+                    lines.extend(event.lines)
+            try:
+                if lines:
                     try:
-                        await self._store(event.lines)
+                        await self._store(lines)
                     finally:  # stored or given up on, these lines no longer wait in memory
-                        self.pressure.done(len(event.lines))
+                        self.pressure.done(len(lines))
             except Exception:  # the writer must outlive any one batch, or every job stalls
                 log.exception("log writer: a batch failed")
             finally:
-                self.subscription.queue.task_done()
+                for _ in events:
+                    queue.task_done()
 
     async def _store(self, lines: Sequence[LogLine]) -> None:
-        rows: list[dict[str, Any]] = [
-            {
-                "job_id": line.job_id,
-                "server_run_id": line.server_run_id,
-                "seq": line.seq,
-                "at": line.at,
-                "level": line.level,
-                "stream": line.stream,
-                "text": line.text,
-            }
-            for line in lines
-        ]
-        stored = await self._insert_retrying(rows)
+        stored = await self._insert_retrying(lines)
         await self._advance(lines)
         if not stored:
             return
-        self.stored += len(rows)
+        self.stored += len(lines)
         for observer in self.observers:
             observer(lines)
 
-    async def _insert_retrying(self, rows: list[dict[str, Any]]) -> bool:
+    async def _insert_retrying(self, rows: Sequence[LogLine]) -> bool:
         """Wait out a locked database (lines are never dropped for being slow); any other
         failure is logged and the writer goes on, so one bad batch cannot stall every job."""
         delay = 0.1
@@ -282,15 +283,13 @@ class LogWriter:
                 first, last = rows[0], rows[-1]
                 log.exception(
                     "log writer: could not store job %s lines %s-%s",
-                    first["job_id"],
-                    first["seq"],
-                    last["seq"],
+                    *(first.job_id, first.seq, last.seq),
                 )
                 return False
 
-    def _insert(self, rows: list[dict[str, Any]]) -> None:
-        with self.db.transaction() as s:
-            s.execute(insert(LogEntry), rows)
+    def _insert(self, lines: Sequence[LogLine]) -> None:
+        """One batch in one transaction (on the database thread; tests slow it down here)."""
+        self._log_insert.store(lines)
 
     async def _advance(self, lines: Sequence[LogLine]) -> None:
         """Record how far each job's log is stored (also past a batch given up on, so no

@@ -36,6 +36,8 @@ def masked_lines(on_line: LineSink | None, secrets: Sequence[str]) -> LineSink |
     if on_line is None:
         return None
     values = tuple(s for s in secrets if s)
+    if not values:  # nothing to mask: no extra call per output line
+        return on_line
     target = on_line
 
     def sink(stream: Stream, line: str) -> Awaitable[None] | None:

@@ -22,9 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -32,69 +30,33 @@ from sqlalchemy.orm import Session
 
 from otter_tui.errors import OtterError, UsageError
 from otter_tui.scheduler import lease
+from otter_tui.scheduler.firings import (
+    ACTIVE,
+    Batch,
+    LeaseLost,
+    Outcome,
+    SessionDatabase,
+    active_job,
+    held_back,
+    locked,
+    queued_count,
+    read_batch,
+    recorded_row,
+)
+from otter_tui.scheduler.rounds import Round
 from otter_tui.scheduling import Decision, MisfirePolicy, OverlapPolicy, decide_overlap
-from otter_tui.scheduling.timing import DuePlan, Timing
+from otter_tui.scheduling.timing import DuePlan
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.inventory import load_inventory
-from otter_tui.services.jobs import JobBatch, JobRequest, JobService
+from otter_tui.services.jobs import JobRequest, JobService
 from otter_tui.services.plans import PlanService
 from otter_tui.services.schedule_views import timing_of
-from otter_tui.store.db import Database
-from otter_tui.store.models import (
-    ACTIVE_JOB_STATES,
-    FiringState,
-    Job,
-    PlanRecord,
-    Schedule,
-    ScheduleFiring,
-)
-from otter_tui.targeting import Inventory, TargetSpec
+from otter_tui.store.models import FiringState, PlanRecord, Schedule, ScheduleFiring
+from otter_tui.targeting import TargetSpec
 
 log = logging.getLogger(__name__)
-_Row = TypeVar("_Row", Schedule, ScheduleFiring)
 
-
-class LeaseLost(Exception):
-    """This scheduler no longer holds the leader lease: stop dispatching at once."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one firing, for the log and for waking the workers."""
-
-    schedule: str
-    due_at: datetime | None
-    state: str
-    job_id: int | None = None
-    plan_name: str = ""
-    job_state: str = ""
-    note: str = ""
-
-
-_TimingKey = tuple[str, str, datetime | None, datetime | None, datetime | None]
-
-
-@dataclass
-class _Batch:
-    """What one :meth:`Dispatcher.fire_schedules` transaction reads once for all its schedules.
-
-    Read under the transaction's write lock, so it stays true for the transaction; each entry
-    concerns one schedule, and each schedule is handled once per batch, so a schedule whose
-    SAVEPOINT rolls back leaves no entry that another schedule reads.
-    """
-
-    jobs: JobBatch
-    schedules: dict[int, Schedule]
-    recorded: set[tuple[int, datetime]]
-    """(schedule, due time) of the firing rows already there (from the oldest due time on)."""
-    active: dict[int, int]
-    """The oldest active job of each schedule that has one (updated as jobs are created)."""
-    queued: dict[int, int]
-    """Waiting (overlap ``queue``) firings per schedule (updated as firings are queued)."""
-    records: dict[int, PlanRecord | None] = field(default_factory=dict)
-    timings: dict[_TimingKey, Timing] = field(default_factory=dict)
-    plans: dict[tuple[object, ...], DuePlan] = field(default_factory=dict)
-    """Misfire plans by rule, stored due time and policy: a burst shares one cron line."""
+__all__ = ["Dispatcher", "LeaseLost", "Outcome"]
 
 
 class Dispatcher:
@@ -104,7 +66,7 @@ class Dispatcher:
         self.ctx = ctx
         self.plans = plans
         self.holder = holder
-        self._batch: _Batch | None = None
+        self._batch: Batch | None = None
         """What the batch in progress (:meth:`fire_schedules`) read once for all its firings."""
 
     # reading ---------------------------------------------------------------------------------
@@ -154,9 +116,10 @@ class Dispatcher:
         outcomes: list[Outcome] = []
         failure: Exception | None = None
         with self._fenced(now) as s:
-            self._batch = _read_batch(s, schedule_ids, load_inventory(s))
+            self._batch = read_batch(s, schedule_ids, load_inventory(s))
             try:
-                for schedule_id in schedule_ids:
+                outcomes, slow = self._fire_bulk(s, self._batch, schedule_ids, now)
+                for schedule_id in slow:
                     try:
                         with s.begin_nested():
                             outcomes.extend(self._fire_locked(s, schedule_id, now))
@@ -173,6 +136,27 @@ class Dispatcher:
         if failure is not None:
             raise failure
         return outcomes
+
+    def _fire_bulk(
+        self, s: Session, batch: Batch, schedule_ids: list[int], now: datetime
+    ) -> tuple[list[Outcome], list[int]]:
+        """The round written in bulk (:mod:`otter_tui.scheduler.rounds`); returns its outcomes
+        and the schedules left to the per-schedule path. Any failure rolls the bulk part back
+        whole and leaves every schedule to the per-schedule path, which isolates the culprit."""
+        try:
+            with s.begin_nested():
+                bulk = Round(self, s, batch, now)
+                for schedule_id in schedule_ids:
+                    bulk.decide(schedule_id)
+                return bulk.write(), bulk.slow
+        except Exception as exc:
+            if isinstance(exc, IntegrityError):
+                log.warning("firing=duplicate in a bulk round: one schedule at a time instead")
+            else:
+                log.exception("bulk round failed: one schedule at a time instead")
+            s.expire_all()
+            self._batch = read_batch(s, schedule_ids, load_inventory(s))
+            return [], schedule_ids
 
     def dispatch_queued(self, now: datetime) -> list[Outcome]:
         """Start the waiting firings (overlap ``queue``) whose schedule has no active job."""
@@ -205,7 +189,7 @@ class Dispatcher:
     def _fire_locked(self, s: Session, schedule_id: int, now: datetime) -> list[Outcome]:
         batch = self._batch
         row = (
-            _locked(s, Schedule, schedule_id) if batch is None else batch.schedules.get(schedule_id)
+            locked(s, Schedule, schedule_id) if batch is None else batch.schedules.get(schedule_id)
         )
         if row is None or not row.enabled or row.next_due_at is None:
             return []
@@ -223,16 +207,20 @@ class Dispatcher:
         outcomes = [
             self._record(s, row, m.due_at, FiringState.MISSED, m.reason) for m in plan.missed
         ]
-        if plan.unlisted or plan.capped:
-            log.warning(
-                "schedule=%s misfire=%s capped=%s more_missed_unlisted=%s cap=%s",
-                *(row.name, row.misfire_policy, plan.capped, plan.unlisted, row.misfire_cap),
-            )
+        self._warn_capped(row, plan)
         for due in plan.run:
             outcomes.append(self._fire_one(s, row, due, now, plan.next_due))
         row.last_due_at = plan.newest_due or row.last_due_at
         row.next_due_at = plan.next_due
         return outcomes
+
+    @staticmethod
+    def _warn_capped(row: Schedule, plan: DuePlan) -> None:
+        if plan.unlisted or plan.capped:
+            log.warning(
+                "schedule=%s misfire=%s capped=%s more_missed_unlisted=%s cap=%s",
+                *(row.name, row.misfire_policy, plan.capped, plan.unlisted, row.misfire_cap),
+            )
 
     def _due_plan(self, row: Schedule, now: datetime) -> DuePlan:
         """The misfire policy applied to ``row`` (computed once per rule and due time a batch)."""
@@ -264,33 +252,28 @@ class Dispatcher:
         s.flush()  # the exactly-once key is taken here, before any job exists
         batch = self._batch
         if batch is None:
-            busy, waiting = _active_job(s, row.id), _queued_count(s, row.id)
+            busy, waiting = active_job(s, row.id), queued_count(s, row.id)
         else:
             busy, waiting = batch.active.get(row.id), batch.queued.get(row.id, 0)
         decision = decide_overlap(
             OverlapPolicy(row.overlap_policy), 0 if busy is None else 1, waiting
         )
-        if decision is Decision.SKIP:
-            reason = f"job {busy} of this schedule" if busy else "a queued firing"
-            note = f"skipped: {reason} was still waiting or running (overlap {row.overlap_policy})"
-            return self._settle(firing, row, FiringState.SKIPPED, note)
-        if decision is Decision.QUEUE:
-            note = f"queued behind job {busy} of this schedule (overlap queue)"
-            if batch is not None:
-                batch.queued[row.id] = waiting + 1
-            return self._settle(firing, row, FiringState.QUEUED, note)
-        return self._start_job(s, row, firing, next_due)
+        if decision is Decision.RUN:
+            return self._start_job(s, row, firing, next_due)
+        if decision is Decision.QUEUE and batch is not None:
+            batch.queued[row.id] = waiting + 1
+        return self._settle(firing, row, *held_back(decision, busy, row.overlap_policy))
 
     def _dispatch_one_queued(self, firing_id: int, now: datetime) -> list[Outcome]:
         with self._fenced(now) as s:
-            firing = _locked(s, ScheduleFiring, firing_id)
+            firing = locked(s, ScheduleFiring, firing_id)
             if firing is None or firing.state is not FiringState.QUEUED:
                 return []
             row = s.get(Schedule, firing.schedule_id)
             if row is None or not row.enabled:
                 note = "skipped: the schedule was disabled while this firing waited"
                 return [self._settle(firing, row, FiringState.SKIPPED, note)]
-            if _active_job(s, row.id) is not None:
+            if active_job(s, row.id) is not None:
                 return []
             return [self._start_job(s, row, firing, row.next_due_at)]
 
@@ -300,16 +283,7 @@ class Dispatcher:
         if row.plan_id is None:
             note = f"failed: plan '{row.plan_name}' was deleted"
             return self._settle(firing, row, FiringState.FAILED, note)
-        request = JobRequest(
-            plan=row.plan_key,
-            targets=TargetSpec.from_dict(row.targets),
-            variables={k: str(v) for k, v in row.variables.items()},
-            simulation=row.simulation,
-            queue=row.queue_name,
-            window_end=self._window_end(s, row, firing.due_at, next_due),
-            approval_required=row.approval_required,
-            schedule_id=row.id,
-        )
+        request = self._request(s, row, firing.due_at, next_due)
         batch = self._batch
         service = JobService(self._bound(s, row), self.plans)
         try:
@@ -320,13 +294,28 @@ class Dispatcher:
                 job = service.create(request, batch=batch.jobs)  # SAVEPOINT, one flush less
         except OtterError as exc:
             return self._settle(firing, row, FiringState.FAILED, f"failed: {exc}")
-        if batch is not None and row.id not in batch.active and job.state in _ACTIVE:
+        if batch is not None and row.id not in batch.active and job.state in ACTIVE:
             batch.active[row.id] = job.id
         firing.job_id = job.id
         outcome = self._settle(firing, row, FiringState.DISPATCHED, f"job {job.id} {job.state}")
         return Outcome(
             *(outcome.schedule, outcome.due_at, outcome.state, job.id, job.plan_name, job.state),
             outcome.note,
+        )
+
+    def _request(
+        self, s: Session, row: Schedule, due: datetime, next_due: datetime | None
+    ) -> JobRequest:
+        """What the schedule asks to run, as a person would ask it."""
+        return JobRequest(
+            plan=row.plan_key,
+            targets=TargetSpec.from_dict(row.targets),
+            variables={k: str(v) for k, v in row.variables.items()},
+            simulation=row.simulation,
+            queue=row.queue_name,
+            window_end=self._window_end(s, row, due, next_due),
+            approval_required=row.approval_required,
+            schedule_id=row.id,
         )
 
     def _window_end(
@@ -351,15 +340,18 @@ class Dispatcher:
     def _recorded(self, s: Session, schedule_id: int, due: datetime) -> bool:
         batch = self._batch
         if batch is None:
-            return _recorded(s, schedule_id, due)
+            return recorded_row(s, schedule_id, due)
         return (schedule_id, due) in batch.recorded
 
     def _bound(self, s: Session, row: Schedule) -> ServiceContext:
         """The job service's context: this transaction, acting as who last saved the schedule."""
-        actor = row.updated_by or row.created_by or self.ctx.actor
         return ServiceContext(
-            _SessionDatabase(s, self.ctx.db), self.ctx.settings, actor, self.ctx.clock
+            SessionDatabase(s, self.ctx.db), self.ctx.settings, self._actor(row), self.ctx.clock
         )
+
+    def _actor(self, row: Schedule) -> str:
+        """Jobs of a schedule run as who last saved it (permissions are checked for them)."""
+        return row.updated_by or row.created_by or self.ctx.actor
 
     def _record(
         self, s: Session, row: Schedule, due: datetime, state: FiringState, note: str
@@ -388,89 +380,3 @@ class Dispatcher:
             if not lease.holds(s, self.holder, now):
                 raise LeaseLost(self.holder)
             yield s
-
-
-class _SessionDatabase(Database):
-    """The dispatch transaction, offered to a service as its database.
-
-    :class:`JobService` opens ``db.transaction()`` itself; here that yields the scheduler's open
-    transaction instead, so the job row and its firing row commit together or not at all.
-    """
-
-    def __init__(self, session: Session, base: Database) -> None:  # no engine of its own
-        self._open = session
-        self._base = base
-        self.url, self.is_sqlite, self.created = base.url, base.is_sqlite, False
-        self.engine = base.engine
-
-    def session(self) -> Session:
-        return self._base.session()
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        yield self._open
-
-    def dispose(self) -> None:
-        """The base database belongs to the runtime; nothing to close here."""
-
-
-_ACTIVE = frozenset(state.value for state in ACTIVE_JOB_STATES)
-
-
-def _read_batch(s: Session, schedule_ids: list[int], inventory: Inventory) -> _Batch:
-    """One query each for the batch's schedules, firing rows, active jobs and queued firings."""
-    query = select(Schedule).where(Schedule.id.in_(schedule_ids)).order_by(Schedule.id)
-    if s.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    schedules = {row.id: row for row in s.scalars(query)}
-    dues = [row.next_due_at for row in schedules.values() if row.next_due_at is not None]
-    recorded: set[tuple[int, datetime]] = set()
-    if dues:
-        rows = s.execute(
-            select(ScheduleFiring.schedule_id, ScheduleFiring.due_at).where(
-                ScheduleFiring.schedule_id.in_(schedule_ids), ScheduleFiring.due_at >= min(dues)
-            )
-        )
-        recorded = {(schedule_id, due) for schedule_id, due in rows}
-    active_query = (
-        select(Job.schedule_id, func.min(Job.id))
-        .where(Job.schedule_id.in_(schedule_ids), Job.state.in_(ACTIVE_JOB_STATES))
-        .group_by(Job.schedule_id)
-    )
-    queued_query = (
-        select(ScheduleFiring.schedule_id, func.count(ScheduleFiring.id))
-        .where(
-            ScheduleFiring.schedule_id.in_(schedule_ids),
-            ScheduleFiring.state == FiringState.QUEUED,
-        )
-        .group_by(ScheduleFiring.schedule_id)
-    )
-    active = {sid: job_id for sid, job_id in s.execute(active_query) if sid is not None}
-    queued = {sid: count for sid, count in s.execute(queued_query)}
-    return _Batch(JobBatch(inventory), schedules, recorded, active, queued)
-
-
-def _locked(s: Session, model: type[_Row], key: int) -> _Row | None:
-    """The row, locked for this transaction on PostgreSQL (SQLite's write lock covers it)."""
-    dialect = s.get_bind().dialect.name
-    return s.get(model, key, with_for_update=dialect == "postgresql")
-
-
-def _active_job(s: Session, schedule_id: int) -> int | None:
-    query = select(Job.id).where(Job.schedule_id == schedule_id, Job.state.in_(ACTIVE_JOB_STATES))
-    return s.scalar(query.order_by(Job.id).limit(1))
-
-
-def _queued_count(s: Session, schedule_id: int) -> int:
-    query = select(func.count(ScheduleFiring.id)).where(
-        ScheduleFiring.schedule_id == schedule_id, ScheduleFiring.state == FiringState.QUEUED
-    )
-    return s.scalar(query) or 0
-
-
-def _recorded(s: Session, schedule_id: int, due: datetime) -> bool:
-    """A firing row exists already (left by a crash of older code): never dispatch it again."""
-    query = select(ScheduleFiring.id).where(
-        ScheduleFiring.schedule_id == schedule_id, ScheduleFiring.due_at == due
-    )
-    return s.scalar(query) is not None

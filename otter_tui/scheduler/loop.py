@@ -38,8 +38,11 @@ log = logging.getLogger("otter_tui.scheduler")
 P = ParamSpec("P")
 T = TypeVar("T")
 
-BATCH = 100
-"""Schedules handled per transaction round (the lease is fenced inside each round)."""
+BATCH = 250
+"""Schedules handled per transaction round (the lease is fenced inside each round). A round is
+written in bulk (:mod:`otter_tui.scheduler.rounds`), so its fixed cost (lease check, inventory,
+commit) is most of what a small round costs: 250 a round was faster than 100 for the last
+firing of 1,000 and no slower for the median."""
 RETRY_AFTER = timedelta(seconds=5)
 """After an unexpected error (a locked database), try again this much later, not at once."""
 

@@ -78,9 +78,12 @@ def require_on_targets(
     plan: str,
     targets: Sequence[Target],
     inventory: Inventory,
+    known: tuple[bool, list[Grant]] | None = None,
 ) -> None:
-    """Raise ``PermissionDenied`` naming the permission and scope unless every target is covered."""
-    admin, grants = grants_of(session, actor)
+    """Raise ``PermissionDenied`` naming the permission and scope unless every target is covered.
+
+    ``known``: the actor's ``grants_of`` as already read in this transaction (a batch)."""
+    admin, grants = grants_of(session, actor) if known is None else known
     if admin:
         return
     held = [g for g in grants if g.permission == permission]

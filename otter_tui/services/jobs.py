@@ -12,16 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
-from otter_tui.errors import ConflictError, OtterError, UsageError
+from otter_tui.errors import ConflictError, UsageError
 from otter_tui.plan import sensitive_names, validate_variables
-from otter_tui.plan.loader import PlanClassInfo
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.grants import require_on_targets
 from otter_tui.services.inventory import load_inventory
+from otter_tui.services.job_batch import JobBatch
 from otter_tui.services.job_checks import check_simulation_of, editable, refuse_second_singleton
 from otter_tui.services.job_views import (
     JobReads,
@@ -85,47 +85,12 @@ class PreparedJob:
     queue: str
 
 
-class JobBatch:
-    """What stays the same for every job created in one open transaction (the scheduler's batch).
+class CheckedJob(NamedTuple):
+    """A request that passed every check of :meth:`JobService.check`: ready to be written."""
 
-    Read once, then reused: the inventory, whether an actor holds a permission, plan records by
-    key, plan classes, and which queues exist. Valid only inside the transaction it was filled
-    in (the write lock keeps all of it unchanged meanwhile); build a new one per transaction.
-    Nothing written is cached: a queue this batch created in a SAVEPOINT that rolled back is
-    looked up again.
-    """
-
-    def __init__(self, inventory: Inventory) -> None:
-        self.inventory = inventory
-        self._allowed: dict[tuple[str, str], OtterError | None] = {}
-        self._records: dict[str, PlanRecord] = {}
-        self._classes: dict[str, PlanClassInfo] = {}
-        self.queues: set[str] = set()
-        """Queues found to exist in this transaction."""
-
-    def require(self, ctx: ServiceContext, s: Session, permission: str) -> None:
-        key = (ctx.actor, permission)
-        if key not in self._allowed:
-            try:
-                ctx.require(s, permission)
-                self._allowed[key] = None
-            except OtterError as exc:
-                self._allowed[key] = exc
-        refused = self._allowed[key]
-        if refused is not None:
-            raise type(refused)(*refused.args)
-
-    def record(self, s: Session, key: str) -> PlanRecord:
-        record = self._records.get(key)
-        if record is None:
-            record = self._records[key] = get_record(s, key)
-        return record
-
-    def plan_class(self, plans: PlanService, key: str) -> PlanClassInfo:
-        info = self._classes.get(key)
-        if info is None:
-            info = self._classes[key] = plans.plan_class(key)
-        return info
+    record: PlanRecord
+    prepared: PreparedJob
+    needs_approval: bool
 
 
 class JobService(JobReads):
@@ -150,44 +115,60 @@ class JobService(JobReads):
         ``batch``: the same, and also the permission check, plan records, plan classes and
         queues, read once per transaction (see :class:`JobBatch`; it brings its inventory).
         """
-        now = self.ctx.now()
-        run_at = request.run_at or now
-        permission = "jobs.run" if request.simulation_of is None else "jobs.approve"
+        run_at = request.run_at or self.ctx.now()
         with self.ctx.db.transaction() as s:
-            if batch is None:
-                self.ctx.require(s, permission)
-                record = get_record(s, request.plan)
-            else:
-                batch.require(self.ctx, s, permission)
-                record = batch.record(s, request.plan)
-                inventory = batch.inventory
-            prepared = self._prepare(s, record, request, inventory, batch)
-            deferred = run_at > now or request.schedule_id is not None
-            if prepared.secrets and deferred:
-                raise UsageError(
-                    f"plan '{record.name}' has sensitive variables: it can run now but not be "
-                    "scheduled (their values are never stored)"
-                )
-            needs_approval = record.approval_required or request.approval_required
-            if request.simulation_of is not None:
-                check_simulation_of(s, request, prepared)
-                needs_approval = False
-            if prepared.secrets and needs_approval:
-                raise UsageError(
-                    f"plan '{record.name}' needs approval and has sensitive variables: their "
-                    "values cannot wait for an approver, so run it without them"
-                )
-            if record.is_singleton:
-                refuse_second_singleton(s, record)
-            job = self._new_job(record, request, prepared, run_at, needs_approval)
+            checked = self.check(s, request, run_at, inventory=inventory, batch=batch)
+            job = Job(**self.job_values(checked, request, run_at))
             s.add(job)
             s.flush()
             self.ctx.audit(
-                s, "job.create", "job", str(job.id), plan=record.key, state=job.state.value
+                s, "job.create", "job", str(job.id), plan=checked.record.key, state=job.state.value
             )
             if secrets_out is not None:
-                secrets_out.update(prepared.secrets)
+                secrets_out.update(checked.prepared.secrets)
             return job_view(job)
+
+    def check(
+        self,
+        s: Session,
+        request: JobRequest,
+        run_at: datetime,
+        *,
+        inventory: Inventory | None = None,
+        batch: JobBatch | None = None,
+    ) -> CheckedJob:
+        """Every refusal :meth:`create` makes, in ``s``, before anything is written.
+
+        Separate so the scheduler's bulk round (:mod:`otter_tui.scheduler.rounds`) refuses
+        exactly what a person would be refused, then writes a round's jobs in one insert.
+        """
+        permission = "jobs.run" if request.simulation_of is None else "jobs.approve"
+        if batch is None:
+            self.ctx.require(s, permission)
+            record = get_record(s, request.plan)
+        else:
+            batch.require(self.ctx, s, permission)
+            record = batch.record(s, request.plan)
+            inventory = batch.inventory
+        prepared = self._prepare(s, record, request, inventory, batch)
+        deferred = run_at > self.ctx.now() or request.schedule_id is not None
+        if prepared.secrets and deferred:
+            raise UsageError(
+                f"plan '{record.name}' has sensitive variables: it can run now but not be "
+                "scheduled (their values are never stored)"
+            )
+        needs_approval = record.approval_required or request.approval_required
+        if request.simulation_of is not None:
+            check_simulation_of(s, request, prepared)
+            needs_approval = False
+        if prepared.secrets and needs_approval:
+            raise UsageError(
+                f"plan '{record.name}' needs approval and has sensitive variables: their "
+                "values cannot wait for an approver, so run it without them"
+            )
+        if record.is_singleton:
+            refuse_second_singleton(s, record)
+        return CheckedJob(record, prepared, needs_approval)
 
     def _prepare(
         self,
@@ -204,7 +185,8 @@ class JobService(JobReads):
         inventory = load_inventory(s) if inventory is None else inventory
         targets = resolve_targets(request.targets, inventory)
         permission = "jobs.run" if request.simulation_of is None else "jobs.approve"
-        require_on_targets(s, self.ctx.actor, permission, record.key, targets, inventory)
+        known = None if batch is None else batch.grants(s, self.ctx.actor)
+        require_on_targets(s, self.ctx.actor, permission, record.key, targets, inventory, known)
         if record.kind is PlanKind.CONFIGURATION and request.targets.empty:
             raise UsageError(f"configuration plan '{record.name}' needs targets")
         info = (
@@ -227,20 +209,17 @@ class JobService(JobReads):
             queue,
         )
 
-    def _new_job(
-        self,
-        record: PlanRecord,
-        request: JobRequest,
-        prepared: PreparedJob,
-        run_at: datetime,
-        needs_approval: bool,
-    ) -> Job:
+    def job_values(
+        self, checked: CheckedJob, request: JobRequest, run_at: datetime
+    ) -> dict[str, Any]:
+        """The job's row as column values (one place, for a single insert and for a bulk one)."""
+        record, prepared, needs_approval = checked
         now = self.ctx.now()
         if needs_approval:
             state = JobState.PENDING_APPROVAL
         else:
             state = JobState.SCHEDULED if run_at > now else JobState.QUEUED
-        return Job(
+        return dict(
             kind=prepared.kind,
             plan_id=record.id,
             plan_key=record.key,

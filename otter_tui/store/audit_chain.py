@@ -19,7 +19,18 @@ GENESIS = "0" * 64
 
 def canonical(value: Any) -> Any:
     """``value`` as it comes back from a JSON column (tuples as lists, keys as text)."""
-    return None if value is None else json.loads(json.dumps(value, default=str))
+    if value is None:
+        return None
+    if _plain(value):  # already so (most events): a copy, without the JSON round trip
+        return dict(value)
+    return json.loads(json.dumps(value, default=str))
+
+
+def _plain(value: Any) -> bool:
+    """A dict of text keys and text, whole-number, boolean or null values."""
+    return type(value) is dict and all(
+        type(k) is str and (v is None or type(v) in (str, int, bool)) for k, v in value.items()
+    )
 
 
 def event_hash(

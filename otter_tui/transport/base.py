@@ -57,6 +57,8 @@ class Command:
 
 def mask(text: str, secrets: Sequence[str]) -> str:
     """Replace every non-empty secret (and its shell-quoted form) in ``text`` with a mask."""
+    if not secrets:  # the common case, once per output line: no sort, no generator
+        return text
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(shlex.quote(secret), MASK).replace(secret, MASK)
     return text
