@@ -28,7 +28,7 @@ from otter_tui.plan import (
 )
 from otter_tui.services.plans import PlanService
 from otter_tui.store.models import DriftStatus, PlanKind, RunState
-from otter_tui.transport.base import Stream, Transport
+from otter_tui.transport.base import BatchSink, Stream, Transport
 
 if TYPE_CHECKING:
     from otter_tui.engine.records import JobRecorder
@@ -75,6 +75,8 @@ class ServerRunExecutor:
         self.context: RunContext | None = None
         self._tally = Tally()
         self.server_name = run.server.name if run.server else ""
+        self.sink = BatchSink(self.output_lines)
+        """The line sink handed to plans and transports: whole reads at once (see BatchSink)."""
 
     # logging ---------------------------------------------------------------------------------
 
@@ -88,6 +90,14 @@ class ServerRunExecutor:
         on, so a server printing faster than the store keeps up is slowed, not buffered here."""
         return self.joblog.emit(
             self._mask(line), server=self.server_name, run_id=self.run.run_id, stream=stream
+        )
+
+    def output_lines(self, stream: Stream, lines: list[str]) -> Awaitable[None] | None:
+        """:meth:`output` for every line of one read, stamped and counted once."""
+        if self.secrets:
+            lines = [self._mask(line) for line in lines]
+        return self.joblog.emit_lines(
+            lines, server=self.server_name, run_id=self.run.run_id, stream=stream
         )
 
     def _mask(self, text: str) -> str:
@@ -159,7 +169,7 @@ class ServerRunExecutor:
             variables=self.run.variables,
             simulation=self.plan.simulation,
             log=lambda level, text: self.say(text, level),
-            output=self.output,
+            output=self.sink,
             secrets=self.secrets,
             role=self.run.role,
         )
@@ -184,7 +194,7 @@ class ServerRunExecutor:
                     self.plan.simulation,
                     lambda level, text: self.say(text, level),
                     self.secrets,
-                    self.output,
+                    self.sink,
                 )
             records += [self._record(key, item) for item in items]
         # Stored before counting: an item in error fails the run, and the drift view must

@@ -176,6 +176,34 @@ class JobLog:
             return None
         return self.pressure.add()
 
+    def emit_lines(
+        self,
+        texts: Sequence[str],
+        *,
+        server: str = "",
+        run_id: int | None = None,
+        stream: str = "",
+        level: str = "info",
+    ) -> Awaitable[None] | None:
+        """Add several lines that arrived together (one read of a command's output).
+
+        The same as :meth:`emit` for each, but stamped with one clock read and counted once:
+        at 100,000 lines a second the per-line call, clock and counter were most of the loop's
+        work. Returns what :meth:`emit` returns, for the whole batch."""
+        first = self.seq + 1
+        self.seq += len(texts)
+        at, job_id = self.clock(), self.job_id
+        make = tuple.__new__  # LogLine(...) without its per-call keyword handling
+        self._buffer += [
+            make(LogLine, (job_id, run_id, server, seq, at, level, stream, text))
+            for seq, text in zip(range(first, self.seq + 1), texts, strict=True)
+        ]
+        if len(self._buffer) >= self.batch_lines:
+            self._wake.set()
+        if self.pressure is None or self._closed:
+            return None
+        return self.pressure.add(len(texts))
+
     async def wait_drained(self) -> None:
         """Wait while the process holds more unstored lines than its high-water mark allows."""
         if self.pressure is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from otter_tui.transport.base import LineSink, Stream, mask
+from otter_tui.transport.base import BatchSink, LineSink, Stream, mask
 
 LogSink = Callable[[str, str], None]
 """``log(level, text)``: one human-readable line; level is one of the constants below."""
@@ -38,6 +38,9 @@ def masked_lines(on_line: LineSink | None, secrets: Sequence[str]) -> LineSink |
     values = tuple(s for s in secrets if s)
     if not values:  # nothing to mask: no extra call per output line
         return on_line
+    if isinstance(on_line, BatchSink):  # keep the batch path (one call per read), masked
+        batch = on_line.lines
+        return BatchSink(lambda stream, lines: batch(stream, [mask(s, values) for s in lines]))
     target = on_line
 
     def sink(stream: Stream, line: str) -> Awaitable[None] | None:

@@ -1,7 +1,7 @@
 """Commands and files on this machine, for servers whose transport is ``local``.
 
-Also home to the two pieces every transport shares: :func:`pump_lines` (bytes in, lines out as
-they arrive) and :class:`OutputTail` (the bounded copy of the output a ``CommandResult`` keeps).
+The pieces every transport shares (:func:`pump_lines`, :class:`OutputTail`, :class:`Release`)
+live in :mod:`otter_tui.transport.lines` and are re-exported here for existing imports.
 """
 
 from __future__ import annotations
@@ -12,157 +12,37 @@ import os
 import secrets
 import signal
 import stat
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from otter_tui.errors import TransportError
-from otter_tui.transport.base import (
-    Command,
-    CommandResult,
-    FileKind,
-    FileStat,
-    LineSink,
-    Stream,
+from otter_tui.transport.base import Command, CommandResult, FileKind, FileStat, LineSink
+from otter_tui.transport.lines import (
+    COMPACT_PARTS,
+    DEFAULT_OUTPUT_CAP,
+    MAX_LINE,
+    READ_CHUNK,
+    OutputTail,
+    Release,
+    pump_lines,
 )
 
-DEFAULT_OUTPUT_CAP = 4 * 1024 * 1024
-"""Characters of each stream a ``CommandResult`` keeps (the newest ones); the sink sees all."""
-COMPACT_PARTS = 512
-"""How many parts :class:`OutputTail` keeps before joining them into one."""
+__all__ = [
+    "COMPACT_PARTS",
+    "DEFAULT_OUTPUT_CAP",
+    "KILL_GRACE",
+    "MAX_LINE",
+    "READ_CHUNK",
+    "LocalTransport",
+    "OutputTail",
+    "Release",
+    "pump_lines",
+    "settle",
+]
+
 KILL_GRACE = 5.0
 """Seconds a cancelled command gets between SIGTERM and SIGKILL."""
-READ_CHUNK = 64 * 1024
-MAX_LINE = 1024 * 1024
-"""A line longer than this is handed on in pieces, so one endless line cannot fill memory."""
-
-ReadChunk = Callable[[int], Awaitable[bytes]]
-
-
-class OutputTail:
-    """The newest ``cap`` characters of one output stream.
-
-    A command may print gigabytes; the sink gets every line, but the result keeps only the tail,
-    which is what an operator reads first. Dropped output is announced in the first line.
-    """
-
-    def __init__(self, cap: int = DEFAULT_OUTPUT_CAP) -> None:
-        self._cap = cap
-        self._parts: deque[str] = deque()
-        self._size = 0
-        self.dropped = 0
-        """Characters dropped from the front so far."""
-
-    def add(self, part: str) -> None:
-        """Append ``part``; the oldest lines go once over the cap (the newest part always stays).
-
-        Every :data:`COMPACT_PARTS` parts are joined into one string: a part per output line
-        cost about 60 bytes of object overhead per line, which for 100 servers printing 10,000
-        lines each was more memory than the text itself."""
-        self._parts.append(part)
-        self._size += len(part)
-        if len(self._parts) >= COMPACT_PARTS:
-            self._parts = deque(("".join(self._parts),))
-        while self._size > self._cap and len(self._parts) > 1:
-            over, first = self._size - self._cap, self._parts[0]
-            cut = len(first)
-            if cut > over:  # a joined part: drop just enough of it, up to a line's end
-                cut = first.find("\n", over - 1) + 1 or cut
-            if cut < len(first):
-                self._parts[0] = first[cut:]
-            else:
-                self._parts.popleft()
-            self._size -= cut
-            self.dropped += cut
-
-    def text(self) -> str:
-        """What was kept, preceded by a note when anything was dropped."""
-        body = "".join(self._parts)
-        if self.dropped:
-            return f"[otter: {self.dropped} earlier characters not kept]\n{body}"
-        return body
-
-
-async def pump_lines(
-    read: ReadChunk,
-    stream: Stream,
-    on_line: LineSink | None,
-    tail: OutputTail,
-    release: Release | None = None,
-) -> None:
-    """Read ``read`` to its end, giving each line to ``on_line`` as soon as it is complete.
-
-    Reads in chunks rather than with ``readline`` so that a huge line neither raises (asyncio's
-    line limit) nor grows without bound. Bytes are decoded as UTF-8, invalid ones replaced.
-
-    When ``on_line`` returns an awaitable (backpressure), nothing more is read until it is done,
-    so the command blocks writing to a full pipe or SSH window. Once ``release`` is set (the
-    command is being stopped) the pump no longer waits: the dying command's last lines are read
-    at once, so its channel can close and the stop is not held up by a slow store.
-    """
-    pending = b""
-    while chunk := await read(READ_CHUNK):
-        *lines, pending = (pending + chunk).split(b"\n")
-        for raw in lines:
-            if (waiting := _emit(raw, "\n", stream, on_line, tail)) is not None:
-                await _held(waiting, release)
-        while len(pending) >= MAX_LINE:
-            if (waiting := _emit(pending[:MAX_LINE], "", stream, on_line, tail)) is not None:
-                await _held(waiting, release)
-            pending = pending[MAX_LINE:]
-    if pending:
-        _emit(pending, "", stream, on_line, tail)
-
-
-async def _held(waiting: Awaitable[None], release: Release | None) -> None:
-    if release is None:
-        await waiting
-    else:
-        await release.hold(waiting)
-
-
-def _emit(
-    raw: bytes, end: str, stream: Stream, on_line: LineSink | None, tail: OutputTail
-) -> Awaitable[None] | None:
-    line = raw.decode("utf-8", errors="replace")
-    tail.add(line + end)
-    return None if on_line is None else on_line(stream, line)
-
-
-class Release:
-    """Set when a command is being stopped: its readers stop honouring backpressure.
-
-    A reader held by backpressure awaits the sink's awaitable directly (no extra task: it is
-    held thousands of times a second under load); setting the release cancels just that wait,
-    and the reader reads on, so the dying command's last output is taken and its pipe or channel
-    can close without waiting for a slow store.
-    """
-
-    def __init__(self) -> None:
-        self.is_set = False
-        self._held: set[asyncio.Task[Any]] = set()
-
-    def set(self) -> None:
-        self.is_set = True
-        for task in self._held:
-            task.cancel()
-
-    async def hold(self, waiting: Awaitable[None]) -> None:
-        """Await ``waiting`` unless or until the release is set."""
-        if self.is_set:
-            return
-        task = asyncio.current_task()
-        assert task is not None
-        self._held.add(task)
-        try:
-            await waiting
-        except asyncio.CancelledError:
-            # Only the release's own cancel is absorbed; any other one still propagates.
-            if not self.is_set or task.uncancel() > 0:
-                raise
-        finally:
-            self._held.discard(task)
 
 
 class LocalTransport:

@@ -13,7 +13,8 @@ import asyncssh
 
 from otter_tui.errors import TransportError
 from otter_tui.transport.base import Command, CommandResult, LineSink
-from otter_tui.transport.local import OutputTail, Release, pump_lines, settle
+from otter_tui.transport.lines import OutputTail, Release, pump_lines
+from otter_tui.transport.local import settle
 
 if TYPE_CHECKING:
     from otter_tui.transport.ssh import SshTransport
