@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from otter_tui.api_settings import ApiSettings, check_api, resolve_api_paths
+from otter_tui.console_settings import ConsoleSettings, check_console
 from otter_tui.errors import ConfigError
 
 ENV_VAR = "OTTER_TUI_CONFIG"
@@ -137,6 +138,7 @@ class Settings:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     inventory: InventorySettings = field(default_factory=InventorySettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     source: Path | None = None
     """The file these settings were read from; None when built from defaults."""
 
@@ -263,6 +265,8 @@ def _section(name: str, cls: type[Any], values: Mapping[str, Any]) -> Any:
     section = cls(**kwargs)
     if name == "api":
         check_api(section)
+    if name == "console":
+        check_console(section)
     return section
 
 
