@@ -72,6 +72,7 @@ def test_an_empty_time_zone_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
         "otter-tui: error: --tz needs an IANA time zone name (e.g. Europe/Paris), got ''\n",
     )
 
+
 @pytest.mark.parametrize(
     ("queues", "line"),
     [
