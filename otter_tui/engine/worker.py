@@ -75,7 +75,8 @@ class Worker:
             asyncio.create_task(self._claim_loop(), name="worker-claims"),
             asyncio.create_task(self._lease_loop(), name="worker-leases"),
         ]
-        url = self.ctx.settings.database_url
+        # The engine's own URL: with the password the opener took from the keyring, if any.
+        url = self.ctx.db.engine.url.render_as_string(hide_password=False)
         if listens(url):
             wakeups = listen_for_jobs(url, lambda q: q in self.queues, self.notify, name=self.name)
             self._tasks.append(asyncio.create_task(wakeups, name="worker-wakeups"))

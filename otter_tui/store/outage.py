@@ -28,6 +28,8 @@ MAX_PAUSE = 5.0
 CONNECTION_STATES = {"57P01", "57P02", "57P03"}
 """SQLSTATEs of a server shutting down or starting up (admin / crash shutdown, cannot connect
 now); class ``08`` (connection exceptions) counts too."""
+NOT_LET_IN = ("password", "authentication", "does not exist", "permission denied")
+"""A connection refused for these reasons is a mistake to fix, not an outage to wait out."""
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -47,7 +49,9 @@ def is_unavailable(exc: BaseException) -> bool:
     if not isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
         return False
     state = getattr(exc, "sqlstate", None)
-    return state is None or state in CONNECTION_STATES or state.startswith("08")
+    if state is None:  # failed before the server said anything: refused, cut, or not let in
+        return not any(word in str(exc).lower() for word in NOT_LET_IN)
+    return state in CONNECTION_STATES or state.startswith("08")
 
 
 def pauses() -> Iterator[float]:
