@@ -132,6 +132,9 @@ class OtterApp(App[None]):
             return
         self.set_interval(FEED_SECONDS, self._read_changes, name="change-feed")
         await self.background.start()
+        problem = self.runner.problem if self.runner is not None else None
+        if problem:
+            self.notify(problem, severity="error", markup=False, timeout=30)
         if self.background.active:
             self.show_status()
             self.set_interval(STATUS_SECONDS, self.show_status, name="scheduler-status")

@@ -33,7 +33,8 @@ from screens.job_format import counts_text, duration, mode_label, state_text, wh
 from screens.messages import JobsChanged
 from screens.tables import Table, add_columns, cursor_key
 
-COLUMNS = ("id", "plan", "state", "mode", "targets", "created", "duration", "server runs")
+COLUMNS = ("id", "plan", "state", "mode", "targets", "created", "duration", "server runs", "worker")
+"""``worker`` last: on 80 columns the table scrolls sideways to it (the detail also names it)."""
 RECENT = 200
 """How many of the newest (matching) jobs the list reads at a time."""
 WAITING = ("pending_approval", "scheduled", "queued")
@@ -68,6 +69,7 @@ def job_cells(view: JobView, counts: RunCounts | None, now: datetime) -> list[Te
             int(view.summary.get("unknowns", 0) or 0),
             check=view.mode == "check",
         ),
+        view.worker or "-",
     )
     cells = [Text(value) for value in values]
     cells.insert(2, state_text(view.state))
@@ -223,6 +225,8 @@ class JobsScreen(Screen[None]):
             return "  ·  this console runs no jobs"
         if not runner.poll:
             return "  ·  jobs run by the daemon"
+        if runner.configured:
+            return f"  ·  queues {', '.join(runner.queues) or 'none'} run in this console"
         return "  ·  jobs run in this console"
 
     def _load_failed(self, line: str) -> None:
