@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 from textual.worker import Worker
 
 from otter_tui.events import Event, JobStateChanged, LogLines, Resync, ServerRunStateChanged
@@ -23,6 +23,7 @@ from otter_tui.services.jobs import JobView, ServerRunView
 from otter_tui.text import visible
 from screens.background import Coalesced, route_result, run_blocking
 from screens.context import ConsoleContext
+from screens.footer import OtterFooter
 from screens.job_actions import JobActions
 from screens.job_format import describe_job, duration, state_text
 from screens.job_log import JobLogPane
@@ -60,14 +61,14 @@ class JobDetailScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("c", "cancel_job", "Cancel job"),
-        Binding("r", "rerun", "Re-run"),
-        Binding("pageup", "scroll_log('page_up')", "Log up", priority=True),
-        Binding("pagedown", "scroll_log('page_down')", "Log down", priority=True),
+        Binding("c", "cancel_job", "Cancel"),
+        Binding("r", "rerun", "Re-run", show=False),
+        Binding("pageup", "scroll_log('page_up')", "Log up", priority=True, show=False),
+        Binding("pagedown", "scroll_log('page_down')", "Log down", priority=True, show=False),
         Binding("end", "scroll_log('end')", "Follow", priority=True),
         Binding("home", "scroll_log('home')", "Log start", show=False, priority=True),
         Binding("w", "wide_log", "Wide log"),
-        Binding("slash", "search", "Search log"),
+        Binding("slash", "search", "Search"),
     ]
 
     def __init__(self, ctx: ConsoleContext, view: JobView) -> None:
@@ -92,7 +93,7 @@ class JobDetailScreen(Screen[None]):
             with Vertical(id="job-log-box"):
                 yield JobLogPane(self.ctx.runtime, self.view.id, id="job-log-pane")
                 yield LogSearch(self.ctx.runtime, self.view.id, id="log-search")
-        yield Footer()
+        yield OtterFooter()
 
     @property
     def pane(self) -> JobLogPane:

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from otter_tui.scheduling import parse_time
@@ -25,6 +25,7 @@ from otter_tui.services.jobs import JobRequest, JobView
 from otter_tui.services.plans import PlanView
 from otter_tui.targeting import TargetSpec
 from screens.context import ConsoleContext
+from screens.footer import OtterFooter
 from screens.modals import FormField, FormModal
 from screens.server_form import split_names
 
@@ -92,7 +93,7 @@ class PlanPickerModal(ModalScreen[PlanView | None]):
             yield OptionList(*(plan_option(p) for p in options), id="plan-picker")
             if not any(runnable(p) for p in self.plans):
                 yield Static("No plan is enabled: enable one in Plans (key 4).", classes="hint")
-        yield Footer()
+        yield OtterFooter()
 
     @on(OptionList.OptionSelected, "#plan-picker")
     def _picked(self, event: OptionList.OptionSelected) -> None:
