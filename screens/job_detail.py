@@ -51,6 +51,14 @@ def run_cells(run: ServerRunView, now: datetime) -> list[Text]:
     return [state_text(run.state) if v is None else Text(v) for v in values]
 
 
+def changes_label(view: JobView) -> str:
+    """What a run's count of changes is: a drift check and a simulation change nothing, so
+    theirs counts drifted items and what a run would change (as ``format_summary`` says)."""
+    if view.mode == "check":
+        return "drifted"
+    return "would change" if view.simulation else "changed"
+
+
 def run_title(run: ServerRunView) -> str:
     role = f" as {run.role}" if run.role else ""
     return f"{run.server or 'no server'}{role}"
@@ -106,8 +114,7 @@ class JobDetailScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#runs", DataTable)
         for column in RUN_COLUMNS:
-            # A simulation changed nothing: its count is of what a run would change.
-            label = "would change" if column == "changed" and self.view.simulation else column
+            label = changes_label(self.view) if column == "changed" else column
             table.add_column(label, key=column)
         table.focus()
         self.ctx.events.subscribe(self, self._core_event)
