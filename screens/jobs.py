@@ -17,7 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label
+from textual.widgets import DataTable, Header, Input, Label
 from textual.worker import Worker
 
 from otter_tui.errors import OtterError
@@ -27,6 +27,7 @@ from otter_tui.services.jobs import JobView, RunCounts
 from screens.background import Coalesced, route_result, run_blocking
 from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
+from screens.footer import OtterFooter
 from screens.job_actions import JobActions
 from screens.job_detail import JobDetailScreen
 from screens.job_format import counts_text, duration, mode_label, state_text, when
@@ -80,10 +81,10 @@ class JobsScreen(Screen[None]):
     """Recent jobs; new, re-run, cancel; Enter for a job's server runs and live log."""
 
     BINDINGS = [
-        Binding("n", "new_job", "New job"),
+        Binding("n", "new_job", "New"),
         Binding("r", "rerun", "Re-run"),
-        Binding("c", "cancel_job", "Cancel job"),
-        Binding("e", "edit_job", "Edit job"),
+        Binding("c", "cancel_job", "Cancel"),
+        Binding("e", "edit_job", "Edit job", show=False),
         Binding("slash", "filter", "Filter"),
         Binding("f5", "reload", "Refresh", show=False),
     ]
@@ -111,7 +112,7 @@ class JobsScreen(Screen[None]):
         )
         yield Label("", id="jobs-count")
         yield Table(id="jobs", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield OtterFooter()
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#jobs", DataTable), COLUMNS)
