@@ -45,6 +45,11 @@ def matches(server: ServerView, query: str) -> bool:
     return all(word in haystack for word in query.lower().split())
 
 
+def drift_cell(status: str) -> str:
+    """The drift column's word: "never checked" is shortened so the column fits at 80 columns."""
+    return "never" if status == "never checked" else status
+
+
 def server_cells(server: ServerView, drift: str) -> list[Text]:
     """One table row; inactive servers are dimmed. Every cell is plain text, never markup."""
     values = (
@@ -55,7 +60,7 @@ def server_cells(server: ServerView, drift: str) -> list[Text]:
         "yes" if server.active else "no",
         ", ".join(server.roles),
         ", ".join(server.environments),
-        drift,
+        drift_cell(drift),
     )
     style = "" if server.active else "dim"
     return [Text(value, style=style) for value in values]
@@ -144,7 +149,7 @@ class ServersPane(Vertical):
     def set_drift(self, server: str, status: str) -> None:
         self.drift[server] = status
         if server in {s.name for s in self.snapshot.servers if matches(s, self.filter_text)}:
-            self.table.update_cell(server, "drift", Text(status), update_width=True)
+            self.table.update_cell(server, "drift", Text(drift_cell(status)), update_width=True)
             self._show_selected()
 
     @on(DataTable.RowHighlighted, "#servers")
