@@ -44,6 +44,10 @@ def _kind(name: str) -> Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str,
         from bench.scheduler import measure_scheduler
 
         return measure_scheduler
+    if name == "log_search":
+        from bench.log_search import measure_log_search
+
+        return measure_log_search
     if name == "ui_sections":
         from bench.ui_sections import measure_ui_sections
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.child import measure
-from bench.console import first_frame, history_db, write_config
 from bench.fleet import RESULTS_DIR, BenchFleet
 from bench.import_section import importing
 from bench.plans.bench_plans import CONTENT
@@ -264,90 +263,10 @@ def api_section(ctx: Context) -> None:
     api(ctx)
 
 
-# console ----------------------------------------------------------------------------------------
-
-
 def console(ctx: Context) -> None:
-    workdir = ctx.fleet.workdir
-    jobs, lines = (10_000, 100_000) if ctx.plan.quick else (100_000, 1_000_000)
-    progress(f"  history database with {jobs:,} jobs and {lines:,} log lines (cached)")
-    history = history_db(jobs, lines)
-    full = write_config(workdir / "console-full.toml", history, workdir / "console-data")
-    empty = write_config(workdir / "console-empty.toml", workdir / "empty.db", workdir / "cd2")
-    first_frame(empty)  # creates and migrates the empty database, warms the page cache
-    first_frame(None)
-    repeats = 1 if ctx.plan.quick else 3
-    try:
-        floors, empties, values = [], [], []
-        for _ in range(repeats):
-            floors.append(first_frame(None))
-            empties.append(first_frame(empty))
-            values.append(first_frame(full))
-    except RuntimeError as exc:
-        ctx.report.add(Row("Console", "", "first frame", None, note=f"FAIL: {exc}"))
-    else:
-        floor = median(floors)
-        size = f"{jobs // 1000}k jobs"
-        row = Row("Console", size, "first frame", median(values), "s", floor, "<= 1.1x")
-        row.ok = row.ratio is not None and row.ratio <= 1.1
-        ctx.report.add(row)
-        ctx.report.add(Row("Console", "empty db", "first frame", median(empties), "s", floor))
-    _key_rows(ctx)
-    _section_rows(ctx)
-    ctx.report.footnotes.append(
-        "Console first frame: `otter-tui` under a pty with OTTER_TUI_EXIT_AFTER_FIRST_FRAME, "
-        f"spawn to exit, median of {repeats}; the floor is a bare Textual app (header, table, "
-        "footer; bench/bare_app.py) spawned the same way, in the same rounds. "
-        "Key latency: the console app in App.run_test (headless) with its own job runner on the "
-        "same loop; a local-transport job prints 10,000 lines/s while its detail screen follows "
-        "the log; End pressed every 100 ms, press to the screen's action; the streamed rate is "
-        "stored lines / job run time."
-    )
+    from bench.console_section import console as run
 
-
-def _key_rows(ctx: Context) -> None:
-    seconds = 4 if ctx.plan.quick else 10
-    result = measure({"kind": "keys", "rate": 10_000, "seconds": seconds, "fleet": ctx.info})
-    if not result.get("ok"):
-        ctx.report.add(Row("Console", "", "key p99", None, note=f"FAIL: {result.get('error')}"))
-        return
-    rate = result["lines_per_s"]
-    size = f"{rate:,.0f} lines/s"
-    p99 = result["p99"] * 1000
-    ctx.report.add(Row("Console", size, "key press p99", p99, "ms", None, "< 100 ms", p99 < 100))
-    ctx.report.add(Row("Console", size, "key press p50", result["p50"] * 1000, "ms"))
-
-
-def _section_rows(ctx: Context) -> None:
-    result = measure({"kind": "ui_sections", "schedules": 10_000})
-    if not result.get("ok"):
-        note = f"FAIL: {result.get('error')}"
-        ctx.report.add(Row("Console", "", "section switch p99", None, note=note))
-        return
-    p99 = result["p99"] * 1000
-    ok = p99 < 100
-    ctx.report.add(
-        Row(
-            "Console",
-            f"{result['sections']} sections",
-            "section switch p99",
-            p99,
-            "ms",
-            None,
-            "< 100 ms",
-            ok,
-        )
-    )
-    paint, floor = result["paint"] * 1000, result["paint_floor"] * 1000
-    size = f"{result['n']:,} schedules"
-    row = Row("Console", size, "Schedules first paint", paint, "ms", floor, "< 300 ms")
-    row.ok = paint < 300
-    ctx.report.add(row)
-    ctx.report.footnotes.append(
-        "Section switch: number keys in turn, 20 rounds, key to the refresh after the switch. "
-        "Schedules first paint: key 6 to its first page (500) and the count of all in view; "
-        "floor: the same with no schedule (see bench/ui_sections.py)."
-    )
+    run(ctx)
 
 
 # profile ----------------------------------------------------------------------------------------

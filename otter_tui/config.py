@@ -18,26 +18,20 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 import tomli_w
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from otter_tui.api_settings import ApiSettings, check_api, resolve_api_paths
+from otter_tui.console_settings import ConsoleSettings, check_console
+from otter_tui.database_settings import (
+    DatabaseSettings,
+    check_file_url,
+    env_url,
+    hide_password,
+    resolve_sqlite_url,
+)
 from otter_tui.errors import ConfigError
 
 ENV_VAR = "OTTER_TUI_CONFIG"
 APP_NAME = "otter-tui"
-
-
-@dataclass(frozen=True)
-class DatabaseSettings:
-    url: str = ""
-    """SQLAlchemy URL; empty means a SQLite file ``otter.db`` in the data dir. A relative SQLite
-    file path is relative to the config file."""
-    busy_timeout_ms: int = 10_000
-    """How long SQLite waits on a lock before failing, in milliseconds."""
-    group: str = ""
-    """Share a new SQLite file with this OS group (file 0660, data dir 2770); empty: only the
-    account that creates it (0600 and 0700)."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +136,7 @@ class Settings:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     inventory: InventorySettings = field(default_factory=InventorySettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     source: Path | None = None
     """The file these settings were read from; None when built from defaults."""
 
@@ -166,8 +161,6 @@ class Settings:
 SECTIONS: dict[str, type[Any]] = {
     name: hint for name, hint in get_type_hints(Settings).items() if name != "source"
 }
-DIALECTS = ("sqlite", "postgresql")
-"""The databases otter-tui runs on (and its test suite proves)."""
 POSITIVE = {
     "busy_timeout_ms",
     "max_parallel",
@@ -224,7 +217,11 @@ def load_settings(explicit: str | Path | None = None) -> Settings:
     """Find, read and validate the configuration."""
     path = find_config(explicit)
     raw = read_toml(path) if path else {}
-    return settings_from_mapping(raw, path)
+    settings = settings_from_mapping(raw, path)
+    url = env_url()
+    if url is None:
+        return settings
+    return dataclasses.replace(settings, database=dataclasses.replace(settings.database, url=url))
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -266,10 +263,12 @@ def _section(name: str, cls: type[Any], values: Mapping[str, Any]) -> Any:
         kwargs[key] = _coerce(f"{name}.{key}", hints[key], value)
         _check_range(f"{name}.{key}", key, kwargs[key])
     if name == "database" and kwargs.get("url"):
-        _check_url(kwargs["url"])
+        check_file_url(kwargs["url"])
     section = cls(**kwargs)
     if name == "api":
         check_api(section)
+    if name == "console":
+        check_console(section)
     return section
 
 
@@ -280,21 +279,6 @@ def _check_range(path: str, key: str, value: Any) -> None:
         raise ConfigError(f"'{path}' must be greater than 0, got {value!r}")
     if key in NON_NEGATIVE and value < 0:
         raise ConfigError(f"'{path}' must be 0 or more, got {value!r}")
-
-
-def _check_url(url: str) -> None:
-    try:
-        backend = make_url(url).get_backend_name()
-    except ArgumentError:
-        raise ConfigError(
-            f"'database.url' is not a database URL: {url!r} "
-            "(e.g. sqlite:///otter.db or postgresql+psycopg://user@host/otter)"
-        ) from None
-    if backend not in DIALECTS:
-        raise ConfigError(
-            f"'database.url' uses {backend!r}, which otter-tui does not support "
-            f"(use {' or '.join(DIALECTS)})"
-        )
 
 
 def _coerce(key: str, hint: Any, value: Any) -> Any:
@@ -327,23 +311,10 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         ssh_config=str(_absolute(settings.ssh.ssh_config, base)) if settings.ssh.ssh_config else "",
         client_keys=tuple(str(_absolute(k, base)) for k in settings.ssh.client_keys),
     )
-    database = dataclasses.replace(settings.database, url=_sqlite_url(settings.database.url, base))
+    url = resolve_sqlite_url(settings.database.url, lambda p: _absolute(p, base))
+    database = dataclasses.replace(settings.database, url=url)
     api = resolve_api_paths(settings.api, lambda p: _absolute(p, base))
     return dataclasses.replace(settings, paths=paths, ssh=ssh, database=database, api=api)
-
-
-def _sqlite_url(url: str, base: Path) -> str:
-    """A SQLite URL with a relative file path points next to the config file, not the cwd."""
-    if not url:
-        return url
-    parsed = make_url(url)
-    name = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
-        return url
-    absolute = str(_absolute(name, base))
-    if name.startswith("file:") or absolute == name:
-        return url
-    return parsed.set(database=absolute).render_as_string(hide_password=False)
 
 
 def _absolute(value: str, base: Path) -> Path:
@@ -356,6 +327,8 @@ def settings_as_dict(settings: Settings) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in SECTIONS:
         section = dataclasses.asdict(getattr(settings, name))
+        if name == "database":
+            section["url"] = hide_password(section["url"])
         out[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
     return out
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from otter_tui.config import Settings, load_settings
 from otter_tui.services.context import Clock, ServiceContext, current_user, system_clock
 from otter_tui.store.db import Database, open_database, sqlite_path
+from otter_tui.store.dsn import connect_url
 from otter_tui.store.files import make_data_dir, world_readable_warning
 
 if TYPE_CHECKING:
@@ -141,9 +142,8 @@ def open_runtime(
     """
     settings = settings or load_settings(config)
     make_data_dir(settings.data_dir, settings.database.group)
-    db = open_database(
-        settings.database_url, settings.database.busy_timeout_ms, group=settings.database.group
-    )
+    url = connect_url(settings.database_url, settings.database)
+    db = open_database(url, settings.database.busy_timeout_ms, group=settings.database.group)
     ctx = ServiceContext(db, settings, actor or current_user(), clock)
     runtime = Runtime(settings, db, ctx)
     if db.created:

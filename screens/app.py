@@ -26,12 +26,14 @@ from otter_tui.events import Event, EventBus
 from screens.background import route_result, run_blocking
 from screens.change_feed import FEED_SECONDS, ChangeFeed
 from screens.context import ConsoleContext
+from screens.header import SubTitle
 from screens.job_runner import ConsoleRunner, console_runner, console_scheduler
 from screens.lifecycle import Background
 from screens.messages import CoreEvent, ShowJobInList
 from screens.modals import ConfirmModal
 from screens.palette import CONSOLE_COMMANDS
 from screens.sections import SECTIONS, section_title
+from screens.warm import build_styled, prebuild_sections
 
 if TYPE_CHECKING:
     from otter_tui.runtime import Runtime
@@ -42,19 +44,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 EXIT_AFTER_FIRST_FRAME = "OTTER_TUI_EXIT_AFTER_FIRST_FRAME"
 """Set (to anything) to quit once the first screen is painted: the benchmark times start-up."""
+SECTION_KEYS = Binding.Group("Sections", compact=True)
+"""The number keys show as one group in the Footer ("12345678 Sections"); F1 names each."""
 BRIDGE_BACKLOG = 500
 """Pending UI messages above which the bridge stops draining the bus, so the UI's lossy
 subscription overflows (and later resyncs) instead of the app's message queue growing."""
 STATUS_SECONDS = 1.0
 """How often the header's "scheduler: ..." is refreshed (it reads memory, not the database)."""
-
-
-def database_label(runtime: Runtime) -> str:
-    """The database as the header shows it: a SQLite file's path, or a URL without password."""
-    url = runtime.db.engine.url
-    if runtime.db.is_sqlite:
-        return str(url.database or ":memory:")
-    return url.render_as_string(hide_password=True)
 
 
 class OtterApp(App[None]):
@@ -70,11 +66,11 @@ class OtterApp(App[None]):
     COMMANDS = App.COMMANDS | CONSOLE_COMMANDS
     BINDINGS = [
         *(
-            Binding(str(number), f"section('{section.mode}')", section.title)
+            Binding(str(number), f"section('{section.mode}')", section.title, group=SECTION_KEYS)
             for number, section in enumerate(SECTIONS, start=1)
         ),
         Binding("f1", "toggle_keys", "Keys"),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
     ]
 
     def __init__(
@@ -85,6 +81,7 @@ class OtterApp(App[None]):
         scheduler: Scheduler | None = None,
         *,
         make_scheduler: Callable[[], Scheduler] | None = None,
+        prebuild: bool = False,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -97,11 +94,13 @@ class OtterApp(App[None]):
         """Every core event, on the UI thread; section screens subscribe to it."""
         self.feed = ChangeFeed(runtime.ctx, self.core_events.publish)
         """Tells the screens what other processes changed (a StoreChanged on core_events)."""
-        self.base_sub_title = f"{runtime.ctx.actor} @ {database_label(runtime)}"
-        self.sub_title = self.base_sub_title
+        self.prebuild = prebuild
+        """Build the other sections after the first frame (the console; tests build on demand)."""
+        self.sub_titles = SubTitle.of(runtime)
+        """The header's sub-title, wide and compact (``show_status`` picks one)."""
         context = ConsoleContext(runtime, self.core_events, runner)
         for section in SECTIONS:
-            self.add_mode(section.mode, partial(section.build, context))
+            self.add_mode(section.mode, partial(build_styled, self, section, context))
 
     @property
     def runner(self) -> ConsoleRunner | None:
@@ -109,7 +108,7 @@ class OtterApp(App[None]):
         return self.background.runner
 
     async def on_mount(self) -> None:
-        self._show_section_title(self.current_mode)
+        self.show_status()
         if os.environ.get(EXIT_AFTER_FIRST_FRAME):
             self.call_after_refresh(self.exit)
         self.call_after_refresh(self._start_background)
@@ -132,6 +131,10 @@ class OtterApp(App[None]):
             return
         self.set_interval(FEED_SECONDS, self._read_changes, name="change-feed")
         await self.background.start()
+        if problem := (self.runner.problem if self.runner is not None else None):
+            self.notify(problem, severity="error", markup=False, timeout=30)
+        if self.prebuild:
+            self.run_worker(prebuild_sections(self), group="prebuild", exit_on_error=False)
         if self.background.active:
             self.show_status()
             self.set_interval(STATUS_SECONDS, self.show_status, name="scheduler-status")
@@ -139,10 +142,14 @@ class OtterApp(App[None]):
     async def on_unmount(self) -> None:
         await self.background.stop()
 
+    def on_resize(self) -> None:
+        self.show_status()
+
     def show_status(self) -> None:
-        """Put who schedules (and runs queued jobs) in the header's sub-title."""
-        status = self.background.status()
-        line = f"{self.base_sub_title} · {status}" if status else self.base_sub_title
+        """The header as wide as fits: the section, who, and who schedules (and runs jobs)."""
+        width = self.size.width
+        self.title = self.sub_titles.title(self.TITLE, section_title(self.current_mode), width)
+        line = self.sub_titles.line(self.background.status(), width)
         if line != self.sub_title:
             self.sub_title = line
 
@@ -166,7 +173,7 @@ class OtterApp(App[None]):
 
     def action_section(self, mode: str) -> None:
         self.switch_mode(mode)
-        self._show_section_title(mode)
+        self.show_status()
 
     def open_job(self, job_id: int) -> None:
         """Show job ``job_id`` over the Jobs section (the palette's "go to job 42")."""
@@ -199,9 +206,6 @@ class OtterApp(App[None]):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
-
-    def _show_section_title(self, mode: str) -> None:
-        self.title = f"{self.TITLE} · {section_title(mode)}"
 
     async def _bridge(self, bus: EventBus) -> None:
         """Turn the bus's events into messages; stop draining while the UI is far behind."""
@@ -242,4 +246,4 @@ def run_console(runtime: Runtime, bus: EventBus | None = None) -> None:
     bus = bus or EventBus()
     runner = console_runner(runtime, bus)
     make_scheduler = partial(console_scheduler, runtime, bus, runner.notify)
-    OtterApp(runtime, bus, runner, make_scheduler=make_scheduler).run()
+    OtterApp(runtime, bus, runner, make_scheduler=make_scheduler, prebuild=True).run()

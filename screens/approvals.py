@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 from textual.worker import Worker
 
 from otter_tui.events import Event, JobStateChanged, Resync
@@ -24,6 +24,7 @@ from otter_tui.services.jobs import JobView
 from screens.background import Coalesced, route_result, run_blocking
 from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
+from screens.footer import OtterFooter
 from screens.job_detail import JobDetailScreen
 from screens.job_format import describe_job, mode_label, variables_text, when
 from screens.messages import JobsChanged
@@ -62,7 +63,7 @@ class ApprovalsScreen(Screen[None]):
         Binding("a", "approve", "Approve"),
         Binding("d", "deny", "Deny"),
         Binding("s", "simulate", "Simulate"),
-        Binding("l", "open_simulation", "Open simulation"),
+        Binding("l", "open_simulation", "Open simulation", show=False),
         Binding("f5", "reload", "Refresh", show=False),
     ]
 
@@ -82,7 +83,7 @@ class ApprovalsScreen(Screen[None]):
         with Horizontal(id="approvals-body"):
             yield Table(id="approvals", cursor_type="row", zebra_stripes=True)
             yield Static("No job is waiting for approval.", id="approval-fields", markup=False)
-        yield Footer()
+        yield OtterFooter()
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#approvals", DataTable), COLUMNS)

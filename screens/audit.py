@@ -15,13 +15,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Header, Input, Label, Static
 from textual.worker import Worker
 
 from otter_tui.runtime import Runtime
 from otter_tui.services.audit import AuditFilter, AuditView, parse_since
 from screens.background import route_result, run_blocking
 from screens.context import ConsoleContext
+from screens.footer import OtterFooter
 from screens.tables import add_columns, cursor_key
 
 COLUMNS = ("id", "at", "actor", "action", "object")
@@ -74,7 +75,7 @@ class AuditScreen(Screen[None]):
         yield Label("", id="audit-count")
         yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
         yield Static("", id="audit-detail", markup=False)
-        yield Footer()
+        yield OtterFooter()
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#audit", DataTable), COLUMNS)

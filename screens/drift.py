@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 from textual.widgets.data_table import RowDoesNotExist
 from textual.worker import Worker
 
@@ -34,6 +34,7 @@ from otter_tui.targeting import TargetSpec
 from screens.background import Coalesced, route_result, run_blocking
 from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
+from screens.footer import OtterFooter
 from screens.modals import ConfirmModal
 from screens.tables import Table, add_columns, cursor_key
 
@@ -87,7 +88,7 @@ class DriftScreen(Screen[None]):
     BINDINGS = [
         Binding("space", "mark", "Mark"),
         Binding("c", "drift(False, False)", "Check"),
-        Binding("s", "drift(True, True)", "Simulate fix"),
+        Binding("s", "drift(True, True)", "Simulate"),
         Binding("r", "drift(True, False)", "Remediate"),
         Binding("f5", "reload", "Refresh", show=False),
     ]
@@ -112,7 +113,7 @@ class DriftScreen(Screen[None]):
             yield Table(id="drift-items", cursor_type="row")
             with VerticalScroll(id="drift-diff-box"):
                 yield Static("", id="drift-diff", markup=False)
-        yield Footer()
+        yield OtterFooter()
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#drift-items", DataTable), ITEM_COLUMNS)

@@ -19,13 +19,14 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Label, Static
+from textual.widgets import Button, DataTable, Label, Static
 from textual.worker import Worker
 
 from otter_tui.inventory_import import AnsibleOptions, Source, read_ansible, read_ssh_config
 from otter_tui.runtime import Runtime
 from otter_tui.services.inventory_sync import InventorySyncService, SyncReport
 from screens.background import route_result, run_blocking
+from screens.footer import OtterFooter
 from screens.messages import InventoryChanged
 from screens.modals import FormField, FormModal
 
@@ -109,7 +110,7 @@ class ImportPreviewModal(ModalScreen[SyncReport | None]):
             with Horizontal(classes="dialog--buttons"):
                 yield Button("Apply (y)", variant="primary", id="import-apply")
                 yield Button("Cancel (n)", id="import-cancel")
-        yield Footer()
+        yield OtterFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#import-changes", DataTable)

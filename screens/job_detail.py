@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 from textual.worker import Worker
 
 from otter_tui.events import Event, JobStateChanged, LogLines, Resync, ServerRunStateChanged
@@ -23,6 +23,7 @@ from otter_tui.services.jobs import JobView, ServerRunView
 from otter_tui.text import visible
 from screens.background import Coalesced, route_result, run_blocking
 from screens.context import ConsoleContext
+from screens.footer import OtterFooter
 from screens.job_actions import JobActions
 from screens.job_format import describe_job, duration, state_text
 from screens.job_log import JobLogPane
@@ -50,6 +51,14 @@ def run_cells(run: ServerRunView, now: datetime) -> list[Text]:
     return [state_text(run.state) if v is None else Text(v) for v in values]
 
 
+def changes_label(view: JobView) -> str:
+    """What a run's count of changes is: a drift check and a simulation change nothing, so
+    theirs counts drifted items and what a run would change (as ``format_summary`` says)."""
+    if view.mode == "check":
+        return "drifted"
+    return "would change" if view.simulation else "changed"
+
+
 def run_title(run: ServerRunView) -> str:
     role = f" as {run.role}" if run.role else ""
     return f"{run.server or 'no server'}{role}"
@@ -60,14 +69,14 @@ class JobDetailScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("c", "cancel_job", "Cancel job"),
-        Binding("r", "rerun", "Re-run"),
-        Binding("pageup", "scroll_log('page_up')", "Log up", priority=True),
-        Binding("pagedown", "scroll_log('page_down')", "Log down", priority=True),
+        Binding("c", "cancel_job", "Cancel"),
+        Binding("r", "rerun", "Re-run", show=False),
+        Binding("pageup", "scroll_log('page_up')", "Log up", priority=True, show=False),
+        Binding("pagedown", "scroll_log('page_down')", "Log down", priority=True, show=False),
         Binding("end", "scroll_log('end')", "Follow", priority=True),
         Binding("home", "scroll_log('home')", "Log start", show=False, priority=True),
         Binding("w", "wide_log", "Wide log"),
-        Binding("slash", "search", "Search log"),
+        Binding("slash", "search", "Search"),
     ]
 
     def __init__(self, ctx: ConsoleContext, view: JobView) -> None:
@@ -92,7 +101,7 @@ class JobDetailScreen(Screen[None]):
             with Vertical(id="job-log-box"):
                 yield JobLogPane(self.ctx.runtime, self.view.id, id="job-log-pane")
                 yield LogSearch(self.ctx.runtime, self.view.id, id="log-search")
-        yield Footer()
+        yield OtterFooter()
 
     @property
     def pane(self) -> JobLogPane:
@@ -105,8 +114,7 @@ class JobDetailScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#runs", DataTable)
         for column in RUN_COLUMNS:
-            # A simulation changed nothing: its count is of what a run would change.
-            label = "would change" if column == "changed" and self.view.simulation else column
+            label = changes_label(self.view) if column == "changed" else column
             table.add_column(label, key=column)
         table.focus()
         self.ctx.events.subscribe(self, self._core_event)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from textual import on
@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from otter_tui.scheduling import parse_time
@@ -25,6 +25,7 @@ from otter_tui.services.jobs import JobRequest, JobView
 from otter_tui.services.plans import PlanView
 from otter_tui.targeting import TargetSpec
 from screens.context import ConsoleContext
+from screens.footer import OtterFooter
 from screens.modals import FormField, FormModal
 from screens.server_form import split_names
 
@@ -92,7 +93,7 @@ class PlanPickerModal(ModalScreen[PlanView | None]):
             yield OptionList(*(plan_option(p) for p in options), id="plan-picker")
             if not any(runnable(p) for p in self.plans):
                 yield Static("No plan is enabled: enable one in Plans (key 4).", classes="hint")
-        yield Footer()
+        yield OtterFooter()
 
     @on(OptionList.OptionSelected, "#plan-picker")
     def _picked(self, event: OptionList.OptionSelected) -> None:
@@ -165,12 +166,19 @@ def job_request(plan: PlanView, values: Mapping[str, str]) -> JobRequest:
     )
 
 
-def when_fields(prefill: JobView | None) -> list[FormField]:
+def example_time(now: datetime) -> str:
+    """A time to show as an example: tomorrow at 03:00 from the clock's now (never a fixed date,
+    which would one day lie in the past and be refused)."""
+    return f"{now.astimezone() + timedelta(days=1):%Y-%m-%d} 03:00"
+
+
+def when_fields(prefill: JobView | None, now: datetime) -> list[FormField]:
     """The new-job form's queue and start time (a template or schedule has its own)."""
     queue = prefill.queue if prefill else ""
+    example = f"now; or {example_time(now)} (local time, or +01:00)"
     return [
         FormField("queue", "Queue", queue, "the plan's default queue"),
-        FormField("run_at", "Run at", "", "now; or 2026-12-01 03:00 (local time, or +01:00)"),
+        FormField("run_at", "Run at", "", example),
     ]
 
 
@@ -203,7 +211,7 @@ def job_form(
     title = f"{'Re-run' if prefill else 'New job'}: {plan.name}"
     return FormModal(
         title,
-        [*job_fields(plan, prefill), *when_fields(prefill)],
+        [*job_fields(plan, prefill), *when_fields(prefill, ctx.runtime.ctx.now())],
         lambda values: submit_job(ctx, plan, values),
         submit_label="Run",
     )

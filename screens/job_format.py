@@ -104,6 +104,7 @@ def describe_job(view: JobView, now: datetime) -> Text:
     ]
     if view.started_at is not None:
         ran = f"{when(view.started_at)} for {duration(view.started_at, view.finished_at, now)}"
+        ran += f" on {view.worker}" if view.worker else ""
         rows.append(("ran", ran))
     elif view.run_at > view.created_at:
         rows.append(("runs at", when(view.run_at)))

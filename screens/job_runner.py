@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from otter_tui.errors import UsageError
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
 
@@ -41,17 +42,26 @@ STOP_SECONDS = 2.0
 
 
 class DaemonAwareClaims:
-    """The console worker's queue backend: claims, except while a daemon serves the queue."""
+    """The console worker's queue backend: claims, except from a queue a live daemon serves."""
 
     def __init__(self, claims: ClaimService, jobs: JobService) -> None:
         self.claims = claims
         self.jobs = jobs
-        self.daemon: str | None = None
-        """The live daemon serving the console's queues, as seen at the last poll; None: none."""
+        self.daemons: dict[str, str | None] = {}
+        """Each queue asked about -> the live daemon serving it at the last poll (None: none)."""
+
+    @property
+    def daemon(self) -> str | None:
+        """A live daemon serving one of the console's queues, as last seen; None: none."""
+        return next(filter(None, self.daemons.values()), None)
 
     def claim_next(self, queues: Sequence[str]) -> int | None:
-        self.daemon = next(filter(None, map(self.jobs.daemon_holder, queues)), None)
-        return None if self.daemon is not None else self.claims.claim_next(queues)
+        free = [q for q in queues if self._daemon_of(q) is None]
+        return self.claims.claim_next(free) if free else None
+
+    def _daemon_of(self, queue: str) -> str | None:
+        self.daemons[queue] = self.jobs.daemon_holder(queue)
+        return self.daemons[queue]
 
 
 class ConsoleRunner:
@@ -72,6 +82,8 @@ class ConsoleRunner:
         self.claims_queues = poll
         """False: only jobs handed over with :meth:`launch` run here, never queued ones."""
         self.poll_seconds = poll_seconds
+        self.problem: str | None = None
+        """A queue named in ``[console] queues`` that cannot be served, in one line; None: none."""
         self._started = False
 
     @cached_property
@@ -102,23 +114,36 @@ class ConsoleRunner:
         """Claims queued jobs (when polling, no daemon serving) and keeps running leases alive."""
         from otter_tui.engine.worker import Worker
 
-        queues = ("default",) if self.claims_queues else ()
-        return Worker(
+        worker = Worker(
             self.engine,
-            queues,
+            self.configured if self.claims_queues else (),
             poll_seconds=self.poll_seconds,
             name=self.name,
             backend=self.claims,
         )
+        worker.every_local_queue = self.claims_queues and not self.configured
+        return worker
 
     def _built(self, part: str) -> bool:
         """Whether ``part`` (a cached property) exists yet, without building it."""
         return part in self.__dict__
 
     @property
+    def configured(self) -> tuple[str, ...]:
+        """The queues ``[console] queues`` names; empty: every local queue."""
+        return self.runtime.settings.console.queues
+
+    @property
+    def queues(self) -> tuple[str, ...]:
+        """The queues this console's worker claims from (known once it has started)."""
+        return self.worker.queues if self._built("worker") else self.configured
+
+    @property
     def poll(self) -> bool:
-        """True while this console claims queued jobs: it may, and no daemon serves its queue."""
-        return self.claims_queues and self.daemon is None
+        """True while this console claims queued jobs: it may, and a daemon does not serve
+        every queue it would claim from."""
+        daemons = self.claims.daemons.values() if self._built("claims") else ()
+        return self.claims_queues and (not daemons or None in daemons)
 
     @property
     def daemon(self) -> str | None:
@@ -133,9 +158,24 @@ class ConsoleRunner:
     async def start(self) -> None:
         # Import the engine off the event loop: the console has painted and stays responsive.
         await asyncio.to_thread(_import_engine)
+        if self.claims_queues and self.configured:
+            self.worker.queues = await asyncio.to_thread(self._known_queues)
         await self.engine.start()
         await self.worker.start()
         self._started = True
+
+    def _known_queues(self) -> tuple[str, ...]:
+        """The configured queues that exist with the ``local`` backend; a bad name is kept in
+        :attr:`problem` (the app shows it) and left out, so the console still opens."""
+        from otter_tui.services.queues import QueueService
+
+        queues = QueueService(self.runtime.ctx)
+        try:
+            return queues.local(self.configured)
+        except UsageError as error:
+            self.problem = f"config console.queues: {error}"
+            local = set(queues.local())
+            return tuple(q for q in self.configured if q in local)
 
     def notify(self) -> None:
         """A job was queued: claim it now rather than at the next poll."""

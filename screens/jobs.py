@@ -17,7 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label
+from textual.widgets import DataTable, Header, Input, Label
 from textual.worker import Worker
 
 from otter_tui.errors import OtterError
@@ -27,13 +27,15 @@ from otter_tui.services.jobs import JobView, RunCounts
 from screens.background import Coalesced, route_result, run_blocking
 from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
+from screens.footer import OtterFooter
 from screens.job_actions import JobActions
 from screens.job_detail import JobDetailScreen
 from screens.job_format import counts_text, duration, mode_label, state_text, when
 from screens.messages import JobsChanged
 from screens.tables import Table, add_columns, cursor_key
 
-COLUMNS = ("id", "plan", "state", "mode", "targets", "created", "duration", "server runs")
+COLUMNS = ("id", "plan", "state", "mode", "targets", "created", "duration", "server runs", "worker")
+"""``worker`` last: on 80 columns the table scrolls sideways to it (the detail also names it)."""
 RECENT = 200
 """How many of the newest (matching) jobs the list reads at a time."""
 WAITING = ("pending_approval", "scheduled", "queued")
@@ -68,6 +70,7 @@ def job_cells(view: JobView, counts: RunCounts | None, now: datetime) -> list[Te
             int(view.summary.get("unknowns", 0) or 0),
             check=view.mode == "check",
         ),
+        view.worker or "-",
     )
     cells = [Text(value) for value in values]
     cells.insert(2, state_text(view.state))
@@ -78,10 +81,10 @@ class JobsScreen(Screen[None]):
     """Recent jobs; new, re-run, cancel; Enter for a job's server runs and live log."""
 
     BINDINGS = [
-        Binding("n", "new_job", "New job"),
+        Binding("n", "new_job", "New"),
         Binding("r", "rerun", "Re-run"),
-        Binding("c", "cancel_job", "Cancel job"),
-        Binding("e", "edit_job", "Edit job"),
+        Binding("c", "cancel_job", "Cancel"),
+        Binding("e", "edit_job", "Edit job", show=False),
         Binding("slash", "filter", "Filter"),
         Binding("f5", "reload", "Refresh", show=False),
     ]
@@ -109,7 +112,7 @@ class JobsScreen(Screen[None]):
         )
         yield Label("", id="jobs-count")
         yield Table(id="jobs", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield OtterFooter()
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#jobs", DataTable), COLUMNS)
@@ -223,6 +226,8 @@ class JobsScreen(Screen[None]):
             return "  ·  this console runs no jobs"
         if not runner.poll:
             return "  ·  jobs run by the daemon"
+        if runner.configured:
+            return f"  ·  queues {', '.join(runner.queues) or 'none'} run in this console"
         return "  ·  jobs run in this console"
 
     def _load_failed(self, line: str) -> None:

@@ -16,10 +16,11 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 from textual.worker import Worker
 
 from screens.background import route_result, run_blocking
+from screens.footer import OtterFooter
 
 ResultT = TypeVar("ResultT")
 
@@ -53,7 +54,7 @@ class ConfirmModal(ModalScreen[bool]):
             with Horizontal(classes="dialog--buttons"):
                 yield Button(f"{self.confirm_label} (y)", variant="error", id="confirm-yes")
                 yield Button(f"{self.deny_label} (n)", id="confirm-no")
-        yield Footer()
+        yield OtterFooter()
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()
@@ -143,7 +144,7 @@ class FormModal(ModalScreen[ResultT | None], Generic[ResultT]):
             with Horizontal(classes="dialog--buttons"):
                 yield Button(self.submit_label, variant="primary", id="form-submit")
                 yield Button("Cancel", id="form-cancel")
-        yield Footer()
+        yield OtterFooter()
 
     def on_mount(self) -> None:
         editable = [w for w in self.query(".form--fields > *") if w.focusable]

@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from otter_tui.services.plans import PlanView
+from screens.footer import OtterFooter
 
 
 def variable_line(name: str, schema: dict[str, Any]) -> str:
@@ -71,4 +72,4 @@ class PlanDetailModal(ModalScreen[None]):
             yield Label(f"Plan {self.plan.name}", classes="dialog--title", markup=False)
             with VerticalScroll():
                 yield Static(describe_plan(self.plan), id="plan-fields", markup=False)
-        yield Footer()
+        yield OtterFooter()

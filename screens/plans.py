@@ -16,7 +16,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 from textual.worker import Worker
 
 from otter_tui.runtime import Runtime
@@ -24,6 +24,7 @@ from otter_tui.services.plans import PlanView
 from screens.background import route_result, run_blocking
 from screens.change_feed import follow_store
 from screens.context import ConsoleContext
+from screens.footer import OtterFooter
 from screens.job_actions import JobActions
 from screens.messages import JobsChanged
 from screens.plan_detail import PlanDetailModal
@@ -68,11 +69,11 @@ class PlansScreen(Screen[None]):
     """Every plan record; a plan runs only when enabled and installed."""
 
     BINDINGS = [
-        Binding("e", "toggle_enabled", "Enable/disable"),
+        Binding("e", "toggle_enabled", "On/off"),
         Binding("n", "new_job", "New job"),
-        Binding("s", "reload(True)", "Sync files"),
-        Binding("o", "override", "Override"),
-        Binding("x", "delete", "Delete"),
+        Binding("s", "reload(True)", "Sync"),
+        Binding("o", "override", "Override", show=False),
+        Binding("x", "delete", "Delete", show=False),
     ]
 
     def __init__(self, ctx: ConsoleContext) -> None:
@@ -91,7 +92,7 @@ class PlansScreen(Screen[None]):
         yield Label("", id="plans-count")
         yield Table(id="plans", cursor_type="row", zebra_stripes=True)
         yield Static("", id="plan-errors", markup=False)
-        yield Footer()
+        yield OtterFooter()
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#plans", DataTable), COLUMNS)

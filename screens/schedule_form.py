@@ -24,7 +24,7 @@ from otter_tui.scheduling import (
 from otter_tui.services.plans import PlanView
 from otter_tui.services.schedule_views import ScheduleView, preview
 from otter_tui.services.schedules import ScheduleFields
-from screens.job_form import YES_NO, job_fields, job_request
+from screens.job_form import YES_NO, example_time, job_fields, job_request
 from screens.modals import FormField, FormModal
 
 PREVIEW_COUNT = 10
@@ -50,7 +50,7 @@ def _wall(moment: datetime | None, view: ScheduleView) -> str:
     return f"{moment.astimezone(load_zone(view.timezone)):%Y-%m-%d %H:%M}"
 
 
-def _timing(view: ScheduleView | None) -> list[FormField]:
+def _timing(view: ScheduleView | None, now: datetime) -> list[FormField]:
     cron = view.cron if view else ""
     zone = view.timezone if view else "UTC"
     once = _wall(view.once_at, view) if view else ""
@@ -59,20 +59,22 @@ def _timing(view: ScheduleView | None) -> list[FormField]:
     return [
         FormField("cron", "Cron line", cron, "30 2 * * *  or  @daily", hint="blank: once, at"),
         FormField("timezone", "Time zone", zone, "IANA zone, e.g. Europe/Paris"),
-        FormField("at", "Once, at", once, "2026-12-01 03:00 (in the zone), instead of cron"),
+        FormField("at", "Once, at", once, f"{example_time(now)} (in the zone), instead of cron"),
         FormField("start", "Not before", start, "optional, in the zone"),
         FormField("end", "Not after", end, "optional; 'never' removes it"),
     ]
 
 
-def schedule_form_fields(plan: PlanView, view: ScheduleView | None) -> list[FormField]:
+def schedule_form_fields(
+    plan: PlanView, view: ScheduleView | None, now: datetime
+) -> list[FormField]:
     """Name, timing, the plan's job fields (targets, variables, mode), then the policies.
 
     A :class:`ScheduleView` has the targets, variables and simulation flag a re-run would have,
     so the job fields fill from it as from a job.
     """
     name = FormField("name", "Name", view.name if view else "", read_only=view is not None)
-    return [name, *_timing(view), *job_fields(plan, view), *_policies(plan, view)]
+    return [name, *_timing(view, now), *job_fields(plan, view), *_policies(plan, view)]
 
 
 def schedule_fields(plan: PlanView, values: Mapping[str, str], *, new: bool) -> ScheduleFields:
@@ -128,7 +130,7 @@ def schedule_form(
 
     return FormModal(
         title,
-        schedule_form_fields(plan, view),
+        schedule_form_fields(plan, view, now()),
         submit,
         preview=lambda values: preview_text(values, now()),
     )

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Header, Label
 from textual.worker import Worker
 
 from otter_tui.runtime import Runtime
@@ -30,6 +30,7 @@ from otter_tui.services.schedules import ScheduleFields
 from screens.background import route_result, run_blocking
 from screens.change_feed import follow_store
 from screens.context import ConsoleContext
+from screens.footer import OtterFooter
 from screens.job_form import PlanPickerModal
 from screens.modals import ConfirmModal
 from screens.schedule_form import schedule_form
@@ -38,7 +39,7 @@ from screens.tables import Table, add_columns, cursor_key
 COLUMNS = ("name", "on", "when", "next (zone)", "next (UTC)", "last result", "plan", "policy")
 FIRING_COLUMNS = ("due (zone)", "due (UTC)", "firing", "job", "note")
 FIRINGS_SHOWN = 50
-PAGE = 500
+PAGE = 100
 """Schedules read at a time: the list grows by a page when the cursor reaches its end."""
 
 
@@ -102,7 +103,7 @@ class SchedulesScreen(Screen[None]):
         Binding("n", "new", "New"),
         Binding("e", "edit", "Edit"),
         Binding("space", "switch", "On/off"),
-        Binding("x", "remove", "Remove"),
+        Binding("x", "remove", "Remove", show=False),
         Binding("f5", "reload", "Refresh", show=False),
     ]
 
@@ -124,7 +125,7 @@ class SchedulesScreen(Screen[None]):
         with Vertical(id="schedule-firings-pane"):
             yield Label("Firings", id="schedule-firings-title", classes="section-title")
             yield Table(id="schedule-firings", cursor_type="row")
-        yield Footer()
+        yield OtterFooter()
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#schedule-firings", DataTable), FIRING_COLUMNS)

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Input, Label, TabbedContent, TabPane
 from textual.worker import Worker
 
 from otter_tui.events import DriftChecked, Event, Resync
@@ -24,6 +24,7 @@ from otter_tui.services.inventory import ServerView
 from screens.background import route_result, run_blocking
 from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
+from screens.footer import OtterFooter
 from screens.groups import GroupsPane
 from screens.import_modal import ImportCommands, start_import
 from screens.messages import InventoryChanged
@@ -44,6 +45,11 @@ def matches(server: ServerView, query: str) -> bool:
     return all(word in haystack for word in query.lower().split())
 
 
+def drift_cell(status: str) -> str:
+    """The drift column's word: "never checked" is shortened so the column fits at 80 columns."""
+    return "never" if status == "never checked" else status
+
+
 def server_cells(server: ServerView, drift: str) -> list[Text]:
     """One table row; inactive servers are dimmed. Every cell is plain text, never markup."""
     values = (
@@ -54,7 +60,7 @@ def server_cells(server: ServerView, drift: str) -> list[Text]:
         "yes" if server.active else "no",
         ", ".join(server.roles),
         ", ".join(server.environments),
-        drift,
+        drift_cell(drift),
     )
     style = "" if server.active else "dim"
     return [Text(value, style=style) for value in values]
@@ -67,10 +73,10 @@ class ServersPane(Vertical):
         Binding("slash", "focus_filter", "Filter"),
         Binding("a", "add", "Add"),
         Binding("e", "edit", "Edit"),
-        Binding("d", "set_active(False)", "Deactivate"),
-        Binding("d", "set_active(True)", "Activate"),
-        Binding("x", "delete", "Delete"),
-        Binding("escape", "clear_filter", "Clear filter"),
+        Binding("d", "set_active(False)", "Deactivate", show=False),
+        Binding("d", "set_active(True)", "Activate", show=False),
+        Binding("x", "delete", "Delete", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("down", "focus_table", show=False),
     ]
 
@@ -143,7 +149,7 @@ class ServersPane(Vertical):
     def set_drift(self, server: str, status: str) -> None:
         self.drift[server] = status
         if server in {s.name for s in self.snapshot.servers if matches(s, self.filter_text)}:
-            self.table.update_cell(server, "drift", Text(status), update_width=True)
+            self.table.update_cell(server, "drift", Text(drift_cell(status)), update_width=True)
             self._show_selected()
 
     @on(DataTable.RowHighlighted, "#servers")
@@ -254,9 +260,9 @@ class ServersScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
     """Below 130 columns the detail moves under the table, so the table keeps its columns."""
     BINDINGS = [
-        Binding("r", "reload", "Refresh"),
+        Binding("r", "reload", "Refresh", show=False),
         Binding("g", "switch_tab", "Servers/Groups"),
-        Binding("i", "import_inventory", "Import"),
+        Binding("i", "import_inventory", "Import", show=False),
     ]
     COMMANDS = {ImportCommands}
 
@@ -275,7 +281,7 @@ class ServersScreen(Screen[None]):
                 yield ServersPane(self.runtime, id="servers-pane")
             with TabPane("Roles & environments", id="groups-tab"):
                 yield GroupsPane(self.runtime, id="groups-pane")
-        yield Footer()
+        yield OtterFooter()
 
     def on_mount(self) -> None:
         self.events.subscribe(self, self._core_event)

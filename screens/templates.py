@@ -17,7 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Header, Label
 from textual.worker import Worker
 
 from otter_tui.runtime import Runtime
@@ -26,6 +26,7 @@ from otter_tui.services.templates import Overrides, TemplateService, TemplateVie
 from screens.background import route_result, run_blocking
 from screens.change_feed import follow_store
 from screens.context import ConsoleContext
+from screens.footer import OtterFooter
 from screens.job_actions import WAITING_WORDS
 from screens.job_form import PlanPickerModal, SubmittedJob, job_fields, job_request
 from screens.messages import JobsChanged
@@ -89,8 +90,8 @@ class TemplatesScreen(Screen[None]):
         Binding("r", "run_template", "Run"),
         Binding("a", "add", "Add"),
         Binding("e", "edit", "Edit"),
-        Binding("k", "issue_key", "Trigger key"),
-        Binding("x", "remove", "Remove"),
+        Binding("k", "issue_key", "Key"),
+        Binding("x", "remove", "Remove", show=False),
         Binding("f5", "reload", "Refresh", show=False),
     ]
 
@@ -106,7 +107,7 @@ class TemplatesScreen(Screen[None]):
         yield Header()
         yield Label("", id="templates-count")
         yield Table(id="templates", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield OtterFooter()
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#templates", DataTable), COLUMNS)

@@ -184,6 +184,7 @@ def test_every_setting_is_listed_for_config_show() -> None:
         "daemon",
         "inventory",
         "api",
+        "console",
     }
     assert shown["engine"]["max_parallel"] == 200
     assert shown["ssh"]["client_keys"] == []
@@ -245,3 +246,11 @@ def test_find_config_prefers_an_explicit_path_over_everything(tmp_path: Path) ->
     flag = marked(tmp_path / "other.toml", 1)
     assert find_config(flag) == flag.resolve()
     assert find_config(None) == (Path.cwd() / "config.toml").resolve()
+
+
+def test_console_queue_names_follow_the_rule_of_every_queue_name() -> None:
+    """config cannot import the services; the two patterns must stay one rule."""
+    from otter_tui.console_settings import QUEUE_NAME
+    from otter_tui.services.context import NAME_RE
+
+    assert QUEUE_NAME.pattern == NAME_RE.pattern

@@ -71,3 +71,39 @@ def test_an_empty_time_zone_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
         2,
         "otter-tui: error: --tz needs an IANA time zone name (e.g. Europe/Paris), got ''\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("queues", "line"),
+    [
+        ("ops", "'console.queues' must be a list of strings, got 'ops'"),
+        (
+            ["ops", "night shift"],
+            "'console.queues' has an invalid queue name 'night shift': use letters, digits, "
+            "'.', '_' and '-' (max 100)",
+        ),
+        (["ops", "ops"], "'console.queues' names queue 'ops' twice"),
+    ],
+)
+def test_bad_console_queues_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], queues: object, line: str
+) -> None:
+    config = write_config(tmp_path, {"console": {"queues": queues}})
+    assert otter(config, capsys, "servers", "list") == (2, f"otter-tui: error: {line}\n")
+    assert not (tmp_path / "data").exists()
+
+
+def test_config_set_console_queues_refuses_a_bad_name_and_keeps_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    before = config.read_bytes()
+    code, out = otter(config, capsys, "config", "set", "console.queues", "ops,-x")
+    assert (code, out.splitlines()) == (
+        2,
+        [
+            "otter-tui: error: 'console.queues' has an invalid queue name '-x': use letters, "
+            "digits, '.', '_' and '-' (max 100)"
+        ],
+    )
+    assert config.read_bytes() == before

@@ -17,11 +17,12 @@ from otter_tui.engine.worker import Worker
 from otter_tui.errors import ConflictError
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
+from otter_tui.services.claims import ClaimService
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.jobs import JobRequest, JobService, JobView
 from otter_tui.services.plans import PlanService
 from otter_tui.store.db import Database
-from otter_tui.store.models import Job, LogEntry, ServerRun
+from otter_tui.store.models import Job, JobState, LogEntry, ServerRun
 from otter_tui.targeting import TargetSpec
 from tests.engine_support import add_local, create, engine_runtime, run_now
 from tests.fixtures_ssh import wait_until
@@ -80,6 +81,7 @@ CLAIMER = """
 import sys, time
 from pathlib import Path
 from otter_tui.config import load_settings
+from otter_tui.services.claims import ClaimService
 from otter_tui.services.claims import ClaimService
 from otter_tui.services.context import ServiceContext
 from otter_tui.store.db import Database
@@ -163,4 +165,25 @@ async def test_two_workers_run_each_job_once(tmp_path: Path, store_url: str | No
     assert set(by_worker) == {"worker0", "worker1"}
     for ctx in contexts:
         ctx.db.dispose()
+    rt.close()
+
+
+def test_the_oldest_due_job_goes_first_even_one_checked_after_its_claim(
+    tmp_path: Path, store_url: str | None
+) -> None:
+    """On PostgreSQL a plain job is claimed by one statement and a singleton's by the checked
+    claim; neither path may overtake the other's older job, nor run a singleton twice."""
+    rt = engine_runtime(tmp_path, url=store_url)
+    server = add_local(rt, "here")
+    singleton = create_sleeper(rt.jobs, server).id
+    plain = [create(rt, "Echo", TargetSpec(servers=(server,))).id for _ in range(2)]
+    claims = ClaimService(rt.ctx, "w1")
+    assert [claims.claim_next(["default"]) for _ in range(3)] == [singleton, *plain]
+    with rt.db.transaction() as s:  # the singleton's job ended; a second one waits for a claim
+        s.get_one(Job, singleton).state = JobState.SUCCEEDED
+    second = create_sleeper(rt.jobs, server).id
+    later = create(rt, "Echo", TargetSpec(servers=(server,))).id
+    assert claims.claim_next(["default"]) == second
+    assert claims.claim_next(["default"]) == later
+    assert claims.claim_next(["default"]) is None
     rt.close()

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from otter_tui.runtime import Runtime
 from otter_tui.store.models import Job
 from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
 from screens.drift import DriftScreen
+from screens.job_detail import JobDetailScreen
 from screens.modals import ConfirmModal
 from tests.engine_support import run_now
 from tests.fixtures_core import make_runtime
@@ -104,3 +105,19 @@ async def test_check_marked_servers_and_remediate_a_role_after_a_question(
         await settle(pilot)
         simulated = newest_job(runtime)
         assert simulated.plan_name == "drift remediation" and simulated.simulation
+
+
+async def test_a_check_job_counts_drifted_items_not_changes(runtime: Runtime) -> None:
+    """A drift check changes nothing: its server runs' count is of drifted items."""
+    check = newest_job(runtime)
+    assert check.mode == "check"
+    app = OtterApp(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_job(check.id)
+        await settle(pilot)
+        assert isinstance(app.screen, JobDetailScreen)
+        table = app.screen.query_one("#runs", DataTable)
+        labels = [str(column.label) for column in table.columns.values()]
+        assert labels[2] == "drifted" and "changed" not in labels
+        counts = [row[2] for row in rows(app, "#runs")[1:]]
+        assert len(counts) == 3 and all(int(count) > 0 for count in counts)  # all drifted

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from textual.widgets import Input
 
 from otter_tui.runtime import Runtime
 from otter_tui.services.jobs import JobRequest
@@ -96,6 +97,10 @@ async def test_the_job_form_sets_queue_and_run_at_and_refuses_a_bad_time(
         await settle(pilot)
         form = app.screen
         assert isinstance(form, FormModal)
+        # The example time is the injected clock's tomorrow, not a fixed date.
+        tomorrow = FixedClock().now.astimezone() + timedelta(days=1)
+        placeholder = form.query_one("#field-run_at", Input).placeholder
+        assert placeholder == f"now; or {tomorrow:%Y-%m-%d} 03:00 (local time, or +01:00)"
         values = {"roles": "demo", "var-version": "3", "run_at": "tomorrow-ish"}
         for name, value in values.items():
             form.query_one(f"#field-{name}").value = value  # type: ignore[attr-defined]

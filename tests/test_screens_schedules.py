@@ -71,7 +71,7 @@ async def test_key_6_lists_schedules_with_next_firing_in_zone_and_utc_and_last_r
         await pilot.press("6")
         await settle(pilot)
         assert isinstance(app.screen, SchedulesScreen)
-        assert app.title == "otter-tui · Schedules"
+        assert app.title == ("Schedules" if size == SMALL else "otter-tui · Schedules")
         view = runtime.schedules.show("nightly")
         assert view.next_due_at is not None
         local = view.next_due_at.astimezone(ZoneInfo("America/New_York"))

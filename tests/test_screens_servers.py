@@ -255,7 +255,7 @@ async def test_core_events_reach_the_screen_through_the_bridge(runtime: Runtime)
     app = OtterApp(runtime, bus)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert cell(app, "demo-web1", "drift") == "never checked"
+        assert cell(app, "demo-web1", "drift") == "never"
         # As a check does: the result is stored, then announced (a reload agrees with the event).
         checked = runtime.ctx.now()
         with runtime.db.transaction() as s:

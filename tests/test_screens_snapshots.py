@@ -25,6 +25,7 @@ from otter_tui.services.schedules import ScheduleFields
 from otter_tui.services.templates import TemplateFields
 from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
+from screens.header import SubTitle
 from screens.sections import SECTIONS
 from tests.fixtures_core import FixedClock, make_runtime
 from tests.screens_support import DEPLOY, PLANS_DIR, settle
@@ -71,7 +72,7 @@ def runtime() -> Iterator[Runtime]:
 
 def fixed_app(runtime: Runtime) -> OtterApp:
     app = OtterApp(runtime)
-    app.base_sub_title = app.sub_title = "alice @ otter.db"
+    app.sub_titles = SubTitle("alice @ otter.db", "alice @ otter.db")
     return app
 
 

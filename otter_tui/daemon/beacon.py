@@ -18,6 +18,7 @@ from otter_tui.daemon.logfmt import emit
 from otter_tui.scheduler.clock import Clock
 from otter_tui.services import presence
 from otter_tui.store.db import Database
+from otter_tui.store.outage import OUTAGE, is_unavailable
 
 
 class PresenceBeacon:
@@ -66,7 +67,10 @@ class PresenceBeacon:
             try:
                 await asyncio.to_thread(self._announce)
             except Exception as exc:  # a locked database: the next renewal tries again
-                emit("daemon.presence_failed", logging.WARNING, action="renew", error=repr(exc))
+                if is_unavailable(exc):
+                    OUTAGE.lost(exc)  # one line per outage, whoever notices first
+                else:
+                    emit("daemon.presence_failed", logging.WARNING, action="renew", error=repr(exc))
 
     def _announce(self) -> None:
         presence.announce(

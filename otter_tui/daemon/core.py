@@ -37,7 +37,6 @@ from otter_tui.daemon.sdnotify import notify, watchdog
 from otter_tui.engine.runner import Engine
 from otter_tui.engine.transports import TransportFactory
 from otter_tui.engine.worker import Worker, worker_name
-from otter_tui.errors import UsageError
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
 from otter_tui.scheduler.clock import Clock, SystemClock
@@ -66,13 +65,7 @@ class DaemonOptions:
 
 def served_queues(runtime: Runtime, names: Sequence[str]) -> tuple[str, ...]:
     """The queues this daemon's local worker claims from; unknown or foreign ones are refused."""
-    views = QueueService(runtime.ctx).resolve(names)
-    if names:
-        foreign = [v for v in views if v.backend != "local"]
-        if foreign:
-            q = foreign[0]
-            raise UsageError(f"queue '{q.name}' has backend '{q.backend}': no local worker runs it")
-    return tuple(v.name for v in views if v.backend == "local")
+    return QueueService(runtime.ctx).local(names)
 
 
 class Daemon:

@@ -30,6 +30,7 @@ from otter_tui.events import (
 from otter_tui.services.queues import QueueBackend
 from otter_tui.store.db import Database
 from otter_tui.store.models import Job, JobState
+from otter_tui.store.outage import OUTAGE, is_unavailable
 
 QUIET_STATES = {JobState.SUCCEEDED.value}
 FAILED_STATES = {JobState.FAILED.value}
@@ -121,8 +122,11 @@ class Journal:
             event = await sub.get()
             try:
                 await self.record(event)
-            except Exception:  # a log line must never take the daemon down
-                logging.getLogger(__name__).exception("could not log %r", event)
+            except Exception as exc:  # a log line must never take the daemon down
+                if is_unavailable(exc):
+                    OUTAGE.lost(exc)
+                else:
+                    logging.getLogger(__name__).exception("could not log %r", event)
             finally:
                 sub.queue.task_done()
 

@@ -5,8 +5,9 @@ migration 0009), from whichever process made it. A worker keeps one extra connec
 ``LISTEN``s and wakes its claim loop on each notice for one of its queues. Polling stays as the
 fallback (a notice is lost while the connection is down) and is the only way on SQLite.
 
-A lost connection (PostgreSQL restarting, a network cut) is retried with a growing delay, up to
-:data:`MAX_BACKOFF` seconds; the worker meanwhile polls as before.
+A lost connection (PostgreSQL restarting, a network cut) is retried with a growing delay (0.2 s
+doubling up to 5 s, short again once it listens); the worker meanwhile polls as before. The
+loss is reported once per outage, with every other caller's (:mod:`otter_tui.store.outage`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import make_url
 
+from otter_tui.store.outage import OUTAGE, is_unavailable, pauses
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "otter_jobs"
-MAX_BACKOFF = 10.0
 
 
 def listens(url: str) -> bool:
@@ -38,25 +40,39 @@ async def listen_for_jobs(
 ) -> None:
     """Until cancelled: call ``wake()`` for every notice about a queue the worker ``serves``
     (asked at each notice: a reload may change the queues)."""
-    backoff = 0.5
+    waits = pauses()
+
+    def listening() -> None:
+        nonlocal waits
+        waits = pauses()  # the next loss starts again with a short pause
+        OUTAGE.back()
+        wake()  # a job committed before LISTEN took effect sent its notice to nobody
+
     while True:
         try:
-            await _listen(libpq_url(url), serves, wake)
+            await _listen(libpq_url(url), serves, wake, listening)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # psycopg.OperationalError and friends: the server went away
-            log.warning("%s: job wake-ups lost (%s); polling until back", name, exc)
-        await asyncio.sleep(backoff)
-        backoff = min(backoff * 2, MAX_BACKOFF)
+            if is_unavailable(exc):
+                OUTAGE.lost(exc)  # one line per outage, whoever notices first
+            else:
+                log.warning("%s: job wake-ups lost (%s); polling until back", name, exc)
+        await asyncio.sleep(next(waits))
         wake()  # anything created while we were away is found by one claim
 
 
-async def _listen(conninfo: str, serves: Callable[[str], bool], wake: Callable[[], None]) -> None:
+async def _listen(
+    conninfo: str,
+    serves: Callable[[str], bool],
+    wake: Callable[[], None],
+    listening: Callable[[], None],
+) -> None:
     import psycopg
 
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
         await conn.execute(f"LISTEN {CHANNEL}")
-        wake()  # a job committed before LISTEN took effect sent its notice to nobody
+        listening()
         async for notice in conn.notifies():
             if serves(notice.payload):
                 wake()

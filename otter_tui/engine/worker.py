@@ -50,6 +50,9 @@ class Worker:
         self.backend: QueueBackend = backend or self.claims
         """Where jobs come from: ``local`` claims from the database (see services/queues.py)."""
         self.running: dict[int, asyncio.Task[object]] = {}
+        self.every_local_queue = False
+        """True: serve every queue whose backend is ``local``, as read at each claim pass (so a
+        queue added later is served), instead of the fixed :attr:`queues`."""
         self.queue_of: dict[int, str] = {}
         """The queue each running job was claimed from (its share of that queue's concurrency)."""
         self.wake = asyncio.Event()
@@ -67,7 +70,8 @@ class Worker:
             asyncio.create_task(self._claim_loop(), name="worker-claims"),
             asyncio.create_task(self._lease_loop(), name="worker-leases"),
         ]
-        url = self.ctx.settings.database_url
+        # The engine's own URL: with the password the opener took from the keyring, if any.
+        url = self.ctx.db.engine.url.render_as_string(hide_password=False)
         if listens(url):
             wakeups = listen_for_jobs(url, lambda q: q in self.queues, self.notify, name=self.name)
             self._tasks.append(asyncio.create_task(wakeups, name="worker-wakeups"))
@@ -125,8 +129,11 @@ class Worker:
     def _queues_with_room(self) -> list[str]:
         """Queues where this worker runs fewer jobs than the queue's concurrency."""
         with self.ctx.db.session() as s:
-            rows = s.execute(select(JobQueue.name, JobQueue.concurrency))
-            limits = {name: concurrency for name, concurrency in rows}
+            query = select(JobQueue.name, JobQueue.concurrency, JobQueue.backend)
+            rows = list(s.execute(query.order_by(JobQueue.id)))
+        limits = {name: concurrency for name, concurrency, _backend in rows}
+        if self.every_local_queue:
+            self.queues = tuple(name for name, _c, backend in rows if backend == "local")
         busy: dict[str, int] = {}
         for queue in self.queue_of.values():
             busy[queue] = busy.get(queue, 0) + 1

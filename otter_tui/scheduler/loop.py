@@ -33,6 +33,7 @@ from otter_tui.scheduler.clock import Clock, SystemClock
 from otter_tui.scheduler.dispatch import Dispatcher, LeaseLost, Outcome
 from otter_tui.services import presence
 from otter_tui.services.context import ServiceContext
+from otter_tui.store.outage import OUTAGE, is_unavailable
 
 log = logging.getLogger("otter_tui.scheduler")
 P = ParamSpec("P")
@@ -114,8 +115,11 @@ class Scheduler:
         except LeaseLost:
             await self._became(False)
             return now
-        except Exception:
-            log.exception("scheduler %s: pass failed; retrying in %s", self.holder, RETRY_AFTER)
+        except Exception as exc:
+            if is_unavailable(exc):
+                OUTAGE.lost(exc)  # one line per outage; the next pass tries again
+            else:
+                log.exception("scheduler %s: pass failed; retrying in %s", self.holder, RETRY_AFTER)
             return now + RETRY_AFTER
 
     async def _defer(self, now: datetime) -> bool:

@@ -74,6 +74,8 @@ class JobView:
     """An approval after this expires the job instead of running it late (None: no window)."""
     approvals: tuple[ApprovalView, ...] = ()
     """Its decisions, oldest first (read by ``show`` only)."""
+    worker: str = ""
+    """The worker (``host:pid``) that claimed it: running it now, or ran it; "" until claimed."""
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k not in ("server_runs", "approvals")}
@@ -148,6 +150,7 @@ def job_view(job: Job, with_runs: bool = False) -> JobView:
         server_runs=runs,
         mode=job.mode,
         window_end=job.window_end,
+        worker=job.worker or "",
     )
 
 

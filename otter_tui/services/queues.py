@@ -114,6 +114,17 @@ class QueueService:
                 raise NotFoundError(f"unknown job queue '{name}' (known: {', '.join(views)})")
         return [views[n] for n in dict.fromkeys(names)] if names else list(views.values())
 
+    def local(self, names: Sequence[str] = ()) -> tuple[str, ...]:
+        """The queues a local worker claims from: ``names`` (each must exist and have the
+        ``local`` backend, else one line naming it), or every ``local`` queue when none is named.
+        """
+        views = self.resolve(names)
+        foreign = [v for v in views if v.backend != "local"] if names else []
+        if foreign:
+            q = foreign[0]
+            raise UsageError(f"queue '{q.name}' has backend '{q.backend}': no local worker runs it")
+        return tuple(v.name for v in views if v.backend == "local")
+
     def add(
         self,
         name: str,

@@ -296,7 +296,10 @@ class LogEntry(Base):
     """One log line. ``seq`` orders the lines of a job; the writer stores them in batches."""
 
     __tablename__ = "log_entries"
-    __table_args__ = (Index("ix_log_entries_job_seq", "job_id", "seq"),)
+    __table_args__ = (
+        Index("ix_log_entries_job_seq", "job_id", "seq"),
+        Index("ix_log_entries_run_seq", "server_run_id", "seq"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     server_run_id: Mapped[int | None] = mapped_column(
