@@ -323,10 +323,12 @@ class LogWriter:
         """Record how far each job's log is stored (also past a batch given up on, so no
         waiter hangs on it) and wake exactly the waiters whose lines are now stored: hundreds
         of server runs waiting at once are not all woken to re-check at every batch."""
-        for line in lines:
-            if line.seq > self.stored_seq.get(line.job_id, 0):
-                self.stored_seq[line.job_id] = line.seq
-        for job_id in {line.job_id for line in lines}:
+        # A job's lines arrive in seq order, so its last line in the batch has its highest seq.
+        latest = {line.job_id: line.seq for line in lines}
+        for job_id, seq in latest.items():
+            if seq > self.stored_seq.get(job_id, 0):
+                self.stored_seq[job_id] = seq
+        for job_id in latest:
             heap, stored = self._waiters.get(job_id), self.stored_seq.get(job_id, 0)
             while heap and heap[0][0] <= stored:
                 future = heapq.heappop(heap)[2]
