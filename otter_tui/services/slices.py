@@ -214,8 +214,9 @@ def _end_job(s: Session, job: Job, now: datetime, reason: str) -> JobState:
     summary = {**summarize(runs, job.simulation, job.mode), "slices": job.slices}
     job.state, job.finished_at, job.summary = state, now, summary
     job.lease_expires_at = None
-    if state is JobState.INTERRUPTED:
-        job.error = reason or "a worker stopped before its slice finished"
+    if state is JobState.INTERRUPTED:  # why: the first interrupted run says (whichever slice)
+        why = [r.error for r in runs if r.state is RunState.INTERRUPTED and r.error]
+        job.error = why[0] if why else reason or "a worker stopped before its slice finished"
     level = "info" if state in (JobState.SUCCEEDED, JobState.WARNING) else "error"
     line = f"job {state.value}: {format_summary(summary)} in {job.slices} slices"
     s.execute(
