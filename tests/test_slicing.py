@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from otter_tui.cli import run
 from otter_tui.engine.runner import Engine
 from otter_tui.engine.targets import prepare_job
 from otter_tui.engine.worker import Worker
@@ -26,7 +27,9 @@ from otter_tui.services.claims import ClaimService
 from otter_tui.services.slices import FINAL_SEQ, SliceService
 from otter_tui.store.models import JobSlice, ServerRun
 from otter_tui.targeting import TargetSpec
+from screens.job_detail import run_title
 from tests.engine_support import add_local, create, engine_runtime
+from tests.fixtures_core import ACTOR
 from tests.fixtures_ssh import unique_sleep
 
 pytestmark = pytest.mark.both_stores
@@ -120,6 +123,22 @@ async def test_a_big_job_is_split_and_every_run_is_done_once_in_order(
     )
     view = rt.jobs.show(job.id)
     assert view.summary["server_runs"] == SERVERS and view.summary["slices"] == 3
+    assert view.slices == 3 and {r.worker for r in view.server_runs} <= {"w1", "w2"}
+    first = view.server_runs[0]
+    assert run_title(first) == f"local00 (slice 1 on {first.worker})"
+
+
+def test_jobs_show_says_which_worker_ran_each_slice(
+    rt: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = create(rt, "Echo", FLEET, lines="1")
+    assert ClaimService(rt.ctx, "w0", 3).claim(job.id)
+    prepare_job(rt.db, job.id, {}, None, SIZE)
+    assert SliceService(rt.ctx, "w9", 3).claim_next(["default"]) is not None
+    assert run(["--config", str(rt.settings.source), "jobs", "show", str(job.id)], actor=ACTOR) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.startswith(tuple("0123456789"))]
+    assert rows[0][-2:] == ["1", "w9"] and rows[-1][-2:] == ["3", "-"], out
 
 
 async def test_a_job_within_the_slice_size_runs_whole(rt: Runtime, workers: Workers) -> None:
