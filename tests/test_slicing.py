@@ -141,6 +141,18 @@ def test_jobs_show_says_which_worker_ran_each_slice(
     assert rows[0][-2:] == ["1", "w9"] and rows[-1][-2:] == ["3", "-"], out
 
 
+async def test_a_lone_worker_runs_every_slice_at_once(rt: Runtime, workers: Workers) -> None:
+    await workers.start("w1")
+    job = create(rt, "Sleeper", FLEET, seconds="1")
+    assert await finished(rt, job.id) == "succeeded"
+    with rt.db.session() as s:
+        query = select(JobSlice.started_at, JobSlice.finished_at).where(JobSlice.job_id == job.id)
+        times = list(s.execute(query.order_by(JobSlice.number)))
+    assert len(times) == 3
+    first_end = times[0][1]
+    assert first_end is not None and all(start < first_end for start, _ in times), times
+
+
 async def test_a_job_within_the_slice_size_runs_whole(rt: Runtime, workers: Workers) -> None:
     await workers.start("w1")
     servers = ("local00", "local01", "local02")

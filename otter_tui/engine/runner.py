@@ -84,6 +84,8 @@ class Engine:
         self.writer = LogWriter(ctx.db, bus, self.dbthread, pressure=pressure)
         self.recorder = JobRecorder(ctx, bus, self.dbthread)
         self.active: dict[int, ActiveJob] = {}
+        self.slices: dict[tuple[int, int], ActiveJob] = {}
+        """The slices of big jobs running here, by (job, slice number)."""
         self._semaphore = asyncio.Semaphore(ctx.settings.engine.max_parallel)
 
     async def start(self) -> None:
@@ -108,12 +110,13 @@ class Engine:
         await self.warm.start()
 
     def cancel(self, job_id: int) -> bool:
-        """Ask a running job to stop; False if this engine is not running it (or was asked)."""
-        active = self.active.get(job_id)
-        if active is None or active.cancel.is_set():
-            return False
-        active.cancel.set()
-        return True
+        """Ask a running job (and its slices here) to stop; False if this engine is not running
+        any part of it (or was asked already)."""
+        parts = [self.active.get(job_id), *(a for (j, _), a in self.slices.items() if j == job_id)]
+        asked = [a for a in parts if a is not None and not a.cancel.is_set()]
+        for active in asked:
+            active.cancel.set()
+        return bool(asked)
 
     async def run_job(
         self,
@@ -245,7 +248,7 @@ class Engine:
 
     async def stored(self, joblog: JobLog, seq: int) -> None:
         if seq > joblog.start_seq:
-            await self.writer.wait_stored(joblog.job_id, seq)
+            await self.writer.wait_stored(joblog.job_id, seq, joblog.part)
 
 
 async def wait_for_server(engine: Engine, active: ActiveJob, run: PlannedRun, server: str) -> bool:

@@ -3,10 +3,10 @@
 A worker claims a slice (:meth:`otter_tui.services.slices.SliceService.claim_next`) and runs it
 here with the same engine code as a whole job's runs: time limits, per-server exclusive locks,
 log batching, run states. The slice's lines go to the job's log from the slice's own ``seq``
-base; a cancel of the job reaches the slice through :meth:`Engine.cancel` (one active part of a
-job per process), and a cancel asked before the slice started ends each of its runs
-``cancelled`` without connecting. When its runs and lines are stored the slice ends; the process
-ending the last slice ends the job and publishes its state.
+base (a part of its own for the log writer, so one process may run several slices of a job).
+A cancel of the job reaches the slice through :meth:`Engine.cancel`; one asked before the slice
+started ends each of its runs ``cancelled`` without connecting. When its runs and lines are
+stored the slice ends; the process ending the last slice ends the job and publishes its state.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ async def run_slice(engine: Engine, slices: SliceService, claimed: ClaimedSlice)
     active = ActiveJob(plan, _slice_log(engine, plan, claimed.number))
     if cancelled:
         active.cancel.set()
-    engine.active[job_id] = active
+    key = (job_id, claimed.number)
+    engine.slices[key] = active
     active.log.start()
     try:
         await _run_all(engine, active, claimed, slices.worker)
@@ -50,8 +51,8 @@ async def run_slice(engine: Engine, slices: SliceService, claimed: ClaimedSlice)
         log.exception("job %s slice %s: engine error", job_id, claimed.number)
         await _fail_rest(engine, claimed, f"engine error: {type(exc).__name__}: {exc}")
     finally:
-        engine.active.pop(job_id, None)
-        engine.writer.forget(job_id)
+        engine.slices.pop(key, None)
+        engine.writer.forget(job_id, claimed.number)
     return await _finish(engine, slices, claimed)
 
 
@@ -77,6 +78,7 @@ def _slice_log(engine: Engine, plan: JobPlan, number: int) -> JobLog:
         batch_lines=settings.log_batch_lines,
         pressure=engine.writer.pressure,
         start_seq=seq_base(number, plan.slices),
+        part=number,
     )
 
 

@@ -107,7 +107,8 @@ class Worker:
         """A slice of a started job first (it finishes what others began), then a new job."""
         dbthread = self.engine.dbthread
         for queue in await dbthread.run(self._queues_with_room):
-            part = await dbthread.run(self.slices.claim_next, [queue], self._busy_jobs())
+            busy, grace = self._busy_jobs(), self.poll_seconds
+            part = await dbthread.run(self.slices.claim_next, [queue], busy, grace)
             if part is not None:
                 self._launch_slice(part, queue)
                 return True
@@ -118,7 +119,7 @@ class Worker:
         return False
 
     def _busy_jobs(self) -> list[int]:
-        """Jobs this worker runs a part of: it runs one part of a job at a time."""
+        """Jobs this worker runs a part of: it leaves their slices to others for a poll."""
         return [*self.running, *(part.job_id for part, _, _ in self.parts.values())]
 
     def _launch_slice(self, part: ClaimedSlice, queue: str) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, insert, select, text, update
+from sqlalchemy import exists, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from otter_tui.services.context import ServiceContext
@@ -84,16 +84,23 @@ class SliceService:
         self.worker = worker
         self.lease = timedelta(seconds=lease_seconds)
 
-    def claim_next(self, queues: Sequence[str], busy: Sequence[int] = ()) -> ClaimedSlice | None:
-        """Claim the oldest waiting slice of a running job in ``queues`` (not of a job in
-        ``busy``: this worker runs one part of a job at a time)."""
+    def claim_next(
+        self, queues: Sequence[str], busy: Sequence[int] = (), grace: float = 0.0
+    ) -> ClaimedSlice | None:
+        """Claim the oldest waiting slice of a running job in ``queues``.
+
+        A slice of a job in ``busy`` (one this worker already runs a part of) is taken only once
+        the job has been split for ``grace`` seconds: the other workers get the first turn, so
+        the job spreads across them; a worker alone takes every slice, and runs them at once.
+        """
         now = self.ctx.now()
+        mine = or_(JobSlice.job_id.not_in(list(busy)), Job.started_at < now - timedelta(0, grace))
         with self.ctx.db.transaction() as s:
             pick = (
                 select(JobSlice.id)
                 .join(Job, Job.id == JobSlice.job_id)
                 .where(JobSlice.state == SliceState.QUEUED, Job.state == JobState.RUNNING)
-                .where(Job.queue_name.in_(list(queues)), JobSlice.job_id.not_in(list(busy)))
+                .where(Job.queue_name.in_(list(queues)), mine)
                 .order_by(JobSlice.job_id, JobSlice.number)
                 .limit(1)
             )
