@@ -20,7 +20,10 @@ class JobSlice(Base):
     """One batch of a job's server runs, run whole by the one worker that claimed it."""
 
     __tablename__ = "job_slices"
-    __table_args__ = (Index("ix_job_slices_job_state", "job_id", "state"),)
+    __table_args__ = (
+        Index("ix_job_slices_job_state", "job_id", "state"),
+        Index("ix_job_slices_state", "state"),  # claims (queued) and recovery (running)
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column()

@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_slices")),
     )
     op.create_index("ix_job_slices_job_state", "job_slices", ["job_id", "state"])
+    op.create_index("ix_job_slices_state", "job_slices", ["state"])
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("slices", sa.Integer(), nullable=False, server_default="0"))
     with op.batch_alter_table("server_runs", schema=None) as batch_op:
@@ -56,5 +57,6 @@ def downgrade() -> None:
         batch_op.drop_column("slice_number")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_column("slices")
+    op.drop_index("ix_job_slices_state", table_name="job_slices")
     op.drop_index("ix_job_slices_job_state", table_name="job_slices")
     op.drop_table("job_slices")
