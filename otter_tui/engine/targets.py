@@ -140,8 +140,9 @@ def prepare_job(
 def prepare_slice(
     db: Database, job_id: int, number: int, declarations: Declarations | None = None
 ) -> JobPlan:
-    """The plan of one slice of a job: its server runs, with variables read now."""
-    with db.transaction() as s:
+    """The plan of one slice of a job: its server runs, with variables read now (a read: the
+    runs were written when the job was split)."""
+    with db.session() as s:
         job = get_job(s, job_id)
         query = (
             select(ServerRun.id, ServerRun.server_name, ServerRun.role_name)
