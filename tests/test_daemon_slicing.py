@@ -193,8 +193,9 @@ def test_a_killed_daemons_slice_is_interrupted_and_never_rerun(
     os.kill(victim.proc.pid, signal.SIGKILL)
     victim.proc.wait(timeout=10)
 
-    assert wait_for(rt, job_id, {"interrupted", "succeeded", "failed"}) == "interrupted"
+    state = wait_for(rt, job_id, {"interrupted", "succeeded", "failed"})
     slices = slices_of(rt, job_id)
+    assert state == "interrupted", (slices, runs_of(rt, job_id), rt.jobs.show(job_id).error)
     assert [state for n, state, _ in slices if n == number] == ["interrupted"]
     assert {state for n, state, _ in slices if n != number} == {"done"}
     runs = runs_of(rt, job_id)
