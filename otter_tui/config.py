@@ -57,6 +57,13 @@ class EngineSettings:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    slice_size: int = 100
+    """A job run by a worker on more server runs than this is split into slices of this many,
+    which any worker of its queue may claim (see docs/deploy.md)."""
+
+
+@dataclass(frozen=True)
 class SshSettings:
     known_hosts: str = "~/.ssh/known_hosts"
     """The user's known_hosts; the app also keeps its own in the data dir."""
@@ -129,6 +136,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     paths: PathSettings = field(default_factory=PathSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
     ssh: SshSettings = field(default_factory=SshSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
@@ -164,6 +172,7 @@ SECTIONS: dict[str, type[Any]] = {
 POSITIVE = {
     "busy_timeout_ms",
     "max_parallel",
+    "slice_size",
     "log_batch_ms",
     "log_batch_lines",
     "lease_seconds",

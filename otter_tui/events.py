@@ -67,6 +67,8 @@ class LogLine(NamedTuple):
     level: str
     stream: str
     text: str
+    part: int = 0
+    """Which part of the job wrote it: 0 the job, N its slice N (each numbers its own lines)."""
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,8 @@ def changes_label(view: JobView) -> str:
 
 def run_title(run: ServerRunView) -> str:
     role = f" as {run.role}" if run.role else ""
-    return f"{run.server or 'no server'}{role}"
+    where = f" (slice {run.slice} on {run.worker or 'no worker yet'})" if run.slice else ""
+    return f"{run.server or 'no server'}{role}{where}"
 
 
 class JobDetailScreen(Screen[None]):

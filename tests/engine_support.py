@@ -120,6 +120,7 @@ def engine_runtime(
     database: dict[str, Any] | None = None,
     clock: Callable[[], Any] = system_clock,
     url: str | None = None,
+    jobs: dict[str, Any] | None = None,
 ) -> Runtime:
     """A runtime on its own SQLite file (or the database at ``url``) with the test plans enabled
     and a real clock."""
@@ -141,6 +142,8 @@ def engine_runtime(
         sections["retention"] = retention
     if database:
         sections["database"] = database
+    if jobs:
+        sections["jobs"] = jobs
     rt = make_runtime(tmp_path, seed=False, clock=clock, sections=sections, url=url)  # type: ignore[arg-type]
     for name in PLAN_KEYS:
         rt.plans.set_enabled(f"engine_plans.{name}", True)

@@ -177,6 +177,7 @@ def test_every_setting_is_listed_for_config_show() -> None:
         "database",
         "paths",
         "engine",
+        "jobs",
         "ssh",
         "retention",
         "scheduler",

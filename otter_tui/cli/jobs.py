@@ -227,13 +227,17 @@ def jobs_show(state: CliState, job_id: int, as_json: bool) -> None:
     shown = ("server_runs", "targets", "approvals")
     fields([(k, v) for k, v in view.as_dict().items() if k not in shown])
     fields([("targets", view.targets.describe())])
-    table(
-        ["run", "server", "role", "state", "changes", "unknown", "warnings", "error"],
-        [
-            (r.id, r.server or "-", r.role, r.state, r.changes, r.unknowns, r.warnings, r.error)
-            for r in view.server_runs
-        ],
-    )
+    heads = ["run", "server", "role", "state", "changes", "unknown", "warnings", "error"]
+    rows: list[tuple[object, ...]] = [
+        (r.id, r.server or "-", r.role, r.state, r.changes, r.unknowns, r.warnings, r.error)
+        for r in view.server_runs
+    ]
+    if view.slices:  # a big job's runs were run by several workers: say which ran which
+        heads += ["slice", "worker"]
+        rows = [
+            (*row, r.slice, r.worker or "-") for row, r in zip(rows, view.server_runs, strict=True)
+        ]
+    table(heads, rows)
     if view.approvals:
         click.echo("")
         table(

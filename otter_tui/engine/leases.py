@@ -38,8 +38,12 @@ async def keep_leases(
     running: Callable[[], list[int]],
     *,
     sleep: Sleep = asyncio.sleep,
+    on_renew: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Until cancelled: renew the leases of ``running()`` jobs and pass on cancel requests."""
+    """Until cancelled: renew the leases of ``running()`` jobs and pass on cancel requests.
+
+    ``on_renew``: more to do at each renewal (a worker's slices: :mod:`otter_tui.engine.worker`).
+    """
     renew_every = max(claims.lease.total_seconds() / 3, 0.5)
     poll = min(CANCEL_POLL_SECONDS, renew_every)
     since_renewal = 0.0
@@ -55,6 +59,8 @@ async def keep_leases(
         if renew:
             since_renewal = 0.0
             await _recover(claims, engine)
+            if on_renew is not None:
+                await on_renew()
         for job_id in cancelled:
             if engine.cancel(job_id):
                 log.info("job=%s cancel=requested", job_id)

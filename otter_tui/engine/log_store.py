@@ -51,7 +51,7 @@ class LogInsert:
         stamp: Any = None
         out: list[tuple[Any, ...]] = []
         add = out.append
-        for job_id, run_id, _server, seq, at, level, stream, text in lines:
+        for job_id, run_id, _server, seq, at, level, stream, text, _part in lines:
             if at is not last:
                 last, stamp = at, convert(at)
             add((job_id, run_id, seq, stamp, level, stream, text))

@@ -130,8 +130,11 @@ class JobLog:
         batch_lines: int = 200,
         pressure: LogPressure | None = None,
         start_seq: int = 0,
+        part: int = 0,
     ) -> None:
+        """``part``: 0 for a job's own log, N for its slice N (numbered from ``start_seq``)."""
         self.job_id = job_id
+        self.part = part
         self.bus = bus
         self.clock = clock
         self.batch_seconds = batch_ms / 1000
@@ -167,7 +170,9 @@ class JobLog:
         """
         self.seq += 1
         self._buffer.append(
-            LogLine(self.job_id, run_id, server, self.seq, self.clock(), level, stream, text)
+            LogLine(
+                self.job_id, run_id, server, self.seq, self.clock(), level, stream, text, self.part
+            )
         )
         if len(self._buffer) >= self.batch_lines:
             self._wake.set()
@@ -192,10 +197,10 @@ class JobLog:
         work. Returns what :meth:`emit` returns, for the whole batch."""
         first = self.seq + 1
         self.seq += len(texts)
-        at, job_id = self.clock(), self.job_id
+        at, job_id, part = self.clock(), self.job_id, self.part
         make = tuple.__new__  # LogLine(...) without its per-call keyword handling
         self._buffer += [
-            make(LogLine, (job_id, run_id, server, seq, at, level, stream, text))
+            make(LogLine, (job_id, run_id, server, seq, at, level, stream, text, part))
             for seq, text in zip(range(first, self.seq + 1), texts, strict=True)
         ]
         if len(self._buffer) >= self.batch_lines:
@@ -251,10 +256,11 @@ class LogWriter:
         self.stored = 0
         self.pressure = pressure or LogPressure.for_batches(200)
         """Lines not yet stored; every :class:`JobLog` feeding this writer should share it."""
-        self.stored_seq: dict[int, int] = {}
-        """Per job, the highest ``seq`` stored (a job's batches are stored in order)."""
-        self._waiters: dict[int, list[tuple[int, int, asyncio.Future[None]]]] = {}
-        """Per job, a heap of (seq, tie-breaker, future) for :meth:`wait_stored`."""
+        self.stored_seq: dict[tuple[int, int], int] = {}
+        """Per (job, part), the highest ``seq`` stored (a part's batches are stored in order;
+        the slices of one job that this process runs at once are parts of their own)."""
+        self._waiters: dict[tuple[int, int], list[tuple[int, int, asyncio.Future[None]]]] = {}
+        """Per (job, part), a heap of (seq, tie-breaker, future) for :meth:`wait_stored`."""
         self._waiter_ids = itertools.count()
         self.observers: list[Callable[[Sequence[LogLine]], None]] = []
         """Called on the loop with each batch just stored (benchmarks time arrival to stored)."""
@@ -323,31 +329,32 @@ class LogWriter:
         """Record how far each job's log is stored (also past a batch given up on, so no
         waiter hangs on it) and wake exactly the waiters whose lines are now stored: hundreds
         of server runs waiting at once are not all woken to re-check at every batch."""
-        # A job's lines arrive in seq order, so its last line in the batch has its highest seq.
-        latest = {line.job_id: line.seq for line in lines}
-        for job_id, seq in latest.items():
-            if seq > self.stored_seq.get(job_id, 0):
-                self.stored_seq[job_id] = seq
-        for job_id in latest:
-            heap, stored = self._waiters.get(job_id), self.stored_seq.get(job_id, 0)
+        # A job's (or slice's) lines arrive in seq order, so its last line has its highest seq.
+        latest = {(line.job_id, line.part): line.seq for line in lines}
+        for key, seq in latest.items():
+            if seq > self.stored_seq.get(key, 0):
+                self.stored_seq[key] = seq
+        for key in latest:
+            heap, stored = self._waiters.get(key), self.stored_seq.get(key, 0)
             while heap and heap[0][0] <= stored:
                 future = heapq.heappop(heap)[2]
                 if not future.done():
                     future.set_result(None)
 
-    async def wait_stored(self, job_id: int, seq: int) -> None:
-        """Wait until job ``job_id``'s lines up to ``seq`` are stored. Unlike :meth:`drain`, other
-        jobs streaming meanwhile cannot keep this waiting."""
-        if self.stored_seq.get(job_id, 0) >= seq:
+    async def wait_stored(self, job_id: int, seq: int, part: int = 0) -> None:
+        """Wait until job ``job_id``'s lines (of ``part``) up to ``seq`` are stored. Unlike
+        :meth:`drain`, other jobs streaming meanwhile cannot keep this waiting."""
+        key = (job_id, part)
+        if self.stored_seq.get(key, 0) >= seq:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heap = self._waiters.setdefault(job_id, [])
+        heap = self._waiters.setdefault(key, [])
         heapq.heappush(heap, (seq, next(self._waiter_ids), future))
         await future
 
-    def forget(self, job_id: int) -> None:
-        self.stored_seq.pop(job_id, None)
-        self._waiters.pop(job_id, None)
+    def forget(self, job_id: int, part: int = 0) -> None:
+        self.stored_seq.pop((job_id, part), None)
+        self._waiters.pop((job_id, part), None)
 
     async def drain(self) -> None:
         """Wait until every published batch is stored."""

@@ -31,6 +31,7 @@ from otter_tui.plan.variables import Variable as Declaration
 from otter_tui.plan.variables import declared
 from otter_tui.services import server_locks
 from otter_tui.services.context import ServiceContext
+from otter_tui.services.outcomes import format_summary, job_state, summarize
 from otter_tui.services.plans import PlanService
 from otter_tui.store.models import JobState, RunState
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SLICES_SAY = "(any worker of the job's queue may run each one)"
 SERVER_WAIT_POLL = 0.5
 """Seconds between tries for a server an exclusive plan's other job holds (or at once on cancel)."""
 
@@ -82,6 +84,8 @@ class Engine:
         self.writer = LogWriter(ctx.db, bus, self.dbthread, pressure=pressure)
         self.recorder = JobRecorder(ctx, bus, self.dbthread)
         self.active: dict[int, ActiveJob] = {}
+        self.slices: dict[tuple[int, int], ActiveJob] = {}
+        """The slices of big jobs running here, by (job, slice number)."""
         self._semaphore = asyncio.Semaphore(ctx.settings.engine.max_parallel)
 
     async def start(self) -> None:
@@ -106,19 +110,27 @@ class Engine:
         await self.warm.start()
 
     def cancel(self, job_id: int) -> bool:
-        """Ask a running job to stop; False if this engine is not running it (or was asked)."""
-        active = self.active.get(job_id)
-        if active is None or active.cancel.is_set():
-            return False
-        active.cancel.set()
-        return True
+        """Ask a running job (and its slices here) to stop; False if this engine is not running
+        any part of it (or was asked already)."""
+        parts = [self.active.get(job_id), *(a for (j, _), a in self.slices.items() if j == job_id)]
+        asked = [a for a in parts if a is not None and not a.cancel.is_set()]
+        for active in asked:
+            active.cancel.set()
+        return bool(asked)
 
-    async def run_job(self, job_id: int, secrets: Mapping[str, Any] | None = None) -> JobState:
-        """Run a job this process has claimed, to the end."""
+    async def run_job(
+        self,
+        job_id: int,
+        secrets: Mapping[str, Any] | None = None,
+        slice_size: int | None = None,
+    ) -> JobState:
+        """Run a job this process has claimed, to the end; or, with more server runs than
+        ``slice_size``, split it into slices for the workers of its queue and return ``running``
+        (:mod:`otter_tui.engine.slicing` runs them)."""
         secrets = dict(secrets or {})
         try:
             plan = await self.dbthread.run(
-                prepare_job, self.ctx.db, job_id, secrets, self._declared
+                prepare_job, self.ctx.db, job_id, secrets, self.declared_variables, slice_size
             )
         except Exception as exc:  # a job that cannot even start must still end
             log.exception("job %s could not start", job_id)
@@ -145,7 +157,7 @@ class Engine:
             self.active.pop(job_id, None)
             self.writer.forget(job_id)
 
-    def _declared(self, plan_key: str) -> Mapping[str, Declaration[Any]]:
+    def declared_variables(self, plan_key: str) -> Mapping[str, Declaration[Any]]:
         """The plan's declared variables; none when its file is gone (the run then says so)."""
         try:
             return declared(self.plans.plan_class(plan_key).cls)
@@ -163,21 +175,26 @@ class Engine:
         plan, joblog = active.plan, active.log
         await self.recorder.job_started(plan)
         what = "simulating" if plan.simulation else "running"
+        if plan.slices:
+            joblog.emit(f"{what} {plan.plan_name} in {plan.slices} slices {SLICES_SAY}")
+            await joblog.close()
+            await self.stored(joblog, joblog.seq)
+            return JobState.RUNNING
         joblog.emit(f"{what} {plan.plan_name} on {len(plan.runs)} server run(s)")
         for line in variable_sources(plan):
             joblog.emit(line)
         outcomes = await asyncio.gather(
-            *(self._server_run(active, run, secrets) for run in plan.runs)
+            *(self.server_run(active, run, secrets) for run in plan.runs)
         )
         state = job_state(outcomes, active.cancel.is_set())
         summary = summarize(outcomes, plan.simulation, plan.mode)
         joblog.emit(f"job {state.value}: {format_summary(summary)}")
         await joblog.close()
-        await self._stored(joblog, joblog.seq)
+        await self.stored(joblog, joblog.seq)
         await self.recorder.finish_job(plan.job_id, state, summary, "")
         return state
 
-    async def _server_run(
+    async def server_run(
         self, active: ActiveJob, run: PlannedRun, secrets: dict[str, Any]
     ) -> Outcome:
         server = run.server.name if run.server else ""
@@ -227,11 +244,11 @@ class Engine:
         even if the process is killed a moment later."""
         last = active.log.seq
         await active.log.flush()
-        await self._stored(active.log, last)
+        await self.stored(active.log, last)
 
-    async def _stored(self, joblog: JobLog, seq: int) -> None:
+    async def stored(self, joblog: JobLog, seq: int) -> None:
         if seq > joblog.start_seq:
-            await self.writer.wait_stored(joblog.job_id, seq)
+            await self.writer.wait_stored(joblog.job_id, seq, joblog.part)
 
 
 async def wait_for_server(engine: Engine, active: ActiveJob, run: PlannedRun, server: str) -> bool:
@@ -264,42 +281,3 @@ def _stopped_outcome(stopped: Stopped, executor: ServerRunExecutor) -> Outcome:
     state = RunState.CANCELLED if stopped.reason == "cancel" else RunState.FAILED
     tally = executor.tally()
     return Outcome(state, tally.changes, tally.unknowns, tally.warnings, stopped.message)
-
-
-def job_state(outcomes: list[Outcome], cancelled: bool) -> JobState:
-    """The job's result from its server runs' results."""
-    states = {o.state for o in outcomes}
-    if cancelled or RunState.CANCELLED in states:
-        return JobState.CANCELLED
-    if RunState.FAILED in states:
-        return JobState.FAILED
-    if RunState.WARNING in states:
-        return JobState.WARNING
-    return JobState.SUCCEEDED
-
-
-def summarize(outcomes: list[Outcome], simulation: bool, mode: str = "run") -> dict[str, Any]:
-    states: dict[str, int] = {}
-    for o in outcomes:
-        states[o.state.value] = states.get(o.state.value, 0) + 1
-    return {
-        "server_runs": len(outcomes),
-        "states": states,
-        "changes": sum(o.changes for o in outcomes),
-        "unknowns": sum(o.unknowns for o in outcomes),
-        "warnings": sum(o.warnings for o in outcomes),
-        "simulation": simulation,
-        "mode": mode,
-    }
-
-
-def format_summary(summary: Mapping[str, Any]) -> str:
-    states = ", ".join(f"{n} {s}" for s, n in sorted(summary["states"].items())) or "no server runs"
-    if summary.get("mode") == "check":
-        verb = "drifted"
-    else:
-        verb = "would change" if summary["simulation"] else "changed"
-    return (
-        f"{states}; {summary['changes']} {verb}, {summary['unknowns']} unknown, "
-        f"{summary['warnings']} warning(s)"
-    )

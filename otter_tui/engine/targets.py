@@ -19,6 +19,7 @@ from otter_tui.plan.variables import convert_inherited
 from otter_tui.services.grants import require_on_targets
 from otter_tui.services.inventory import load_inventory
 from otter_tui.services.jobs import ALL_CONFIGURATION, get_job
+from otter_tui.services.slices import split
 from otter_tui.services.variables import plan_defaults, server_named_layers, variables_by_scope
 from otter_tui.store.db import Database
 from otter_tui.store.models import (
@@ -79,6 +80,8 @@ class JobPlan:
     runs: tuple[PlannedRun, ...]
     exclusive: bool = False
     """Per server: wait while another job of this plan runs on the same server."""
+    slices: int = 0
+    """How many slices the job was split into (0: this worker runs all of ``runs``)."""
 
 
 def prepare_job(
@@ -86,66 +89,119 @@ def prepare_job(
     job_id: int,
     secrets: Mapping[str, Any],
     declarations: Declarations | None = None,
+    slice_size: int | None = None,
 ) -> JobPlan:
     """Resolve targets and write one server-run row per (server, role in context).
 
     Each run's variables: the plan's declared defaults, then the server's cascade, then the
     job's own (and its secrets); inherited values of declared variables are converted to their
     declared type here, so a plan sees ``workers`` from the inventory as an ``int``.
+
+    With ``slice_size`` (a worker's claim), more runs than that are split into slices in the same
+    transaction; the plan then carries no runs: the slices' workers prepare theirs
+    (:func:`prepare_slice`). A job with secrets is never split: only this process has them.
     """
     with db.transaction() as s:
         job = get_job(s, job_id)
-        decls = _declarations(job, declarations)
-        record = s.get(PlanRecord, job.plan_id) if job.plan_id else None
         inventory = load_inventory(s)
         targets = resolve_targets(TargetSpec.from_dict(job.targets), inventory)
         # Checked again now: a role or environment may have gained servers since creation.
         permission = "jobs.run" if job.simulation_of is None else "jobs.approve"
         require_on_targets(s, job.requested_by, permission, job.plan_key, targets, inventory)
         servers = _servers(s, [t.server for t in targets if t.server])
-        config_plans = _configuration_plans(s) if job.plan_key == ALL_CONFIGURATION else {}
         planned = [
-            (target, servers.get(target.server) if target.server else None) for target in targets
+            (
+                target.server or "",
+                target.role,
+                servers.get(target.server) if target.server else None,
+            )
+            for target in targets
         ]
         rows = [
             {
                 "job_id": job.id,
                 "server_id": facts.id if facts else None,
-                "server_name": target.server or "",
-                "role_name": target.role or "",
+                "server_name": name,
+                "role_name": role or "",
                 "state": RunState.PENDING,
             }
-            for target, facts in planned
+            for name, role, facts in planned
         ]
+        if slice_size and not secrets and len(rows) > slice_size:
+            split(s, job, rows, slice_size)
         # One multi-row insert for every run, ids back in the order given.
         insert_runs = insert(ServerRun).returning(ServerRun.id, sort_by_parameter_order=True)
         ids = list(s.scalars(insert_runs, rows)) if rows else []
-        cascade_for = _VariableCascade(s)
-        runs = []
-        for run_id, (target, facts) in zip(ids, planned, strict=True):
-            keys = _plan_keys(job, facts, config_plans)
-            layers = [
-                (PLAN_DEFAULT, plan_defaults(decls)),
-                *(cascade_for(facts, target.role) if facts else []),
-                (JOB, {**job.variables, **secrets}),
-            ]
-            merged = sourced_cascade(layers)
-            sources = {name: source for name, (_, source) in merged.items()}
-            variables = convert_inherited(decls, {n: v for n, (v, _) in merged.items()}, sources)
-            runs.append(PlannedRun(run_id, facts, target.role, variables, keys, sources))
-        return JobPlan(
-            job.id,
-            job.kind,
-            job.mode,
-            job.plan_key,
-            job.plan_name,
-            job.simulation,
-            job.queue_name,
-            record.soft_time_limit if record else None,
-            record.time_limit if record else None,
-            tuple(runs),
-            bool(record and record.exclusive),
+        if job.slices:
+            return _job_plan(s, job, ())
+        return _job_plan(s, job, _planned_runs(s, job, ids, planned, secrets, declarations))
+
+
+def prepare_slice(
+    db: Database, job_id: int, number: int, declarations: Declarations | None = None
+) -> JobPlan:
+    """The plan of one slice of a job: its server runs, with variables read now (a read: the
+    runs were written when the job was split)."""
+    with db.session() as s:
+        job = get_job(s, job_id)
+        query = (
+            select(ServerRun.id, ServerRun.server_name, ServerRun.role_name)
+            .where(ServerRun.job_id == job_id, ServerRun.slice_number == number)
+            .order_by(ServerRun.id)
         )
+        rows = list(s.execute(query))
+        servers = _servers(s, [name for _, name, _ in rows if name])
+        planned = [(name, role or None, servers.get(name)) for _, name, role in rows]
+        ids = [run_id for run_id, _, _ in rows]
+        return _job_plan(s, job, _planned_runs(s, job, ids, planned, {}, declarations))
+
+
+Planned = tuple[str, str | None, ServerFacts | None]
+"""A run to plan: server name, role in context, how to reach the server."""
+
+
+def _planned_runs(
+    s: Session,
+    job: Job,
+    ids: list[int],
+    planned: list[Planned],
+    secrets: Mapping[str, Any],
+    declarations: Declarations | None,
+) -> tuple[PlannedRun, ...]:
+    decls = _declarations(job, declarations)
+    config_plans = _configuration_plans(s) if job.plan_key == ALL_CONFIGURATION else {}
+    cascade_for = _VariableCascade(s)
+    runs = []
+    for run_id, (_, role, facts) in zip(ids, planned, strict=True):
+        keys = _plan_keys(job, facts, config_plans)
+        layers = [
+            (PLAN_DEFAULT, plan_defaults(decls)),
+            *(cascade_for(facts, role) if facts else []),
+            (JOB, {**job.variables, **secrets}),
+        ]
+        merged = sourced_cascade(layers)
+        sources = {name: source for name, (_, source) in merged.items()}
+        variables = convert_inherited(decls, {n: v for n, (v, _) in merged.items()}, sources)
+        runs.append(PlannedRun(run_id, facts, role, variables, keys, sources))
+    return tuple(runs)
+
+
+def _job_plan(s: Session, job: Job, runs: tuple[PlannedRun, ...]) -> JobPlan:
+    record = s.get(PlanRecord, job.plan_id) if job.plan_id else None
+    return JobPlan(
+        job.id,
+        job.kind,
+        job.mode,
+        job.plan_key,
+        job.plan_name,
+        job.simulation,
+        job.queue_name,
+        record.soft_time_limit if record else None,
+        record.time_limit if record else None,
+        runs,
+        bool(record and record.exclusive),
+        job.slices,
+    )
 
 
 class _VariableCascade:

@@ -21,9 +21,11 @@ from otter_tui.engine.leases import keep_leases
 from otter_tui.engine.leases import worker_name as worker_name
 from otter_tui.engine.retention import DEFAULT_INTERVAL, PeriodicPrune
 from otter_tui.engine.runner import Engine
+from otter_tui.engine.slicing import publish_end, run_slice
 from otter_tui.engine.wakeups import listen_for_jobs, listens
 from otter_tui.services.claims import ClaimService
 from otter_tui.services.queues import QueueBackend
+from otter_tui.services.slices import ClaimedSlice, JobEnd, SliceService
 from otter_tui.store.models import JobQueue
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,10 @@ class Worker:
         self.queues = tuple(queues)
         self.poll_seconds = poll_seconds
         self.name = name or worker_name()
-        self.claims = ClaimService(self.ctx, self.name, self.ctx.settings.engine.lease_seconds)
+        lease = self.ctx.settings.engine.lease_seconds
+        self.claims = ClaimService(self.ctx, self.name, lease)
+        self.slices = SliceService(self.ctx, self.name, lease)
+        """Slices of big jobs (:mod:`otter_tui.services.slices`): claimed before new jobs."""
         self.backend: QueueBackend = backend or self.claims
         """Where jobs come from: ``local`` claims from the database (see services/queues.py)."""
         self.running: dict[int, asyncio.Task[object]] = {}
@@ -55,6 +60,8 @@ class Worker:
         queue added later is served), instead of the fixed :attr:`queues`."""
         self.queue_of: dict[int, str] = {}
         """The queue each running job was claimed from (its share of that queue's concurrency)."""
+        self.parts: dict[int, tuple[ClaimedSlice, str, asyncio.Task[object]]] = {}
+        """Running slices by id, with their queue (a slice takes a share as a job does)."""
         self.wake = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -66,6 +73,7 @@ class Worker:
         interrupted = await self.engine.dbthread.run(self.claims.recover_interrupted)
         for job_id in interrupted:
             log.warning("job=%s state=interrupted reason=orphaned-by-dead-worker", job_id)
+        await self._recover_slices()
         self._tasks = [
             asyncio.create_task(self._claim_loop(), name="worker-claims"),
             asyncio.create_task(self._lease_loop(), name="worker-leases"),
@@ -100,17 +108,47 @@ class Worker:
                 await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
 
     async def _claim_what_fits(self) -> bool:
-        for queue in await self.engine.dbthread.run(self._queues_with_room):
-            job_id = await self.engine.dbthread.run(self.backend.claim_next, [queue])
+        """A slice of a started job first (it finishes what others began), then a new job."""
+        dbthread = self.engine.dbthread
+        for queue in await dbthread.run(self._queues_with_room):
+            busy, grace = self._busy_jobs(), self.poll_seconds
+            part = await dbthread.run(self.slices.claim_next, [queue], busy, grace)
+            if part is not None:
+                self._launch_slice(part, queue)
+                return True
+            job_id = await dbthread.run(self.backend.claim_next, [queue])
             if job_id is not None:
                 self._launch(job_id, queue)
                 return True
         return False
 
+    def _busy_jobs(self) -> list[int]:
+        """Jobs this worker runs a part of: it leaves their slices to others for a poll."""
+        return [*self.running, *(part.job_id for part, _, _ in self.parts.values())]
+
+    def _launch_slice(self, part: ClaimedSlice, queue: str) -> None:
+        log.info("job=%s slice=%s state=running worker=%s", part.job_id, part.number, self.name)
+        task: asyncio.Task[object] = asyncio.create_task(
+            run_slice(self.engine, self.slices, part), name=f"job-{part.job_id}-{part.number}"
+        )
+        self.parts[part.id] = (part, queue, task)
+        task.add_done_callback(lambda _t: self._slice_finished(part))
+
+    def _slice_finished(self, part: ClaimedSlice) -> None:
+        _, _, task = self.parts.pop(part.id)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "job=%s slice=%s crashed", part.job_id, part.number, exc_info=task.exception()
+            )
+        elif not task.cancelled() and isinstance(end := task.result(), JobEnd):
+            log.info("job=%s state=%s slices=ended", end.job_id, end.state.value)
+        self.wake.set()
+
     def _launch(self, job_id: int, queue: str) -> None:
         log.info("job=%s state=running worker=%s", job_id, self.name)
+        size = self.ctx.settings.jobs.slice_size
         task: asyncio.Task[object] = asyncio.create_task(
-            self.engine.run_job(job_id), name=f"job-{job_id}"
+            self.engine.run_job(job_id, slice_size=size), name=f"job-{job_id}"
         )
         self.running[job_id] = task
         self.queue_of[job_id] = queue
@@ -135,12 +173,33 @@ class Worker:
         if self.every_local_queue:
             self.queues = tuple(name for name, _c, backend in rows if backend == "local")
         busy: dict[str, int] = {}
-        for queue in self.queue_of.values():
+        for queue in [*self.queue_of.values(), *(q for _, q, _ in self.parts.values())]:
             busy[queue] = busy.get(queue, 0) + 1
         return [q for q in self.queues if busy.get(q, 0) < limits.get(q, 4)]
 
     async def _lease_loop(self) -> None:
-        await keep_leases(self.claims, self.engine, lambda: list(self.running))
+        await keep_leases(self.claims, self.engine, self._busy_jobs, on_renew=self._renew_slices)
+
+    async def _renew_slices(self) -> None:
+        """Renew our slices' leases, keep sliced jobs of our queues alive, end dead ones' slices."""
+        try:
+            await self.engine.dbthread.run(self.slices.heartbeat, list(self.parts), self.queues)
+        except Exception:  # a lease outlives a few missed beats
+            log.exception("worker %s: slice lease renewal failed", self.name)
+        await self._recover_slices()
+
+    async def _recover_slices(self) -> None:
+        try:
+            ends = await self.engine.dbthread.run(self.slices.recover)
+        except Exception:  # the next renewal tries again
+            log.exception("worker %s: looking for orphaned slices failed", self.name)
+            return
+        await self._ended(ends, "orphaned-slice")
+
+    async def _ended(self, ends: list[JobEnd], reason: str) -> None:
+        for end in ends:
+            log.warning("job=%s state=%s reason=%s", end.job_id, end.state.value, reason)
+            await publish_end(self.engine, end)
 
     async def stop(self, timeout: float) -> None:
         """Claim nothing more; wait up to ``timeout`` for running jobs, interrupt the rest."""
@@ -150,15 +209,33 @@ class Worker:
             # Let a claim in flight land first: the job it took gets the grace (and is marked)
             # like the others, instead of being left running with nobody to finish it.
             await asyncio.wait({self._tasks[0]}, timeout=self.poll_seconds + 1)
-        if self.running:
-            await asyncio.wait(set(self.running.values()), timeout=timeout)
+        tasks = self._all_tasks()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+        await self._release_slices()
         left = list(self.running)
         if left:
             reason = "the worker stopped before the job finished"
             await self.engine.dbthread.run(self.claims.release_all, left, reason)
             for job_id in left:
                 self.engine.cancel(job_id)
+        if self._all_tasks():
             grace = self.ctx.settings.engine.cancel_grace_seconds
-            await asyncio.wait(set(self.running.values()), timeout=grace)
+            await asyncio.wait(self._all_tasks(), timeout=grace)
         for task in self._tasks:
             task.cancel()
+
+    def _all_tasks(self) -> set[asyncio.Task[object]]:
+        return {*self.running.values(), *(task for _, _, task in self.parts.values())}
+
+    async def _release_slices(self) -> None:
+        """Slices still running at the end of the grace: interrupted, and their jobs cancelled
+        here so their runs stop (other workers' slices of those jobs go on)."""
+        parts = [part for part, _, _ in self.parts.values()]
+        if not parts:
+            return
+        reason = f"worker {self.name} stopped before its slice finished"
+        ends = await self.engine.dbthread.run(self.slices.release, [p.id for p in parts], reason)
+        await self._ended(ends, "worker-stopped")
+        for part in parts:
+            self.engine.cancel(part.job_id)

@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from otter_tui.errors import NotFoundError
 from otter_tui.services import presence
 from otter_tui.services.context import ServiceContext
-from otter_tui.store.models import Approval, Job, JobState, LogEntry, ServerRun
+from otter_tui.store.models import Approval, Job, JobSlice, JobState, LogEntry, ServerRun
 from otter_tui.targeting import TargetSpec
 
 
@@ -34,6 +34,10 @@ class ServerRunView:
     unknowns: int
     warnings: int
     error: str
+    slice: int | None = None
+    """The slice of a big job it ran in (None: the job was not split)."""
+    worker: str = ""
+    """The worker that ran it: its slice's, or the job's."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class JobView:
     """Its decisions, oldest first (read by ``show`` only)."""
     worker: str = ""
     """The worker (``host:pid``) that claimed it: running it now, or ran it; "" until claimed."""
+    slices: int = 0
+    """How many slices its server runs were split into (0: run whole by one worker)."""
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k not in ("server_runs", "approvals")}
@@ -112,6 +118,7 @@ class RunCounts:
 
 
 def job_view(job: Job, with_runs: bool = False) -> JobView:
+    workers = _slice_workers(job) if with_runs else {}
     runs = tuple(
         ServerRunView(
             r.id,
@@ -124,6 +131,8 @@ def job_view(job: Job, with_runs: bool = False) -> JobView:
             r.unknowns,
             r.warnings,
             r.error,
+            r.slice_number,
+            workers.get(r.slice_number, "") if job.slices else job.worker or "",
         )
         for r in (job.server_runs if with_runs else ())
     )
@@ -151,7 +160,17 @@ def job_view(job: Job, with_runs: bool = False) -> JobView:
         mode=job.mode,
         window_end=job.window_end,
         worker=job.worker or "",
+        slices=job.slices,
     )
+
+
+def _slice_workers(job: Job) -> dict[int | None, str]:
+    """The worker of each slice of a sliced job (one small read: a job has few slices)."""
+    session = object_session(job)
+    if not job.slices or session is None:
+        return {}
+    query = select(JobSlice.number, JobSlice.worker).where(JobSlice.job_id == job.id)
+    return {number: worker or "" for number, worker in session.execute(query)}
 
 
 def fingerprint(job: Job) -> str:

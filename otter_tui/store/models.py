@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from otter_tui.store.access import AuditEvent, User, UserPermission
 from otter_tui.store.base import NAMING, Base, UTCDateTime, enum_column, utcnow
 from otter_tui.store.scheduling import Schedule, ScheduleFiring
+from otter_tui.store.slices import JobSlice
 from otter_tui.store.states import (
     ACTIVE_JOB_STATES,
     Decision,
@@ -33,6 +34,7 @@ from otter_tui.store.states import (
     JobState,
     PlanKind,
     RunState,
+    SliceState,
     TransportKind,
 )
 
@@ -44,11 +46,13 @@ __all__ = [
     "Decision",
     "DriftStatus",
     "FiringState",
+    "JobSlice",
     "JobState",
     "PlanKind",
     "RunState",
     "Schedule",
     "ScheduleFiring",
+    "SliceState",
     "TransportKind",
     "UTCDateTime",
     "User",
@@ -266,6 +270,8 @@ class Job(Base):
     foreign key: pruning either job leaves the other as it is)."""
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str] = mapped_column(Text, default="")
+    slices: Mapped[int] = mapped_column(default=0, server_default="0")
+    """How many slices its server runs were split into (0: run whole by its worker)."""
     server_runs: Mapped[list[ServerRun]] = relationship(
         back_populates="job", cascade="all, delete-orphan", order_by="ServerRun.id"
     )
@@ -289,6 +295,7 @@ class ServerRun(Base):
     unknowns: Mapped[int] = mapped_column(default=0)
     warnings: Mapped[int] = mapped_column(default=0)
     error: Mapped[str] = mapped_column(Text, default="")
+    slice_number: Mapped[int | None] = mapped_column(default=None)
     job: Mapped[Job] = relationship(back_populates="server_runs")
 
 

@@ -67,3 +67,12 @@ class FiringState(enum.StrEnum):
 class Decision(enum.StrEnum):
     APPROVED = "approved"
     DENIED = "denied"
+
+
+class SliceState(enum.StrEnum):
+    """A slice of a big job: waiting for a worker, running, or ended (``done``/``interrupted``)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    INTERRUPTED = "interrupted"

@@ -1,0 +1,51 @@
+"""The job detail of a sliced job, driven with Pilot: a run's log pane says which slice it is in
+and which worker runs it, so an operator sees which daemon ran which part of a big job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import Label
+
+from otter_tui.engine.targets import prepare_job
+from otter_tui.runtime import Runtime
+from otter_tui.services.claims import ClaimService
+from otter_tui.services.slices import SliceService
+from screens.job_detail import JobDetailScreen
+from tests.fixtures_core import FixedClock, make_runtime
+from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, rows, settle, until
+from tests.test_screens_jobs import console, deploy, open_section
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    rt = make_runtime(
+        tmp_path, clock=FixedClock(), sections={"paths": {"plans_dir": str(PLANS_DIR)}}
+    )
+    rt.plans.set_enabled(DEPLOY, True)
+    yield rt
+    rt.close()
+
+
+async def test_a_runs_log_title_names_its_slice_and_worker(runtime: Runtime) -> None:
+    job = deploy(runtime)
+    assert ClaimService(runtime.ctx, "host-a:1").claim(job.id)
+    prepare_job(runtime.ctx.db, job.id, {}, None, 2)  # three servers: slices of 2 and 1
+    assert SliceService(runtime.ctx, "host-b:4242").claim_next(["default"]) is not None
+    app, _ = console(runtime, runs_jobs=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "2")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, JobDetailScreen)
+        assert [r[0] for r in rows(app, "#runs")] == ["all", "demo-db1", "demo-web1", "demo-web2"]
+        title = app.screen.query_one("#log-title", Label)
+
+        await pilot.press("down")
+        await until(pilot, lambda: "demo-db1" in str(title.render()))
+        assert str(title.render()) == "Log: demo-db1 (slice 1 on host-b:4242)"
+        await pilot.press("down", "down")
+        await until(pilot, lambda: "demo-web2" in str(title.render()))
+        assert str(title.render()) == "Log: demo-web2 (slice 2 on no worker yet)"
