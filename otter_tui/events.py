@@ -108,6 +108,15 @@ class Subscription:
     closed: bool = field(default=False)
     resync_at_tail: bool = field(default=False)
     """The newest item in the queue is a Resync: events dropped now are covered by it."""
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Publishers to a durable queue take turns, first come first served. ``asyncio.Queue``
+    alone lets a publisher that finds room jump ahead of one already waiting for room: a job
+    flooding its log kept another job's lines out of the writer's queue for as long as it ran."""
+
+    async def put(self, event: Event) -> None:
+        """Queue ``event`` for a durable subscriber, waiting (in turn) while the queue is full."""
+        async with self.turn:
+            await self.queue.put(event)
 
     async def get(self) -> Event:
         event = await self.queue.get()
@@ -161,7 +170,7 @@ class EventBus:
             if sub.lossy:
                 sub.offer(event)
             else:
-                await sub.queue.put(event)
+                await sub.put(event)
 
     def publish_nowait(self, event: Event) -> None:
         """Deliver from synchronous code; a durable subscriber with a full queue raises."""
