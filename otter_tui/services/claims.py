@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Engine,
     Row,
     Update,
     and_,
@@ -98,15 +97,9 @@ class ClaimService:
         when the queue is empty or its oldest job needs the checks (the caller then makes the
         checked claim, so the oldest job still goes first).
         """
-        with self._autocommit.connect() as conn:
+        with self.ctx.db.hot_engine.connect() as conn:  # autocommit, no ping before it
             job_id = conn.scalar(_plain_claim_query(), self._claim_params(queues))
         return None if job_id is None else int(job_id)
-
-    @functools.cached_property
-    def _autocommit(self) -> Engine:
-        """The database's engine in autocommit mode (same pool), built once: per claim it cost
-        an eighth of the claim."""
-        return self.ctx.db.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def claim(self, job_id: int) -> bool:
         """Claim one given job (the run-now path); False if another worker has it."""
