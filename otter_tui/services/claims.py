@@ -3,8 +3,10 @@
 A claim is one ``UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING id`` inside a write
 transaction (``BEGIN IMMEDIATE`` on SQLite; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Measured on
 SQLite: a read-then-update claim in autocommit mode handed most jobs to both of two workers; this
-form never does. The claim is what a distributed queue backend would replace: the engine only
-ever sees "here is a job id you own".
+form never does. On PostgreSQL a job needing no check after its claim is taken by one statement
+in autocommit mode, on a connection not pinged first (:meth:`ClaimService._claim_plain`).
+The claim is what a distributed queue backend would replace: the engine only ever sees "here
+is a job id you own".
 
 A worker holds a lease on its jobs and renews it; a job whose lease expired belonged to a worker
 that died. Every live worker looks for those jobs (at start and once per lease period) and marks
