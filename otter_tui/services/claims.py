@@ -3,8 +3,10 @@
 A claim is one ``UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING id`` inside a write
 transaction (``BEGIN IMMEDIATE`` on SQLite; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Measured on
 SQLite: a read-then-update claim in autocommit mode handed most jobs to both of two workers; this
-form never does. The claim is what a distributed queue backend would replace: the engine only
-ever sees "here is a job id you own".
+form never does. On PostgreSQL a job needing no check after its claim is taken by one statement
+in autocommit mode, on a connection not pinged first (:meth:`ClaimService._claim_plain`).
+The claim is what a distributed queue backend would replace: the engine only ever sees "here
+is a job id you own".
 
 A worker holds a lease on its jobs and renews it; a job whose lease expired belonged to a worker
 that died. Every live worker looks for those jobs (at start and once per lease period) and marks
@@ -20,8 +22,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Engine,
     Row,
+    Select,
     Update,
     and_,
     bindparam,
@@ -70,8 +72,8 @@ class ClaimService:
         """
         postgres = not self.ctx.db.is_sqlite
         if postgres:
-            plain = self._claim_plain(queues)
-            if plain is not None:
+            picked, plain = self._claim_plain(queues)
+            if plain is not None or picked is None:
                 return plain
         while True:
             try:
@@ -89,24 +91,22 @@ class ClaimService:
             except _SingletonBusy:
                 return None
 
-    def _claim_plain(self, queues: Sequence[str]) -> int | None:
+    def _claim_plain(self, queues: Sequence[str]) -> tuple[int | None, int | None]:
         """PostgreSQL: claim the oldest due job if it needs no check after its claim (no
         approval, no window, not a singleton plan), in one statement run in autocommit mode.
 
         One round trip where the checked claim takes three (``BEGIN``, the claim, ``COMMIT``),
-        and no less safe: a single ``UPDATE`` is atomic, ``SKIP LOCKED`` holds within it. None
-        when the queue is empty or its oldest job needs the checks (the caller then makes the
-        checked claim, so the oldest job still goes first).
+        and no less safe: a single ``UPDATE`` is atomic, ``SKIP LOCKED`` holds within it.
+        Returns (the oldest due job, the job claimed): (None, None) when nothing is due, so a
+        worker woken for a job another worker won stops after one round trip; (id, None) when
+        that job needs the checks (the caller then makes the checked claim, so the oldest job
+        still goes first).
         """
-        with self._autocommit.connect() as conn:
-            job_id = conn.scalar(_plain_claim_query(), self._claim_params(queues))
-        return None if job_id is None else int(job_id)
-
-    @functools.cached_property
-    def _autocommit(self) -> Engine:
-        """The database's engine in autocommit mode (same pool), built once: per claim it cost
-        an eighth of the claim."""
-        return self.ctx.db.engine.execution_options(isolation_level="AUTOCOMMIT")
+        with self.ctx.db.hot_engine.connect() as conn:  # autocommit, no ping before it
+            row = conn.execute(_plain_claim_query(), self._claim_params(queues)).one_or_none()
+        if row is None:
+            return None, None
+        return int(row.picked), None if row.claimed is None else int(row.claimed)
 
     def claim(self, job_id: int) -> bool:
         """Claim one given job (the run-now path); False if another worker has it."""
@@ -194,11 +194,21 @@ def _interrupt(s: Session, job: Job, now: datetime, reason: str) -> None:
 
 
 @functools.cache
-def _plain_claim_query() -> Update:
-    """The claim of :meth:`ClaimService._claim_plain`: the oldest due job, only if plain."""
+def _plain_claim_query() -> Select[int, int]:
+    """The claim of :meth:`ClaimService._claim_plain`: the oldest due job (locked, skipping
+    locked ones) and, in the same statement, its claim only if it is plain; no row when none is
+    due."""
     singleton = Job.plan_id.in_(select(PlanRecord.id).where(PlanRecord.is_singleton))
     plain = and_(~Job.approval_required, Job.window_end.is_(None), ~func.coalesce(singleton, False))
-    return _claim_update(postgres=True).where(plain).returning(Job.id)
+    pick = _pick(postgres=True).add_columns(plain.label("plain")).cte("pick")
+    claim = (
+        _running(update(Job))
+        .where(Job.id == pick.c.id, pick.c.plain)
+        .returning(Job.id)
+        .cte("claimed")
+    )
+    joined = pick.outerjoin(claim, claim.c.id == pick.c.id)
+    return select(pick.c.id.label("picked"), claim.c.id.label("claimed")).select_from(joined)
 
 
 @functools.cache
@@ -219,6 +229,11 @@ def _claim_update(postgres: bool) -> Update:
     Built per call it cost more than running it: the alias of ``jobs`` made a new statement each
     time, which SQLAlchemy could not cache (16 ms a claim, measured by bench/claims.py).
     """
+    return _running(update(Job).where(Job.id == _pick(postgres).scalar_subquery()))
+
+
+def _pick(postgres: bool) -> Select[int]:
+    """The oldest due job in the queues, free of sensitive values and of a running singleton."""
     other = aliased(Job, name="other_job")
     now = bindparam("now", type_=Job.__table__.c.run_at.type)
     singleton_busy = and_(
@@ -234,14 +249,15 @@ def _claim_update(postgres: bool) -> Update:
         .order_by(Job.run_at, Job.id)
         .limit(1)
     )
-    if postgres:
-        pick = pick.with_for_update(skip_locked=True)
+    return pick.with_for_update(skip_locked=True) if postgres else pick
+
+
+def _running(claim: Update) -> Update:
+    """The claim's new values: running, ours, leased until ``until``."""
+    now = bindparam("now", type_=Job.__table__.c.run_at.type)
     until = bindparam("until", type_=Job.__table__.c.lease_expires_at.type)
-    return (
-        update(Job)
-        .where(Job.id == pick.scalar_subquery())
-        .values(state=JobState.RUNNING, worker=bindparam("worker"), started_at=now)
-        .values(lease_expires_at=until)
+    return claim.values(state=JobState.RUNNING, worker=bindparam("worker"), started_at=now).values(
+        lease_expires_at=until
     )
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.exc import DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,8 +70,33 @@ class Database:
         with self._writer() as session, session.begin():
             yield session
 
+    @functools.cached_property
+    def hot_engine(self) -> Engine:
+        """PostgreSQL: an autocommit engine for one-statement hot paths (the claim), without
+        the pool's ping before each checkout.
+
+        The ping doubled the claim's round trips (ping, then claim). Without it a connection
+        the server dropped (a restart) fails on its next statement instead; SQLAlchemy then
+        invalidates the pool, the error counts as an outage (``store.outage.is_unavailable``:
+        ``connection_invalidated``), the caller's ``DbThread`` waits and retries, and the retry
+        opens a fresh connection. When the main engine meets a dropped connection first, the
+        hot one's pooled connection is dropped with it, so one restart is one outage, not two.
+        """
+        if self.is_sqlite:
+            return self.engine
+        hot = create_engine(self.url, pool_size=1, isolation_level="AUTOCOMMIT")
+
+        def _drop_with_main(context: ExceptionContext) -> None:
+            if context.is_disconnect:
+                hot.dispose()
+
+        event.listen(self.engine, "handle_error", _drop_with_main)
+        return hot
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if "hot_engine" in self.__dict__:
+            self.hot_engine.dispose()
 
 
 def driver_url(url: str) -> str:
