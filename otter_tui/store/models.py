@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from otter_tui.store.access import AuditEvent, User, UserPermission
 from otter_tui.store.base import NAMING, Base, UTCDateTime, enum_column, utcnow
+from otter_tui.store.coordination import Lease, ServerLock
 from otter_tui.store.scheduling import Schedule, ScheduleFiring
 from otter_tui.store.slices import JobSlice
 from otter_tui.store.states import (
@@ -48,10 +49,12 @@ __all__ = [
     "FiringState",
     "JobSlice",
     "JobState",
+    "Lease",
     "PlanKind",
     "RunState",
     "Schedule",
     "ScheduleFiring",
+    "ServerLock",
     "SliceState",
     "TransportKind",
     "UTCDateTime",
@@ -367,30 +370,6 @@ class Approval(Base):
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
     comment: Mapped[str] = mapped_column(Text, default="")
     fingerprint: Mapped[str] = mapped_column(String(64))
-
-
-class ServerLock(Base):
-    """A job running an exclusive plan on a server; another job of that plan waits for it.
-
-    A row whose job is no longer running (it ended, or its worker died and it was marked
-    ``interrupted``) is stale and taken over by the next job.
-    """
-
-    __tablename__ = "server_locks"
-    plan_key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    server_name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    job_id: Mapped[int] = mapped_column()
-    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Lease(Base):
-    """A named lease (the scheduler leader); whoever holds an unexpired one is active."""
-
-    __tablename__ = "leases"
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(200))
-    expires_at: Mapped[datetime] = mapped_column()
-    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 def use_postgresql_options() -> None:
