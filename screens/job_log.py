@@ -1,8 +1,9 @@
 """A job's log (or one server run's), following new lines as they are stored.
 
 Lines are read from the store in batches by ``seq``: first the newest :data:`FIRST_LINES` (a
-screenful and a page, so opening a job with a million lines paints at once), then the older ones
-up to :data:`MAX_LINES` above them, then everything after the last line shown. The core saying
+screenful and a page, so opening a job with a million lines paints at once), then everything
+after the last line shown; the older ones, up to :data:`MAX_LINES` in all, are read when the
+reader scrolls to within a page of the top (or presses Home), and put above. The core saying
 the job logged or changed (or a timer, for jobs other processes run) marks the pane stale; a
 stale pane reads at most every :data:`READ_EVERY` seconds, one read at a time, so a job streaming
 thousands of lines a second costs a few reads a second, and the reads never starve the log
@@ -35,7 +36,7 @@ from screens.background import Coalesced, route_result, run_blocking
 MAX_LINES = 5000
 """Lines the widget holds; older ones scroll out of it (never out of the store)."""
 FIRST_LINES = 200
-"""Lines read first when a log is shown: the tall pane's screenful and a page up."""
+"""Lines read first when a log is shown: a tall pane's screenful and a few pages up."""
 BATCH = 2000
 """Lines per read while following."""
 READ_EVERY = 0.25
@@ -54,6 +55,14 @@ class LogRead:
     """Lines between the last one shown and these were skipped to catch up (all are stored)."""
     first: bool = False
     """The first read of what is on show: older lines may be waiting above these."""
+
+
+@dataclass(frozen=True)
+class Older:
+    """Lines that may wait above the first read's: before ``seq``, of what was on show then."""
+
+    seq: int
+    generation: int
 
 
 def log_line(line: LogView, with_server: bool) -> str:
@@ -104,6 +113,9 @@ class JobLogPane(Vertical):
         """Bumped when what is on show changes, so an older read's lines are dropped."""
         self._reads = Coalesced(self._start_read)
         self._stale = False
+        self._older: Older | None = None
+        """Older lines not read yet (see :meth:`read_older`); None: none, or being read."""
+        self._home_after_older = False
 
     def compose(self) -> ComposeResult:
         yield Label("Log: all server runs", id="log-title", markup=False)
@@ -111,6 +123,7 @@ class JobLogPane(Vertical):
 
     def on_mount(self) -> None:
         self.set_interval(READ_EVERY, self._read_if_stale)
+        self.watch(self.log_widget, "scroll_y", self._scrolled, init=False)
 
     @property
     def log_widget(self) -> HistoryLog:
@@ -125,7 +138,7 @@ class JobLogPane(Vertical):
         """Show the newest lines of one server run (None: the whole job) and follow it."""
         if run_id == self.run_id and self.generation:
             return
-        self.run_id, self.last_seq = run_id, 0
+        self.run_id, self.last_seq, self._older = run_id, 0, None
         self.generation += 1
         self.log_widget.clear()
         self.query_one("#log-title", Label).update(f"Log: {title}")
@@ -180,15 +193,25 @@ class JobLogPane(Vertical):
                 self.log_widget.refresh()
                 self.last_seq = fresh[-1].seq
             if read.first and len(read.lines) == FIRST_LINES:
-                # After the paint: the tail is on screen before the history is read and laid out.
-                self.call_after_refresh(self._read_older, read.lines[0].seq, read.generation)
+                self._older = Older(read.lines[0].seq, read.generation)
         self._reads.done()
 
-    def _read_older(self, before: int, generation: int) -> None:
-        """Read the lines above the first read's, up to :data:`MAX_LINES` in all."""
-        if generation != self.generation:
-            return  # another run is on show now: its own first read asks for its history
+    def _scrolled(self, y: float) -> None:
+        if y < self.log_widget.scrollable_content_region.height:
+            self.read_older()
+
+    def go_home(self) -> None:
+        """The first line held, after reading the older ones if they are still waiting."""
+        self._home_after_older = self._older is not None
+        self.log_widget.scroll_home(animate=False)
+
+    def read_older(self) -> None:
+        """Read the lines above the first read's (once), up to :data:`MAX_LINES` in all."""
+        older, self._older = self._older, None
+        if older is None or older.generation != self.generation:
+            return
         jobs, job_id, run_id = self.runtime.jobs, self.job_id, self.run_id
+        before, generation = older.seq, older.generation
         limit = MAX_LINES - FIRST_LINES
 
         def read() -> LogRead:
@@ -201,6 +224,9 @@ class JobLogPane(Vertical):
         if read.generation == self.generation and read.lines:
             with_server = self.run_id is None
             self.log_widget.prepend_lines([log_line(line, with_server) for line in read.lines])
+            if self._home_after_older:
+                self.log_widget.scroll_home(animate=False, immediate=True)
+        self._home_after_older = False
 
     def _older_failed(self, line: str) -> None:
         self.notify(f"cannot read the older log lines: {line}", severity="error", markup=False)

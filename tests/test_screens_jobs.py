@@ -183,6 +183,8 @@ async def test_job_detail_shows_log_lines_as_they_arrive(runtime: Runtime) -> No
         await until(pilot, lambda: detail.pane.lines[-1].endswith("line 8999"))
         assert SKIPPED.format(job=job.id) in detail.pane.lines
         await pilot.press("up", "up")  # the whole job again: a bounded tail of it
+        await until(pilot, lambda: len(detail.pane.lines) == FIRST_LINES)
+        await pilot.press("home")  # the lines above are read when asked for
         await until(pilot, lambda: len(detail.pane.lines) == MAX_LINES)
         assert detail.pane.lines[-1].endswith("demo-web1      line 8999")
 
@@ -192,7 +194,9 @@ async def test_job_detail_shows_log_lines_as_they_arrive(runtime: Runtime) -> No
         assert isinstance(app.screen, JobsScreen)
 
 
-async def test_job_detail_paints_the_tail_then_fills_the_lines_above_it(runtime: Runtime) -> None:
+async def test_job_detail_shows_the_tail_and_reads_the_lines_above_when_scrolled_up(
+    runtime: Runtime,
+) -> None:
     job = deploy(runtime)
     store_lines(runtime, job, None, [f"line {n}" for n in range(FIRST_LINES + 500)])
     app, _bus = console(runtime, runs_jobs=False)
@@ -201,11 +205,17 @@ async def test_job_detail_paints_the_tail_then_fills_the_lines_above_it(runtime:
         await pilot.press("enter")
         detail = app.screen
         assert isinstance(detail, JobDetailScreen)
+        await until(pilot, lambda: len(detail.pane.lines) == FIRST_LINES)
+        await settle(pilot)
+        log = detail.pane.log_widget
+        assert log.is_vertical_scroll_end and len(detail.pane.lines) == FIRST_LINES
+        await pilot.press(*["pageup"] * (FIRST_LINES // log.size.height))  # near the top
         await until(pilot, lambda: len(detail.pane.lines) == FIRST_LINES + 500)
         numbers = [line.split()[-1] for line in detail.pane.lines]
         assert numbers == [str(n) for n in range(FIRST_LINES + 500)]  # in order, none twice
+        await pilot.press("home")
         await settle(pilot)
-        assert detail.pane.log_widget.is_vertical_scroll_end  # still following the newest line
+        assert log.scroll_y == 0
 
 
 class HistoryApp(App[None]):
