@@ -217,7 +217,7 @@ class JobDetailScreen(Screen[None]):
         elif where == "page_down":
             log.scroll_page_down(animate=False)
         elif where == "home":
-            log.scroll_home(animate=False)
+            self.pane.go_home()
         else:
             log.scroll_end(animate=False)
 

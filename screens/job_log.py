@@ -1,10 +1,13 @@
 """A job's log (or one server run's), following new lines as they are stored.
 
-Lines are read from the store in batches by ``seq``: first the newest :data:`MAX_LINES`, then
-everything after the last line shown. The core saying the job logged or changed (or a timer, for
-jobs other processes run) marks the pane stale; a stale pane reads at most every
-:data:`READ_EVERY` seconds, one read at a time, so a job streaming thousands of lines a second
-costs a few reads a second, and the reads never starve the log writer storing those lines.
+Lines are read from the store in batches by ``seq``: first the newest :data:`FIRST_LINES` (a
+screenful and a page, so opening a job with a million lines paints at once), then everything
+after the last line shown; the older ones, up to :data:`MAX_LINES` in all, are read when the
+reader scrolls to within a page of the top (or presses Home), and put above. The core saying
+the job logged or changed (or a timer, for jobs other processes run) marks the pane stale; a
+stale pane reads at most every :data:`READ_EVERY` seconds, one read at a time, so a job streaming
+thousands of lines a second costs a few reads a second, and the reads never starve the log
+writer storing those lines.
 
 When more than a batch is waiting, the pane jumps to the newest lines and says so, rather than
 replay lines that would scroll out of it at once. The widget holds at most :data:`MAX_LINES`;
@@ -14,11 +17,14 @@ widget shows it as plain text with control codes removed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.widgets import Label, Log
 from textual.worker import Worker
 
@@ -29,6 +35,8 @@ from screens.background import Coalesced, route_result, run_blocking
 
 MAX_LINES = 5000
 """Lines the widget holds; older ones scroll out of it (never out of the store)."""
+FIRST_LINES = 200
+"""Lines read first when a log is shown: a tall pane's screenful and a few pages up."""
 BATCH = 2000
 """Lines per read while following."""
 READ_EVERY = 0.25
@@ -45,6 +53,16 @@ class LogRead:
     lines: list[LogView]
     skipped: bool = False
     """Lines between the last one shown and these were skipped to catch up (all are stored)."""
+    first: bool = False
+    """The first read of what is on show: older lines may be waiting above these."""
+
+
+@dataclass(frozen=True)
+class Older:
+    """Lines that may wait above the first read's: before ``seq``, of what was on show then."""
+
+    seq: int
+    generation: int
 
 
 def log_line(line: LogView, with_server: bool) -> str:
@@ -53,6 +71,29 @@ def log_line(line: LogView, with_server: bool) -> str:
     if not with_server:
         return f"{stamp} {text}"
     return f"{stamp} {line.server or '(job)':<14} {text}"
+
+
+class HistoryLog(Log):
+    """A ``Log`` that also takes older lines above those it holds (the history read after the
+    first paint), keeping the lines in view where they are, or following the end."""
+
+    def prepend_lines(self, lines: Sequence[str]) -> None:
+        """Put ``lines`` above the first line; as many as fit under ``max_lines``, newest kept."""
+        room = len(lines) if self.max_lines is None else self.max_lines - len(self._lines)
+        older = list(lines[-room:]) if room > 0 else []
+        if not older:
+            return
+        following = self.is_vertical_scroll_end
+        self._lines[:0] = older
+        self._render_line_cache.clear()  # keyed by line number: every number moved
+        width = max(cell_len(self._process_line(line)) for line in older)
+        self._width = max(self._width, width)
+        self.virtual_size = Size(self._width, self.line_count)
+        if following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self.scroll_to(y=self.scroll_y + len(older), animate=False, immediate=True)
+        self.refresh()
 
 
 class JobLogPane(Vertical):
@@ -72,17 +113,21 @@ class JobLogPane(Vertical):
         """Bumped when what is on show changes, so an older read's lines are dropped."""
         self._reads = Coalesced(self._start_read)
         self._stale = False
+        self._older: Older | None = None
+        """Older lines not read yet (see :meth:`read_older`); None: none, or being read."""
+        self._home_after_older = False
 
     def compose(self) -> ComposeResult:
         yield Label("Log: all server runs", id="log-title", markup=False)
-        yield Log(id="job-log", max_lines=MAX_LINES, auto_scroll=True)
+        yield HistoryLog(id="job-log", max_lines=MAX_LINES, auto_scroll=True)
 
     def on_mount(self) -> None:
         self.set_interval(READ_EVERY, self._read_if_stale)
+        self.watch(self.log_widget, "scroll_y", self._scrolled, init=False)
 
     @property
-    def log_widget(self) -> Log:
-        return self.query_one("#job-log", Log)
+    def log_widget(self) -> HistoryLog:
+        return self.query_one("#job-log", HistoryLog)
 
     @property
     def lines(self) -> list[str]:
@@ -93,7 +138,7 @@ class JobLogPane(Vertical):
         """Show the newest lines of one server run (None: the whole job) and follow it."""
         if run_id == self.run_id and self.generation:
             return
-        self.run_id, self.last_seq = run_id, 0
+        self.run_id, self.last_seq, self._older = run_id, 0, None
         self.generation += 1
         self.log_widget.clear()
         self.query_one("#log-title", Label).update(f"Log: {title}")
@@ -114,8 +159,8 @@ class JobLogPane(Vertical):
 
         def read() -> LogRead:
             if after == 0:
-                tail = jobs.log_tail(job_id, limit=MAX_LINES, server_run_id=run_id)
-                return LogRead(generation, tail)
+                tail = jobs.log_tail(job_id, limit=FIRST_LINES, server_run_id=run_id)
+                return LogRead(generation, tail, first=True)
             lines = jobs.logs(job_id, after_seq=after, limit=BATCH, server_run_id=run_id)
             if len(lines) < BATCH:
                 return LogRead(generation, lines)
@@ -130,7 +175,8 @@ class JobLogPane(Vertical):
     @on(Worker.StateChanged)
     def _read_done(self, event: Worker.StateChanged) -> None:
         event.stop()
-        route_result(event, {"job-log": self._got}, self._failed)
+        if not route_result(event, {"job-log": self._got}, self._failed):
+            route_result(event, {"job-log-older": self._got_older}, self._older_failed)
 
     def _got(self, read: LogRead) -> None:
         if read.generation != self.generation:
@@ -146,7 +192,44 @@ class JobLogPane(Vertical):
                 # but repaints nothing (the offset does not move): repaint what is on show.
                 self.log_widget.refresh()
                 self.last_seq = fresh[-1].seq
+            if read.first and len(read.lines) == FIRST_LINES:
+                self._older = Older(read.lines[0].seq, read.generation)
         self._reads.done()
+
+    def _scrolled(self, y: float) -> None:
+        if y < self.log_widget.scrollable_content_region.height:
+            self.read_older()
+
+    def go_home(self) -> None:
+        """The first line held, after reading the older ones if they are still waiting."""
+        self._home_after_older = self._older is not None
+        self.log_widget.scroll_home(animate=False)
+
+    def read_older(self) -> None:
+        """Read the lines above the first read's (once), up to :data:`MAX_LINES` in all."""
+        older, self._older = self._older, None
+        if older is None or older.generation != self.generation:
+            return
+        jobs, job_id, run_id = self.runtime.jobs, self.job_id, self.run_id
+        before, generation = older.seq, older.generation
+        limit = MAX_LINES - FIRST_LINES
+
+        def read() -> LogRead:
+            older = jobs.log_tail(job_id, limit=limit, server_run_id=run_id, before_seq=before)
+            return LogRead(generation, older)
+
+        run_blocking(self, read, group="job-log-older", exclusive=True)
+
+    def _got_older(self, read: LogRead) -> None:
+        if read.generation == self.generation and read.lines:
+            with_server = self.run_id is None
+            self.log_widget.prepend_lines([log_line(line, with_server) for line in read.lines])
+            if self._home_after_older:
+                self.log_widget.scroll_home(animate=False, immediate=True)
+        self._home_after_older = False
+
+    def _older_failed(self, line: str) -> None:
+        self.notify(f"cannot read the older log lines: {line}", severity="error", markup=False)
 
     def _failed(self, line: str) -> None:
         self._reads.done()

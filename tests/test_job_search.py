@@ -95,3 +95,14 @@ def test_log_search_pages_through_matches_with_a_server_filter(runtime: Runtime)
     assert search.log_matches(job_id, "_") == []  # wildcards are literal text
     with pytest.raises(UsageError):
         search.log_matches(job_id, "")
+
+
+def test_log_tail_before_a_line_reads_the_lines_above_it(runtime: Runtime) -> None:
+    lines = [("web1" if i % 2 else "db1", f"line {i}") for i in range(1, 11)]
+    job_id, runs = add_job_with_log(runtime, lines)
+    jobs = runtime.jobs
+    assert [line.seq for line in jobs.log_tail(job_id, limit=3)] == [8, 9, 10]
+    assert [line.seq for line in jobs.log_tail(job_id, limit=3, before_seq=8)] == [5, 6, 7]
+    assert [line.seq for line in jobs.log_tail(job_id, limit=3, before_seq=3)] == [1, 2]
+    web1 = jobs.log_tail(job_id, limit=2, before_seq=9, server_run_id=runs["web1"])
+    assert [line.seq for line in web1] == [5, 7]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
+from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -27,7 +28,7 @@ from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
 from screens.job_detail import JobDetailScreen
 from screens.job_form import PlanPickerModal
-from screens.job_log import MAX_LINES, SKIPPED
+from screens.job_log import FIRST_LINES, MAX_LINES, SKIPPED, HistoryLog
 from screens.job_runner import ConsoleRunner, console_runner
 from screens.jobs import JobsScreen, job_cells
 from screens.modals import ConfirmModal, FormModal
@@ -182,6 +183,8 @@ async def test_job_detail_shows_log_lines_as_they_arrive(runtime: Runtime) -> No
         await until(pilot, lambda: detail.pane.lines[-1].endswith("line 8999"))
         assert SKIPPED.format(job=job.id) in detail.pane.lines
         await pilot.press("up", "up")  # the whole job again: a bounded tail of it
+        await until(pilot, lambda: len(detail.pane.lines) == FIRST_LINES)
+        await pilot.press("home")  # the lines above are read when asked for
         await until(pilot, lambda: len(detail.pane.lines) == MAX_LINES)
         assert detail.pane.lines[-1].endswith("demo-web1      line 8999")
 
@@ -189,6 +192,50 @@ async def test_job_detail_shows_log_lines_as_they_arrive(runtime: Runtime) -> No
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, JobsScreen)
+
+
+async def test_job_detail_shows_the_tail_and_reads_the_lines_above_when_scrolled_up(
+    runtime: Runtime,
+) -> None:
+    job = deploy(runtime)
+    store_lines(runtime, job, None, [f"line {n}" for n in range(FIRST_LINES + 500)])
+    app, _bus = console(runtime, runs_jobs=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "2")
+        await pilot.press("enter")
+        detail = app.screen
+        assert isinstance(detail, JobDetailScreen)
+        await until(pilot, lambda: len(detail.pane.lines) == FIRST_LINES)
+        await settle(pilot)
+        log = detail.pane.log_widget
+        assert log.is_vertical_scroll_end and len(detail.pane.lines) == FIRST_LINES
+        await pilot.press(*["pageup"] * (FIRST_LINES // log.size.height))  # near the top
+        await until(pilot, lambda: len(detail.pane.lines) == FIRST_LINES + 500)
+        numbers = [line.split()[-1] for line in detail.pane.lines]
+        assert numbers == [str(n) for n in range(FIRST_LINES + 500)]  # in order, none twice
+        await pilot.press("home")
+        await settle(pilot)
+        assert log.scroll_y == 0
+
+
+class HistoryApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield HistoryLog(max_lines=50)
+
+
+async def test_older_lines_go_above_and_keep_the_reader_on_the_same_line() -> None:
+    app = HistoryApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        log = app.query_one(HistoryLog)
+        log.write_lines(f"new {n}" for n in range(20))
+        log.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        log.prepend_lines([f"old {n}" for n in range(40)])  # 30 fit under max_lines
+        await pilot.pause()
+        assert list(log.lines) == [f"old {n}" for n in range(10, 40)] + [
+            f"new {n}" for n in range(20)
+        ]
+        assert log.scroll_y == 30  # "new 0" is still the top line in view
 
 
 async def test_cancel_asks_first_and_only_yes_cancels(runtime: Runtime) -> None:

@@ -239,12 +239,24 @@ class JobReads:
             return [_log_view(e, server) for e, server in rows]
 
     def log_tail(
-        self, job_id: int, *, limit: int = 1000, server_run_id: int | None = None
+        self,
+        job_id: int,
+        *,
+        limit: int = 1000,
+        server_run_id: int | None = None,
+        before_seq: int | None = None,
     ) -> list[LogView]:
-        """The last ``limit`` log lines of a job (or of one server run), oldest first."""
+        """The last ``limit`` log lines of a job (or of one server run), oldest first.
+
+        With ``before_seq``, the last ones before that line: the console shows a screenful of
+        the tail first and fills the history above it after the first paint.
+        """
         with self.ctx.db.session() as s:
             get_job(s, job_id)
-            query = _log_query(job_id, server_run_id).order_by(LogEntry.seq.desc()).limit(limit)
+            query = _log_query(job_id, server_run_id)
+            if before_seq is not None:
+                query = query.where(LogEntry.seq < before_seq)
+            query = query.order_by(LogEntry.seq.desc()).limit(limit)
             return [_log_view(e, server) for e, server in reversed(list(s.execute(query)))]
 
     def run_counts(self, job_ids: list[int]) -> dict[int, RunCounts]:
