@@ -196,12 +196,16 @@ def test_a_killed_daemons_slice_is_interrupted_and_never_rerun(
     state = wait_for(rt, job_id, {"interrupted", "succeeded", "failed"})
     slices = slices_of(rt, job_id)
     assert state == "interrupted", (slices, runs_of(rt, job_id), rt.jobs.show(job_id).error)
-    assert [state for n, state, _ in slices if n == number] == ["interrupted"]
-    assert {state for n, state, _ in slices if n != number} == {"done"}
+    # A daemon may hold two of the three slices (it takes a second one after leaving it to the
+    # others for one poll): every slice the killed daemon held is interrupted, the rest done.
+    held = {n for n, _, worker in slices if worker == victim_worker}
+    assert number in held and len(held) < len(slices), slices
+    assert {state for n, state, _ in slices if n in held} == {"interrupted"}
+    assert {state for n, state, _ in slices if n not in held} == {"done"}
     runs = runs_of(rt, job_id)
-    assert {state for _, state, n in runs if n == number} == {"interrupted"}
-    assert {state for _, state, n in runs if n != number} == {"succeeded"}
-    killed = {name for name, _, n in runs if n == number}
+    assert {state for _, state, n in runs if n in held} == {"interrupted"}
+    assert {state for _, state, n in runs if n not in held} == {"succeeded"}
+    killed = {name for name, _, n in runs if n in held}
     done_lines = [x for x in rt.jobs.logs(job_id, limit=100_000) if x.text.startswith("done on")]
     assert not [x for x in done_lines if x.server in killed], "never re-run"
     view = rt.jobs.show(job_id)
