@@ -3,7 +3,7 @@ app catch up (all its workers done; or a condition shown) without sleeping a gue
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
 
@@ -11,11 +11,24 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 from textual.worker import WorkerCancelled, WorkerFailed
 
+from otter_tui.runtime import Runtime
 from screens.app import OtterApp
+from tests.fixtures_core import FixedClock, make_runtime
 
 PLANS_DIR = Path(__file__).resolve().parent.parent / "plans"
 DEPLOY = "demo_deploy.DemoDeploy"
 SIZE = (160, 50)
+
+
+def deploy_runtime(tmp_path: Path) -> Iterator[Runtime]:
+    """A runtime on the fixed clock with the example plans and the demo deploy enabled (the
+    ``runtime`` fixture of most console tests)."""
+    rt = make_runtime(
+        tmp_path, clock=FixedClock(), sections={"paths": {"plans_dir": str(PLANS_DIR)}}
+    )
+    rt.plans.set_enabled(DEPLOY, True)
+    yield rt
+    rt.close()
 
 
 async def settle(pilot: Pilot[None]) -> None:

@@ -15,18 +15,12 @@ from otter_tui.services.job_search import JobFilter, parse_filter
 from otter_tui.services.jobs import JobRequest
 from otter_tui.store.models import Job, JobState, LogEntry, RunState, ServerRun
 from otter_tui.targeting import TargetSpec
-from tests.fixtures_core import FixedClock, make_runtime
-from tests.screens_support import DEPLOY, PLANS_DIR
+from tests.screens_support import DEPLOY, deploy_runtime
 
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    rt = make_runtime(
-        tmp_path, clock=FixedClock(), sections={"paths": {"plans_dir": str(PLANS_DIR)}}
-    )
-    rt.plans.set_enabled(DEPLOY, True)
-    yield rt
-    rt.close()
+    yield from deploy_runtime(tmp_path)
 
 
 def add_job_with_log(runtime: Runtime, lines: list[tuple[str, str]]) -> tuple[int, dict[str, int]]:

@@ -17,18 +17,12 @@ from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
 from screens.header import SubTitle, compact_status, database_label
 from screens.sections import SECTIONS
-from tests.fixtures_core import FixedClock, make_runtime
-from tests.screens_support import DEPLOY, PLANS_DIR, settle, until
+from tests.screens_support import DEPLOY, deploy_runtime, settle, until
 
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    rt = make_runtime(
-        tmp_path, clock=FixedClock(), sections={"paths": {"plans_dir": str(PLANS_DIR)}}
-    )
-    rt.plans.set_enabled(DEPLOY, True)
-    yield rt
-    rt.close()
+    yield from deploy_runtime(tmp_path)
 
 
 def nightly(runtime: Runtime) -> None:

@@ -21,17 +21,12 @@ from screens.jobs import JobsScreen
 from screens.modals import FormModal
 from screens.plans import PlansScreen
 from tests.fixtures_core import FixedClock, make_runtime
-from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, settle, until
+from tests.screens_support import DEPLOY, SIZE, deploy_runtime, settle, until
 
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    rt = make_runtime(
-        tmp_path, clock=FixedClock(), sections={"paths": {"plans_dir": str(PLANS_DIR)}}
-    )
-    rt.plans.set_enabled(DEPLOY, True)
-    yield rt
-    rt.close()
+    yield from deploy_runtime(tmp_path)
 
 
 async def test_a_job_created_from_plans_is_shown_selected_in_jobs(runtime: Runtime) -> None:

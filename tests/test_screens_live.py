@@ -15,8 +15,7 @@ from otter_tui.services.jobs import JobRequest
 from otter_tui.services.schedules import ScheduleFields
 from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
-from tests.fixtures_core import FixedClock, make_runtime
-from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, rows, settle, until
+from tests.screens_support import DEPLOY, SIZE, deploy_runtime, rows, settle, until
 
 SECOND = 5.0
 """The feed reads twice a second; a loaded test machine (2 shared cores) gets slack."""
@@ -24,12 +23,7 @@ SECOND = 5.0
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    rt = make_runtime(
-        tmp_path, clock=FixedClock(), sections={"paths": {"plans_dir": str(PLANS_DIR)}}
-    )
-    rt.plans.set_enabled(DEPLOY, True)
-    yield rt
-    rt.close()
+    yield from deploy_runtime(tmp_path)
 
 
 def test_markers_move_for_audited_changes_and_new_jobs(runtime: Runtime) -> None:

@@ -18,17 +18,12 @@ from screens.job_form import PlanPickerModal
 from screens.modals import FormModal
 from screens.schedules import SchedulesScreen
 from tests.fixtures_core import FixedClock, make_runtime
-from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, settle, until
+from tests.screens_support import DEPLOY, SIZE, deploy_runtime, settle, until
 
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    rt = make_runtime(
-        tmp_path, clock=FixedClock(), sections={"paths": {"plans_dir": str(PLANS_DIR)}}
-    )
-    rt.plans.set_enabled(DEPLOY, True)
-    yield rt
-    rt.close()
+    yield from deploy_runtime(tmp_path)
 
 
 async def command(pilot: object, app: OtterApp, text: str, *, wait: bool = True) -> None:

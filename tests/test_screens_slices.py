@@ -14,19 +14,13 @@ from otter_tui.runtime import Runtime
 from otter_tui.services.claims import ClaimService
 from otter_tui.services.slices import SliceService
 from screens.job_detail import JobDetailScreen
-from tests.fixtures_core import FixedClock, make_runtime
-from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, rows, settle, until
+from tests.screens_support import SIZE, deploy_runtime, rows, settle, until
 from tests.test_screens_jobs import console, deploy, open_section
 
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    rt = make_runtime(
-        tmp_path, clock=FixedClock(), sections={"paths": {"plans_dir": str(PLANS_DIR)}}
-    )
-    rt.plans.set_enabled(DEPLOY, True)
-    yield rt
-    rt.close()
+    yield from deploy_runtime(tmp_path)
 
 
 async def test_a_runs_log_title_names_its_slice_and_worker(runtime: Runtime) -> None:
