@@ -110,7 +110,9 @@ async def test_a_cancel_reaches_a_job_waiting_for_its_server(
     rt = two_workers
     release = tmp_path / "release"
     first = deploy(rt, release)  # holds the server until the test releases it
-    assert await wait_until(lambda: rt.jobs.show(first.id).state == "running", timeout=10)
+    # "switching" is logged once it holds the server's lock; "running" alone is not enough: a
+    # loaded worker can still be preparing the job when the second one takes the lock first
+    assert await wait_until(lambda: "switching" in log_text(rt, first.id), timeout=20)
     second = deploy(rt)
     assert await wait_until(
         lambda: "waiting for server here" in " ".join(log_text(rt, second.id)), timeout=20
