@@ -2,9 +2,8 @@
 
 The sections are data (:data:`screens.sections.SECTIONS`); each section's screen is built with
 a :class:`ConsoleContext`: the runtime (the services), the app's ``core_events`` signal and the
-job runner. The runner and the scheduler live in :class:`screens.lifecycle.Background`, started
-after the first frame and stopped on exit, after asking when jobs are still running here (those
-are then marked ``interrupted``, never silently re-run).
+job runner. The runner and the scheduler (:class:`screens.lifecycle.Background`) start after the
+first frame and stop on exit, after asking when jobs still run here (then marked ``interrupted``).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import logging
 import os
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import App
@@ -27,7 +26,6 @@ from screens.background import route_result, run_blocking
 from screens.change_feed import FEED_SECONDS, ChangeFeed
 from screens.context import ConsoleContext
 from screens.header import SubTitle
-from screens.job_runner import ConsoleRunner, console_runner, console_scheduler
 from screens.lifecycle import Background
 from screens.messages import CoreEvent, ShowJobInList
 from screens.modals import ConfirmModal
@@ -39,6 +37,7 @@ if TYPE_CHECKING:
     from otter_tui.runtime import Runtime
     from otter_tui.scheduler import Scheduler
     from otter_tui.services.plans import PlanView
+    from screens.job_runner import ConsoleRunner
     from screens.jobs import JobsScreen
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ STATUS_SECONDS = 1.0
 class OtterApp(App[None]):
     """The otter-tui console."""
 
-    CSS_PATH = "otter.tcss"
+    CSS_PATH: ClassVar[str | None] = "otter.tcss"
     TITLE = "otter-tui"
     DEFAULT_MODE = SECTIONS[0].mode
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
@@ -73,9 +72,13 @@ class OtterApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
     ]
 
+    runtime: Runtime  # the services every screen calls (set by attach: at once or once open)
+    feed: ChangeFeed  # tells the screens what other processes changed (StoreChanged events)
+    sub_titles: SubTitle  # the header's sub-title, wide and compact (show_status picks one)
+
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: Runtime | None,
         bus: EventBus | None = None,
         runner: ConsoleRunner | None = None,
         scheduler: Scheduler | None = None,
@@ -84,21 +87,24 @@ class OtterApp(App[None]):
         prebuild: bool = False,
     ) -> None:
         super().__init__()
-        self.runtime = runtime
-        """The services every screen calls."""
         self.bus = bus
         """The core's event bus; None when nothing in this process publishes."""
         self.background = Background(runner, scheduler, make_scheduler)
         """The job runner and the scheduler of this console (started after the first frame)."""
         self.core_events: Signal[Event] = Signal(self, "core-events")
         """Every core event, on the UI thread; section screens subscribe to it."""
-        self.feed = ChangeFeed(runtime.ctx, self.core_events.publish)
-        """Tells the screens what other processes changed (a StoreChanged on core_events)."""
         self.prebuild = prebuild
         """Build the other sections after the first frame (the console; tests build on demand)."""
+        if runtime is not None:
+            self.attach(runtime)
+
+    def attach(self, runtime: Runtime) -> None:
+        """Give the app its services: the sections become available (``screens.opening``
+        paints the first frame before the runtime is open and attaches it then)."""
+        self.runtime = runtime
+        self.feed = ChangeFeed(runtime.ctx, self.core_events.publish)
         self.sub_titles = SubTitle.of(runtime)
-        """The header's sub-title, wide and compact (``show_status`` picks one)."""
-        context = ConsoleContext(runtime, self.core_events, runner)
+        context = ConsoleContext(runtime, self.core_events, self.background.runner)
         for section in SECTIONS:
             self.add_mode(section.mode, partial(build_styled, self, section, context))
 
@@ -108,6 +114,11 @@ class OtterApp(App[None]):
         return self.background.runner
 
     async def on_mount(self) -> None:
+        if hasattr(self, "runtime"):  # else screens.opening attaches it, then calls opened()
+            self.opened()
+
+    def opened(self) -> None:
+        """The runtime is attached and a section shown: start everything that reads the store."""
         self.show_status()
         if os.environ.get(EXIT_AFTER_FIRST_FRAME):
             self.call_after_refresh(self.exit)
@@ -230,20 +241,9 @@ class OtterApp(App[None]):
 
     @on(Worker.StateChanged)
     def _worker_done(self, event: Worker.StateChanged) -> None:
-        route_result(event, {"change-feed": self.feed.got}, self._feed_failed)
+        if event.worker.group == "change-feed":
+            route_result(event, {"change-feed": self.feed.got}, self._feed_failed)
 
     def _feed_failed(self, line: str) -> None:
         self.feed.busy = False
         log.warning("change feed: %s", line)
-
-
-def run_console(runtime: Runtime, bus: EventBus | None = None) -> None:
-    """Open the console on ``runtime`` until the user quits (the CLI's entry into the UI).
-
-    Jobs run and schedules fire in the console's own process unless a daemon is running (see
-    ``job_runner``).
-    """
-    bus = bus or EventBus()
-    runner = console_runner(runtime, bus)
-    make_scheduler = partial(console_scheduler, runtime, bus, runner.notify)
-    OtterApp(runtime, bus, runner, make_scheduler=make_scheduler, prebuild=True).run()

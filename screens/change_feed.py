@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.dom import DOMNode
 from textual.signal import Signal
 
 from otter_tui.events import Event
-from otter_tui.services.changes import Marker, changed_kinds, read_markers
-from otter_tui.services.context import ServiceContext
 from screens.sections import SECTIONS
+
+if TYPE_CHECKING:  # imported on the first read: the first frame is painted before the store opens
+    from otter_tui.services.changes import Marker
+    from otter_tui.services.context import ServiceContext
 
 FEED_SECONDS = 0.5
 """How often the markers are read: a change by another process shows within about a second."""
@@ -49,10 +52,14 @@ class ChangeFeed:
 
     def read(self) -> dict[str, Marker]:
         """Blocking: the markers now (call it from a thread worker)."""
+        from otter_tui.services.changes import read_markers
+
         return read_markers(self.ctx)
 
     def got(self, markers: dict[str, Marker]) -> None:
         """On the UI thread: publish what moved since the previous read."""
+        from otter_tui.services.changes import changed_kinds
+
         self.busy = False
         kinds = changed_kinds(self.last, markers)
         self.last = markers

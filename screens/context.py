@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.signal import Signal
 
 from otter_tui.events import Event
-from otter_tui.runtime import Runtime
-from screens.job_runner import ConsoleRunner
+
+if TYPE_CHECKING:  # not at import: the console paints its first frame before it opens the runtime
+    from otter_tui.runtime import Runtime
+    from screens.job_runner import ConsoleRunner
 
 
 @dataclass(frozen=True)

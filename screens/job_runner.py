@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from otter_tui.errors import UsageError
 from otter_tui.events import EventBus
-from otter_tui.runtime import Runtime
 
 if TYPE_CHECKING:
     from otter_tui.engine.runner import Engine
     from otter_tui.engine.worker import Worker
+    from otter_tui.runtime import Runtime
     from otter_tui.scheduler import Scheduler
     from otter_tui.services.claims import ClaimService
     from otter_tui.services.jobs import JobService

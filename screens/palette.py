@@ -110,12 +110,24 @@ class PlanCommands(Provider):
                 yield Hit(score, matcher.highlight(text), command, help=plan.key)
 
 
-def _console_commands() -> set[type[Provider]]:
+def _task_commands() -> type[Provider]:
     from screens.tasks import TaskCommands
+
+    return TaskCommands
+
+
+def _trust_commands() -> type[Provider]:
     from screens.trust import TrustCommands
 
-    return {SectionCommands, ScreenCommands, PlanCommands, TaskCommands, TrustCommands}
+    return TrustCommands
 
 
-CONSOLE_COMMANDS = _console_commands()
-"""Every provider the console adds to Textual's own."""
+CONSOLE_COMMANDS: set[type[Provider] | Callable[[], type[Provider]]] = {
+    SectionCommands,
+    ScreenCommands,
+    PlanCommands,
+    _task_commands,
+    _trust_commands,
+}
+"""Every provider the console adds to Textual's own. The CLI tasks' and host-key trust's are
+imported when the palette first opens (they import services the first frame does not need)."""

@@ -84,3 +84,29 @@ def test_the_console_paints_before_importing_the_engine_scheduler_or_alembic() -
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+OPENING_FRAME = ["otter_tui.cli", "screens.opening"]
+"""What the console imports before its very first frame (screens/opening.py): the runtime is
+opened behind that frame."""
+NOT_BEFORE_OPENING_FRAME = (
+    *NOT_BEFORE_FIRST_FRAME,
+    "sqlalchemy",
+    "otter_tui.runtime",
+    "otter_tui.store",
+    "otter_tui.services",
+    "otter_tui.config",
+)
+
+
+def test_the_console_paints_before_importing_the_store_or_reading_the_config() -> None:
+    late = NOT_BEFORE_OPENING_FRAME
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_PROBE.format(late=late), *OPENING_FRAME],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []

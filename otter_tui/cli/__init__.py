@@ -130,10 +130,11 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def open_console(state: CliState) -> None:
-    """Start the Textual app; the only place the core reaches the UI, and only by name."""
-    runtime = state.runtime()
-    app_module = importlib.import_module("screens.app")
-    app_module.run_console(runtime)
+    """Start the Textual app; the only place the core reaches the UI, and only by name.
+
+    The app paints its first frame, then opens the runtime (``screens.opening``)."""
+    app_module = importlib.import_module("screens.opening")
+    app_module.run_console(state.runtime)
 
 
 def main(argv: list[str] | None = None) -> None:
