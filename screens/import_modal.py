@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -22,13 +22,15 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Label, Static
 from textual.worker import Worker
 
-from otter_tui.inventory_import import AnsibleOptions, Source, read_ansible, read_ssh_config
-from otter_tui.runtime import Runtime
-from otter_tui.services.inventory_sync import InventorySyncService, SyncReport
 from screens.background import route_result, run_blocking
 from screens.footer import OtterFooter
 from screens.messages import InventoryChanged
 from screens.modals import FormField, FormModal
+
+if TYPE_CHECKING:  # imported when an import is asked for: the Servers screen paints without them
+    from otter_tui.inventory_import import Source
+    from otter_tui.runtime import Runtime
+    from otter_tui.services.inventory_sync import InventorySyncService, SyncReport
 
 KINDS = ("ansible", "ssh-config")
 TITLE = "Import inventory"
@@ -46,6 +48,8 @@ class ImportRequest:
     prune: bool
 
     def read(self) -> Source:
+        from otter_tui.inventory_import import AnsibleOptions, read_ansible, read_ssh_config
+
         if self.kind == "ssh-config":
             return read_ssh_config(self.path or None)
         return read_ansible(self.path, AnsibleOptions(self.environments, self.prefix))
@@ -67,8 +71,14 @@ def _preview(runtime: Runtime, values: Mapping[str, str]) -> Preview:
         runtime.settings.inventory.environment_prefix,
         values["prune"] == "yes",
     )
-    service = InventorySyncService(runtime.ctx)
+    service = _sync_service(runtime)
     return Preview(request, service.sync(request.read(), dry_run=True, prune=request.prune))
+
+
+def _sync_service(runtime: Runtime) -> InventorySyncService:
+    from otter_tui.services.inventory_sync import InventorySyncService
+
+    return InventorySyncService(runtime.ctx)
 
 
 def import_form(runtime: Runtime) -> FormModal[Preview]:
@@ -83,7 +93,7 @@ def import_form(runtime: Runtime) -> FormModal[Preview]:
     )
 
 
-class ImportPreviewModal(ModalScreen[SyncReport | None]):
+class ImportPreviewModal(ModalScreen["SyncReport | None"]):
     """The dry-run table; ``y`` applies the import (in a worker), ``n``/Esc cancel."""
 
     BINDINGS = [
@@ -126,7 +136,7 @@ class ImportPreviewModal(ModalScreen[SyncReport | None]):
         if button.disabled:
             return
         button.disabled = True
-        request, service = self.preview.request, InventorySyncService(self.runtime.ctx)
+        request, service = self.preview.request, _sync_service(self.runtime)
         run_blocking(
             self, lambda: service.sync(request.read(), prune=request.prune), group="import-apply"
         )
