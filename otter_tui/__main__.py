@@ -1,5 +1,5 @@
-"""Allow ``python -m otter_tui``."""
+"""Allow ``python -m otter_tui`` (the same entry as the ``otter-tui`` command)."""
 
-from otter_tui.cli import main
+from otter_tui.entry import main
 
 main()

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from otter_tui import __version__
-from otter_tui.cli.state import CliState
+from otter_tui.cli_state import CliState
 from otter_tui.errors import OtterError
 
 log = logging.getLogger("otter_tui")

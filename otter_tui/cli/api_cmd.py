@@ -6,7 +6,7 @@ import click
 
 from otter_tui.api_settings import Bind, parse_bind
 from otter_tui.cli.output import emit_json, json_option, table
-from otter_tui.cli.state import CliState
+from otter_tui.cli_state import CliState
 from otter_tui.services.api_keys import SCOPES, ApiKeyService
 
 pass_state = click.make_pass_decorator(CliState)

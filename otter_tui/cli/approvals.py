@@ -8,7 +8,7 @@ import click
 
 from otter_tui.cli.jobs import execute_here, pass_state
 from otter_tui.cli.output import emit_json, json_option, table
-from otter_tui.cli.state import CliState
+from otter_tui.cli_state import CliState
 from otter_tui.services.approvals import SimulationView
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from otter_tui.cli.output import emit_json, table
-from otter_tui.cli.state import CliState
+from otter_tui.cli_state import CliState
 from otter_tui.errors import OtterError
 from otter_tui.services.audit import AuditFilter, AuditView, parse_since
 

@@ -8,7 +8,7 @@ import click
 import tomli_w
 
 from otter_tui.cli.output import emit_json
-from otter_tui.cli.state import CliState
+from otter_tui.cli_state import CliState
 from otter_tui.config import find_config, set_value, settings_as_dict
 
 pass_state = click.make_pass_decorator(CliState)

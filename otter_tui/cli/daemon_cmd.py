@@ -6,7 +6,7 @@ import click
 
 from otter_tui.cli.api_cmd import api_bind
 from otter_tui.cli.output import csv
-from otter_tui.cli.state import CliState
+from otter_tui.cli_state import CliState
 from otter_tui.daemon import DaemonOptions, run_daemon
 
 pass_state = click.make_pass_decorator(CliState)

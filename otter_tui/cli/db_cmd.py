@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from otter_tui.cli.state import CliState
+from otter_tui.cli_state import CliState
 from otter_tui.errors import UsageError
 
 pass_state = click.make_pass_decorator(CliState)

@@ -7,8 +7,8 @@ from typing import Any
 import click
 
 from otter_tui.cli.output import csv, emit_json, fields, json_option, table
-from otter_tui.cli.state import CliState
 from otter_tui.cli.trust_cmd import servers_trust
+from otter_tui.cli_state import CliState
 from otter_tui.services.inventory import GroupView, ServerView
 
 pass_state = click.make_pass_decorator(CliState)

@@ -14,7 +14,7 @@ import click
 
 from otter_tui.cli.inventory import pass_state
 from otter_tui.cli.output import csv, emit_json, json_option, table
-from otter_tui.cli.state import CliState
+from otter_tui.cli_state import CliState
 from otter_tui.inventory_import import AnsibleOptions, Source, read_ansible, read_ssh_config
 from otter_tui.inventory_import.export import FORMATS, render
 from otter_tui.services.inventory_export import current_source

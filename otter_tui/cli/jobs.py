@@ -23,7 +23,7 @@ from otter_tui.cli.secrets_input import (
     read_var_file,
     refuse_argv_secrets,
 )
-from otter_tui.cli.state import CliState
+from otter_tui.cli_state import CliState
 from otter_tui.engine.local_run import run_claimed
 from otter_tui.errors import UsageError
 from otter_tui.events import LogLine

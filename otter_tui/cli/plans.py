@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from otter_tui.cli.output import emit_json, fields, table
-from otter_tui.cli.state import CliState
+from otter_tui.cli_state import CliState
 from otter_tui.services.plans import PlanService, SyncReport
 
 pass_state = click.make_pass_decorator(CliState)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from otter_tui.cli.output import emit_json, json_option, table
-from otter_tui.cli.state import CliState
+from otter_tui.cli_state import CliState
 from otter_tui.services.queues import BACKENDS, DEFAULT_CONCURRENCY, QueueService, QueueView
 
 pass_state = click.make_pass_decorator(CliState)

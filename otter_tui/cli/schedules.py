@@ -14,7 +14,7 @@ import click
 
 from otter_tui.cli.jobs import parse_vars
 from otter_tui.cli.output import csv, emit_json, fields, json_option, table
-from otter_tui.cli.state import CliState
+from otter_tui.cli_state import CliState
 from otter_tui.scheduling import MisfirePolicy, OverlapPolicy, parse_time
 from otter_tui.services.schedules import ScheduleFields, ScheduleService, ScheduleView
 from otter_tui.targeting import TargetSpec

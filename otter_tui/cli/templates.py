@@ -20,7 +20,7 @@ import click
 from otter_tui.cli.jobs import execute_here, parse_vars, spec_from, target_options
 from otter_tui.cli.output import emit_json, fields, json_option, table
 from otter_tui.cli.secrets_input import ask_secrets
-from otter_tui.cli.state import CliState
+from otter_tui.cli_state import CliState
 from otter_tui.errors import UsageError
 from otter_tui.plan import sensitive_names
 from otter_tui.services.templates import (

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from otter_tui.cli.output import emit_json, table
-from otter_tui.cli.state import CliState
+from otter_tui.cli_state import CliState
 from otter_tui.errors import HostKeyError, UsageError
 from otter_tui.services.bulk_trust import CHANGED, NEW, BulkTrustService, KeyRow
 from otter_tui.services.trust import TrustService

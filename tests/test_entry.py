@@ -1,0 +1,58 @@
+"""The ``otter-tui`` entry: a bare console invocation opens the console without Click; every
+other form is the command line's, unchanged."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from otter_tui.entry import console_config
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], (True, None)),
+        (["--config", "team.toml"], (True, "team.toml")),
+        (["--config=team.toml"], (True, "team.toml")),
+        (["--config"], (False, None)),  # Click says what is missing
+        (["--config="], (False, None)),
+        (["--config", "--help"], (False, None)),
+        (["--help"], (False, None)),
+        (["--version"], (False, None)),
+        (["jobs", "list"], (False, None)),
+        (["--config", "team.toml", "jobs", "list"], (False, None)),
+    ],
+)
+def test_only_the_bare_console_forms_skip_the_command_line(
+    argv: list[str], expected: tuple[bool, str | None]
+) -> None:
+    assert console_config(argv) == expected
+
+
+def test_a_malformed_config_ends_the_console_with_one_line_and_exit_code_2(
+    tmp_path: Path,
+) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_text("paths = [\n")
+    env = {**os.environ, "TERM": "xterm-256color"}
+    done = subprocess.run(
+        [sys.executable, "-m", "otter_tui", "--config", str(bad)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 2
+    # the app's frame went to the terminal first (Textual draws on stderr when stdout is a pipe)
+    last = done.stderr.splitlines()[-1]
+    assert last.endswith(
+        f"otter-tui: error: {bad}: not valid TOML: Invalid value (at end of document)"
+    )
+    assert "Traceback" not in done.stderr + done.stdout
