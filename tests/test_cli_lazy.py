@@ -50,6 +50,7 @@ unwanted = (
     "alembic", "sqlalchemy.dialects.postgresql", "textual", "rich", "keyring",
     "otter_tui.engine.worker", "otter_tui.engine.retention", "otter_tui.engine.warm",
     "otter_tui.transport.pool", "otter_tui.services.bulk_trust", "otter_tui.cli.inventory",
+    "asyncssh", "cryptography", "otter_tui.transport.ssh",
 )
 print(json.dumps({
     "code": code,
@@ -73,8 +74,9 @@ class Hello(OrchestrationPlan):
 def test_run_on_a_current_sqlite_database_imports_only_what_it_uses(tmp_path: Path) -> None:
     """``otter-tui run`` pays its start-up on every use: with the schema at head it imports no
     Alembic, on SQLite no PostgreSQL dialect, no UI, no keyring (key login needs none), none of
-    the long-lived worker's parts (queue polling, pruning, the connection pool), and it loads
-    the plan file it runs, not the others. In a fresh interpreter, as a user runs it."""
+    the long-lived worker's parts (queue polling, pruning, the connection pool), on local
+    servers only no asyncssh or cryptography, and it loads the plan file it runs, not the
+    others. In a fresh interpreter, as a user runs it."""
     rt = make_runtime(tmp_path, seed=False)
     plans = rt.settings.plans_dir
     plans.mkdir(parents=True, exist_ok=True)
