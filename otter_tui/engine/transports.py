@@ -12,12 +12,14 @@ or one that runs on no server, starts without it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from otter_tui.config import Settings
 from otter_tui.engine.targets import ServerFacts
+from otter_tui.heap import collector_paused
 from otter_tui.transport.base import Transport
 from otter_tui.transport.local import LocalTransport
 from otter_tui.transport.ssh_options import SshOptions
@@ -82,8 +84,10 @@ def _pooled(pool: ConnectionPool, options: SshOptions) -> TransportFactory:
     return make
 
 
+@functools.cache
 def _ssh() -> type[SshTransport]:
     """The SSH transport class, imported on first use (see "SSH on first use" above)."""
-    from otter_tui.transport.ssh import SshTransport
+    with collector_paused():
+        from otter_tui.transport.ssh import SshTransport
 
     return SshTransport
