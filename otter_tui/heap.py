@@ -13,21 +13,30 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
+_owned = False
+
+
+def own_process() -> None:
+    """Say the process is ours (the installed command's entry point calls this): from now on
+    :func:`collector_paused` also freezes what its block made. Never called for a caller's heap
+    (a test, a program embedding :func:`otter_tui.cli.run`): that is not ours to pin."""
+    global _owned
+    _owned = True
+
 
 @contextlib.contextmanager
-def collector_paused(*, freeze: bool = False) -> Iterator[None]:
-    """No cyclic collection inside the block; with ``freeze``, everything alive at its end is
-    moved out of the collector's sight for good (``gc.freeze``).
-
-    Freeze only in a process that is ours (the installed command), never in a caller's heap
-    (a test, an embedding program). The few hundred cycles an import leaves are never freed.
+def collector_paused() -> Iterator[None]:
+    """No cyclic collection inside the block; in a process that is ours (:func:`own_process`),
+    everything alive at its end is then moved out of the collector's sight for good
+    (``gc.freeze``), so later collections do not walk it again. The few hundred cycles an
+    import leaves, and any garbage cycle alive at that moment, are never freed.
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if freeze:
+        if _owned:
             gc.freeze()
         if was_enabled:
             gc.enable()

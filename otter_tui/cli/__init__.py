@@ -19,7 +19,7 @@ import click
 from otter_tui import __version__
 from otter_tui.cli.state import CliState
 from otter_tui.errors import OtterError
-from otter_tui.heap import collector_paused
+from otter_tui.heap import collector_paused, own_process
 
 log = logging.getLogger("otter_tui")
 
@@ -61,10 +61,6 @@ class LazyCommands(dict[str, click.Command]):
     loads everything first.
     """
 
-    freeze_after_load = False
-    """Set by :func:`main`: the process is ours, so what a command's import made is frozen
-    (:func:`otter_tui.heap.collector_paused`); :func:`run`'s callers keep their heap as it was."""
-
     def __missing__(self, name: str) -> click.Command:
         if name in COMMAND_MODULES:
             self.load(COMMAND_MODULES[name])
@@ -75,7 +71,7 @@ class LazyCommands(dict[str, click.Command]):
     def load(self, module_name: str) -> None:
         """Import ``otter_tui.cli.<module_name>`` and add its ``COMMANDS``; absent: skip it."""
         try:
-            with collector_paused(freeze=self.freeze_after_load):
+            with collector_paused():
                 module = importlib.import_module(f"otter_tui.cli.{module_name}")
         except ModuleNotFoundError as exc:
             if exc.name != f"otter_tui.cli.{module_name}":
@@ -144,7 +140,7 @@ def open_console(state: CliState) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: run the CLI, turn user errors into one line and an exit code."""
-    LazyCommands.freeze_after_load = True
+    own_process()
     sys.exit(run(argv))
 
 
