@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import click
+import pytest
 
 from otter_tui.cli import COMMAND_MODULES, cli
-from tests.fixtures_core import admit_os_account, make_runtime
+from tests.fixtures_core import admit_os_account, make_runtime, write_config
 
 PROBE = """
 import json, sys
@@ -50,6 +51,7 @@ unwanted = (
     "alembic", "sqlalchemy.dialects.postgresql", "textual", "rich", "keyring",
     "otter_tui.engine.worker", "otter_tui.engine.retention", "otter_tui.engine.warm",
     "otter_tui.transport.pool", "otter_tui.services.bulk_trust", "otter_tui.cli.inventory",
+    "asyncssh", "cryptography", "otter_tui.transport.ssh",
 )
 print(json.dumps({
     "code": code,
@@ -73,8 +75,9 @@ class Hello(OrchestrationPlan):
 def test_run_on_a_current_sqlite_database_imports_only_what_it_uses(tmp_path: Path) -> None:
     """``otter-tui run`` pays its start-up on every use: with the schema at head it imports no
     Alembic, on SQLite no PostgreSQL dialect, no UI, no keyring (key login needs none), none of
-    the long-lived worker's parts (queue polling, pruning, the connection pool), and it loads
-    the plan file it runs, not the others. In a fresh interpreter, as a user runs it."""
+    the long-lived worker's parts (queue polling, pruning, the connection pool), on local
+    servers only no asyncssh or cryptography, and it loads the plan file it runs, not the
+    others. In a fresh interpreter, as a user runs it."""
     rt = make_runtime(tmp_path, seed=False)
     plans = rt.settings.plans_dir
     plans.mkdir(parents=True, exist_ok=True)
@@ -96,3 +99,35 @@ def test_run_on_a_current_sqlite_database_imports_only_what_it_uses(tmp_path: Pa
     assert "[here] hello" in done.stdout
     result = json.loads(done.stdout.splitlines()[-1])
     assert result == {"code": 0, "unwanted": [], "plans": ["lazy_plans"]}
+
+
+GC_PROBE = """
+import gc, json, sys
+from otter_tui import cli
+argv = ["--config", sys.argv[1], "config", "show"]
+try:
+    code = cli.main(argv) if sys.argv[2] == "main" else cli.run(argv)
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "enabled": gc.isenabled(), "frozen": gc.get_freeze_count() > 0}))
+"""
+
+
+@pytest.mark.parametrize(("entry", "frozen"), [("main", True), ("run", False)])
+def test_command_import_pauses_the_collector_and_only_the_command_freezes(
+    tmp_path: Path, entry: str, frozen: bool
+) -> None:
+    """Loading a command module runs without cyclic GC, which is back on afterwards (a long job
+    still frees its cycles); the installed command (``main``) then freezes what the import
+    made, while a program calling :func:`otter_tui.cli.run` keeps its heap as it was."""
+    config = write_config(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", GC_PROBE, str(config), entry],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result == {"code": 0, "enabled": True, "frozen": frozen}

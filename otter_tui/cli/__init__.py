@@ -19,6 +19,7 @@ import click
 from otter_tui import __version__
 from otter_tui.cli_state import CliState
 from otter_tui.errors import OtterError
+from otter_tui.heap import collector_paused, own_process
 
 log = logging.getLogger("otter_tui")
 
@@ -70,7 +71,8 @@ class LazyCommands(dict[str, click.Command]):
     def load(self, module_name: str) -> None:
         """Import ``otter_tui.cli.<module_name>`` and add its ``COMMANDS``; absent: skip it."""
         try:
-            module = importlib.import_module(f"otter_tui.cli.{module_name}")
+            with collector_paused():
+                module = importlib.import_module(f"otter_tui.cli.{module_name}")
         except ModuleNotFoundError as exc:
             if exc.name != f"otter_tui.cli.{module_name}":
                 raise
@@ -139,6 +141,7 @@ def open_console(state: CliState) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: run the CLI, turn user errors into one line and an exit code."""
+    own_process()
     sys.exit(run(argv))
 
 

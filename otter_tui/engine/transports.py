@@ -3,24 +3,30 @@
 One factory for the whole engine, so every server run of every job gets the same trust rules:
 the user's known_hosts plus the app's own, agent forwarding off, passwords and key passphrases
 only from the keyring. Given a pool (console, daemon), SSH runs borrow warm connections from it.
+
+SSH on first use: ``transport.ssh`` (asyncssh and cryptography, about a quarter of a second of
+CPU) is imported when the first SSH server's transport is made, so a job on local servers only,
+or one that runs on no server, starts without it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from otter_tui.config import Settings
 from otter_tui.engine.targets import ServerFacts
+from otter_tui.heap import collector_paused
 from otter_tui.transport.base import Transport
 from otter_tui.transport.local import LocalTransport
-from otter_tui.transport.ssh import SshTransport
 from otter_tui.transport.ssh_options import SshOptions
 
 if TYPE_CHECKING:
     from otter_tui.transport.pool import ConnectionPool
+    from otter_tui.transport.ssh import SshTransport
 
 TransportFactory = Callable[[ServerFacts], Transport]
 
@@ -60,7 +66,7 @@ def default_transports(settings: Settings, pool: ConnectionPool | None = None) -
     def make(server: ServerFacts) -> Transport:
         if server.transport == "local":
             return LocalTransport(server.name)
-        return SshTransport(server.name, server.host, server.port, server.user or None, options)
+        return _ssh()(server.name, server.host, server.port, server.user or None, options)
 
     return make
 
@@ -73,6 +79,15 @@ def _pooled(pool: ConnectionPool, options: SshOptions) -> TransportFactory:
             return LocalTransport(server.name)
         name, host, port, user = server.name, server.host, server.port, server.user or None
         key = PoolKey.of(name, host, port, user, options)
-        return PooledTransport(pool, key, lambda: SshTransport(name, host, port, user, options))
+        return PooledTransport(pool, key, lambda: _ssh()(name, host, port, user, options))
 
     return make
+
+
+@functools.cache
+def _ssh() -> type[SshTransport]:
+    """The SSH transport class, imported on first use (see "SSH on first use" above)."""
+    with collector_paused():
+        from otter_tui.transport.ssh import SshTransport
+
+    return SshTransport

@@ -11,10 +11,12 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import asyncssh
+from typing import TYPE_CHECKING
 
 from otter_tui.transport.local import DEFAULT_OUTPUT_CAP, KILL_GRACE
+
+if TYPE_CHECKING:
+    import asyncssh
 
 SecretLookup = Callable[[str, str], "str | None"]
 """``(kind, subject) -> secret or None``: ``("password", server name)`` or
@@ -92,6 +94,8 @@ def plain_keypairs(path: Path) -> Sequence[asyncssh.SSHKeyPair]:
 
 @functools.lru_cache(maxsize=16)
 def _parse_plain_keypairs(path: str, _mtime: int, _size: int) -> Sequence[asyncssh.SSHKeyPair]:
+    import asyncssh  # only a process that connects over SSH pays for it (engine/transports.py)
+
     return tuple(asyncssh.load_keypairs([path]))
 
 
