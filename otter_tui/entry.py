@@ -12,8 +12,12 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from otter_tui.errors import OtterError
+
+if TYPE_CHECKING:
+    from otter_tui.runtime import Runtime
 
 
 def console_config(argv: Sequence[str]) -> tuple[bool, str | None]:
@@ -46,10 +50,19 @@ def open_console(config_path: str | None) -> int:
     from the command line.
     """
     from otter_tui.cli_state import CliState
+    from otter_tui.heap import collector_paused, own_process
 
+    own_process()
     state = CliState(config_path)
+
+    def opened() -> Runtime:
+        with collector_paused():  # SQLAlchemy, the models, the services: objects for good
+            return state.runtime()
+
     try:
-        importlib.import_module("screens.opening").run_console(state.runtime)
+        with collector_paused():
+            opening = importlib.import_module("screens.opening")  # Textual and the app
+        opening.run_console(opened)
     except OtterError as exc:
         print(f"otter-tui: error: {exc}", file=sys.stderr)
         return exc.exit_code
