@@ -289,7 +289,11 @@ class ServersScreen(Screen[None]):
         self.action_reload()
 
     def action_reload(self, select: str | None = None) -> None:
-        self._select_after_load = select
+        """Read the inventory again; ``select``: put the cursor on that server once read. A
+        reload without one (the change feed's) keeps a pending ``select``: it replaces the read
+        in flight, and the server just added must still get the cursor."""
+        if select is not None:
+            self._select_after_load = select
         runtime = self.runtime
         run_blocking(self, lambda: load_snapshot(runtime), group="inventory-load", exclusive=True)
 
@@ -312,7 +316,8 @@ class ServersScreen(Screen[None]):
         route_result(event, {"inventory-load": self._loaded}, self._load_failed)
 
     def _loaded(self, snapshot: InventorySnapshot) -> None:
-        self.query_one(ServersPane).show(snapshot, self._select_after_load)
+        select, self._select_after_load = self._select_after_load, None
+        self.query_one(ServersPane).show(snapshot, select)
         self.query_one(GroupsPane).snapshot = snapshot
 
     def _load_failed(self, line: str) -> None:

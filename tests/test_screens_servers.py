@@ -268,3 +268,20 @@ async def test_core_events_reach_the_screen_through_the_bridge(runtime: Runtime)
         await pilot.pause(0.1)
         await settle(pilot)
         assert cell(app, "demo-web1", "drift") == "drifted"
+
+
+async def test_a_feed_reload_during_the_reload_after_an_add_keeps_the_cursor_on_the_new_server(
+    runtime: Runtime,
+) -> None:
+    """The change feed reloads the list too (the add moved the audit marker); that reload
+    replaces the one in flight and must not drop "put the cursor on web-03"."""
+    app = OtterApp(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        runtime.inventory.add_server("web-03", "10.0.0.7", roles=["web"])
+        screen = app.screen
+        assert isinstance(screen, ServersScreen)
+        screen.action_reload("web-03")  # what the add form's InventoryChanged asks for
+        screen.action_reload()  # the feed's tick, before the first read is back
+        await settle(pilot)
+        assert shown_text(app, "#server-fields").startswith("web-03  active")
