@@ -14,10 +14,10 @@ together after it.
 Checked at the minute, in the write transaction (the lease first: a scheduler that lost it
 writes nothing):
 
-* each schedule's enabled flag, next due time, plan, ``updated_at`` and ``updated_by`` (every
-  save, enable, disable and plan deletion bumps ``updated_at``; a deleted schedule is missing):
-  a schedule that changed is dropped from the round and decided afresh by the minute's normal
-  pass, which runs right after;
+* each schedule is still due by the round's time (so still there, enabled and not advanced) with
+  the same ``updated_at`` (every save, enable, disable and plan deletion sets it): a schedule
+  that changed is dropped from the round and decided afresh by the minute's normal pass, which
+  runs right after;
 * each schedule's overlap state (active job, waiting firings): changed -> dropped likewise;
 * the plan records the round read, column by column, and the audit events written since the
   preparation: any event but a schedule's or a job's (inventory, users and permissions, plans,
@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from typing import cast as typed
 
-from sqlalchemy import Integer, String, Table, cast, event, func, select
+from sqlalchemy import String, Table, cast, event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,17 +63,10 @@ HARMLESS = frozenset({"schedule", "job"})
 """Audit object types whose changes the per-schedule checks cover (see the module docstring)."""
 
 _PLANS = typed(Table, PlanRecord.__table__)
-_STAMP = (
-    Schedule.id,
-    cast(Schedule.enabled, Integer),
-    cast(Schedule.next_due_at, String),
-    Schedule.plan_id,
-    Schedule.plan_key,
-    cast(Schedule.updated_at, String),
-    Schedule.updated_by,
-)
-"""A schedule's stamp, as text: parsing 2,000 datetimes took longer than the query."""
-_PLAN, _KEY = 3, 4
+_STAMP = (Schedule.id, cast(Schedule.updated_at, String))
+"""A schedule's stamp among those due by the round's time (so still enabled and not advanced):
+every save, enable, disable and plan deletion sets ``updated_at``. As text: parsing a thousand
+datetimes took longer than the query."""
 
 Overlap = tuple[bool, int]
 
@@ -114,9 +107,11 @@ def prepare(d: Dispatcher, at: datetime) -> Prepared | None:
         ids = list(s.scalars(_due_by(at)))
         if not ids:
             return None
-        plans = _plan_rows(s, seen.plan_keys, seen.plan_ids)
-        batch = d._batch = read_batch(s, ids, load_inventory(s), lock=False)
         try:
+            batch = d._batch = read_batch(s, ids, load_inventory(s), lock=False)
+            keys = {row.plan_key for row in batch.schedules.values()}
+            plan_ids = {r.plan_id for r in batch.schedules.values() if r.plan_id is not None}
+            plans = _plan_rows(s, keys, plan_ids)  # before the decision reads them
             bulk = Round(d, s, batch, at)
             for schedule_id in ids:
                 bulk.decide(schedule_id)
@@ -128,7 +123,7 @@ def prepare(d: Dispatcher, at: datetime) -> Prepared | None:
     stamps = {i: seen.stamps[i] for i in ids if i in decided and i in seen.stamps}
     bulk.drop(decided - set(stamps))
     overlap = {i: seen.overlap[i] for i in stamps}
-    return Prepared(at, bulk, stamps, overlap, seen.plan_keys, seen.plan_ids, plans, tail)
+    return Prepared(at, bulk, stamps, overlap, keys, plan_ids, plans, tail)
 
 
 def fire(d: Dispatcher, prepared: Prepared, now: datetime) -> list[Outcome] | None:
@@ -173,14 +168,6 @@ class _Seen:
         stamps = _stamps(s, at, lock=lock)
         active, queued = overlap_state(s, select(Schedule.id).where(*_due_now(at)))
         return cls(stamps, _overlap(active, queued, list(stamps)))
-
-    @property
-    def plan_keys(self) -> set[str]:
-        return {stamp[_KEY] for stamp in self.stamps.values()}
-
-    @property
-    def plan_ids(self) -> set[int]:
-        return {stamp[_PLAN] for stamp in self.stamps.values() if stamp[_PLAN] is not None}
 
 
 def _still_true(s: Session, prepared: Prepared) -> bool:

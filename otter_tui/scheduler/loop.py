@@ -14,8 +14,8 @@ anyway), start firings that waited for a running job, then sleep until the
 earliest stored ``next_due_at`` or the next lease renewal, whichever is first, or until
 :meth:`Scheduler.wake`. ``ahead.LEAD`` before that due time it wakes to decide its round
 (:mod:`otter_tui.scheduler.ahead`, nothing written), and at the due time it writes that round
-first, before renewing the lease (the round's transaction is fenced by the lease itself). Database work runs on one thread of its own, so the console's event loop
-never waits on SQLite.
+first, before renewing the lease (the round's transaction is fenced by the lease itself).
+Database work runs on one thread of its own, so the console's event loop never waits on SQLite.
 """
 
 from __future__ import annotations
