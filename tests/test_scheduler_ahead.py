@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from otter_tui.scheduler import ahead, lease
 from otter_tui.scheduler.dispatch import Dispatcher, LeaseLost
+from otter_tui.services.inventory import InventoryService
 from otter_tui.services.schedules import ScheduleFields
 from otter_tui.store.models import Job, JobState, Lease, ScheduleFiring
 from tests.fixtures_scheduler import START, TICK, World, make_world
@@ -138,3 +139,33 @@ def test_a_preparation_is_not_used_once_its_minute_is_long_past(world: World) ->
     world.set_time(late)
     assert ahead.fire(dispatcher, prepared, late) is None
     assert _nothing_written(world)
+
+
+async def test_two_schedulers_write_a_prepared_round_once(world: World) -> None:
+    for name in ("a", "b"):
+        world.add(name, overlap="parallel")
+    async with world.running("one", "two") as schedulers:
+        for minute in (1, 2):
+            await _to(world, minute * MINUTE - ahead.LEAD)
+            assert [s._prepared is not None for s in schedulers].count(True) == 1
+            await _to(world, minute * MINUTE)
+    for name in ("a", "b"):
+        dues = [due for due, state, _ in world.firings(name) if state == "dispatched"]
+        assert dues == [START + MINUTE, START + 2 * MINUTE]
+    assert len(world.jobs()) == 4
+
+
+async def test_an_inventory_change_after_preparation_means_deciding_at_the_minute(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="otter_tui.scheduler")
+    world.add("tick")
+    async with world.running("daemon") as (scheduler,):
+        await _to(world, MINUTE - ahead.LEAD)
+        assert scheduler._prepared is not None
+        InventoryService(world.rt.ctx).add_role("late-role")
+        await _to(world, MINUTE)
+    assert "prepared round dropped: role changed since" in caplog.text
+    assert "prepared_round=" not in caplog.text
+    (job,) = world.jobs()  # decided at the minute instead, as before
+    assert job.created_at == START + MINUTE
