@@ -26,8 +26,10 @@ the console schedules only when no daemon does and a daemon started later takes 
 renewal interval. As leader it
 dispatches every due firing (misfire and overlap policies applied, each firing a unique row before
 any job exists, the job created through the job service), then sleeps until the earliest stored
-next firing, the next lease renewal, or ``wake()``. On stop it releases the lease at once.
-Schedules saved by another process are seen at the next renewal (within a third of a lease).
+next firing, the next lease renewal, or ``wake()``. The round of the earliest due time is decided
+two seconds ahead and written at that time, after a check of what it read (``ahead``). On
+stop it releases the lease at once. Schedules saved by another process are seen at the next
+renewal (within a third of a lease).
 
 ``ManualClock`` drives it in tests without sleeping; docs/scheduling.md explains the rules.
 """

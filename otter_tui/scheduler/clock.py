@@ -35,9 +35,15 @@ class SystemClock:
         return self._now()
 
     async def sleep_until(self, deadline: datetime) -> None:
+        """A nap of at most :data:`MAX_NAP_SECONDS`; a shorter one ends at ``deadline``, not
+        before it (the event loop's monotonic timer may run a hair ahead of the wall clock,
+        and a round prepared for a minute must not wake to find the minute not yet come)."""
         seconds = (deadline - self.now()).total_seconds()
-        if seconds > 0:
+        while seconds > 0:
             await asyncio.sleep(min(seconds, MAX_NAP_SECONDS))
+            if seconds > MAX_NAP_SECONDS:
+                return
+            seconds = (deadline - self.now()).total_seconds()
 
 
 class ManualClock:

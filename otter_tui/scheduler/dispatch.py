@@ -46,7 +46,7 @@ from otter_tui.scheduler.firings import (
 from otter_tui.scheduler.rounds import Round
 from otter_tui.scheduling import Decision, MisfirePolicy, OverlapPolicy, decide_overlap
 from otter_tui.scheduling.timing import DuePlan
-from otter_tui.services.context import ServiceContext
+from otter_tui.services.context import Clock, ServiceContext
 from otter_tui.services.inventory import load_inventory
 from otter_tui.services.jobs import JobRequest, JobService
 from otter_tui.services.plans import PlanService
@@ -343,10 +343,12 @@ class Dispatcher:
             return recorded_row(s, schedule_id, due)
         return (schedule_id, due) in batch.recorded
 
-    def _bound(self, s: Session, row: Schedule) -> ServiceContext:
-        """The job service's context: this transaction, acting as who last saved the schedule."""
+    def _bound(self, s: Session, row: Schedule, clock: Clock | None = None) -> ServiceContext:
+        """The job service's context: this transaction, acting as who last saved the schedule
+        (``clock``: a round's own "now", which a round prepared ahead decides at)."""
         return ServiceContext(
-            SessionDatabase(s, self.ctx.db), self.ctx.settings, self._actor(row), self.ctx.clock
+            SessionDatabase(s, self.ctx.db),
+            *(self.ctx.settings, self._actor(row), clock or self.ctx.clock),
         )
 
     def _actor(self, row: Schedule) -> str:

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from otter_tui.scheduling import Decision
@@ -111,10 +111,16 @@ def held_back(decision: Decision, busy: int | None, policy: str) -> tuple[Firing
     return FiringState.SKIPPED, f"skipped: {reason} was still waiting or running (overlap {policy})"
 
 
-def read_batch(s: Session, schedule_ids: list[int], inventory: Inventory) -> Batch:
-    """One query each for the batch's schedules, firing rows, active jobs and queued firings."""
+def read_batch(
+    s: Session, schedule_ids: list[int], inventory: Inventory, *, lock: bool = True
+) -> Batch:
+    """One query each for the batch's schedules, firing rows, active jobs and queued firings.
+
+    ``lock``: lock the schedule rows on PostgreSQL (a write transaction); a round prepared
+    ahead reads without locks and checks again at its minute (:mod:`otter_tui.scheduler.ahead`).
+    """
     query = select(Schedule).where(Schedule.id.in_(schedule_ids)).order_by(Schedule.id)
-    if s.get_bind().dialect.name == "postgresql":
+    if lock and s.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     schedules = {row.id: row for row in s.scalars(query)}
     dues = [row.next_due_at for row in schedules.values() if row.next_due_at is not None]
@@ -126,6 +132,16 @@ def read_batch(s: Session, schedule_ids: list[int], inventory: Inventory) -> Bat
             )
         )
         recorded = {(schedule_id, due) for schedule_id, due in rows}
+    active, queued = overlap_state(s, schedule_ids)
+    return Batch(JobBatch(inventory), schedules, recorded, active, queued)
+
+
+def overlap_state(
+    s: Session, schedule_ids: list[int] | Select[Any]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """What the overlap policy looks at: the oldest active job and the number of waiting
+    (overlap ``queue``) firings of each of these schedules that has any (``schedule_ids``: a
+    list, or a query of them)."""
     active_query = (
         select(Job.schedule_id, func.min(Job.id))
         .where(Job.schedule_id.in_(schedule_ids), Job.state.in_(ACTIVE_JOB_STATES))
@@ -141,7 +157,7 @@ def read_batch(s: Session, schedule_ids: list[int], inventory: Inventory) -> Bat
     )
     active = {sid: job_id for sid, job_id in s.execute(active_query) if sid is not None}
     queued = {sid: count for sid, count in s.execute(queued_query)}
-    return Batch(JobBatch(inventory), schedules, recorded, active, queued)
+    return active, queued
 
 
 def locked(s: Session, model: type[_Row], key: int) -> _Row | None:

@@ -12,8 +12,10 @@ As leader: dispatch each schedule whose stored ``next_due_at`` has come (in roun
 third of it has passed, not after every round: each round checks it inside its transaction
 anyway), start firings that waited for a running job, then sleep until the
 earliest stored ``next_due_at`` or the next lease renewal, whichever is first, or until
-:meth:`Scheduler.wake`. Database work runs on one thread of its own, so the console's event loop
-never waits on SQLite.
+:meth:`Scheduler.wake`. ``ahead.LEAD`` before that due time it wakes to decide its round
+(:mod:`otter_tui.scheduler.ahead`, nothing written), and at the due time it writes that round
+first, before renewing the lease (the round's transaction is fenced by the lease itself).
+Database work runs on one thread of its own, so the console's event loop never waits on SQLite.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import ParamSpec, TypeVar
 from otter_tui.engine.dbthread import DbThread
 from otter_tui.events import EventBus, JobCreated
 from otter_tui.runtime import Runtime
-from otter_tui.scheduler import lease
+from otter_tui.scheduler import ahead, lease
 from otter_tui.scheduler.clock import Clock, SystemClock
 from otter_tui.scheduler.dispatch import Dispatcher, LeaseLost, Outcome
 from otter_tui.services import presence
@@ -78,6 +80,8 @@ class Scheduler:
         self._leader = False
         self._wake = asyncio.Event()
         self._thread: DbThread | None = None
+        self._prepared: ahead.Prepared | None = None
+        """The round decided ahead of the earliest due time (:mod:`otter_tui.scheduler.ahead`)."""
 
     @property
     def is_leader(self) -> bool:
@@ -106,6 +110,9 @@ class Scheduler:
         try:
             if self.defer_to_daemon and await self._defer(now):
                 return now + self.lease_length / 3
+            if self._prepared is not None and now >= self._prepared.at:
+                await self._fire_prepared(now)  # fenced itself: before the lease renewal
+                now = self.clock.now()
             held = await self._db(lease.acquire, self.db, self.holder, now, self.lease_length)
             self.leader = self.holder if held else self.leader
             await self._became(held)
@@ -144,7 +151,30 @@ class Scheduler:
                 return now
         await self._report(await self._db(self.dispatcher.dispatch_queued, now))
         earliest = await self._db(self.dispatcher.earliest_due)
-        return renew_at if earliest is None else min(earliest, renew_at)
+        if earliest is None:
+            return renew_at
+        return min(await self._ahead(now, earliest), renew_at)
+
+    async def _ahead(self, now: datetime, earliest: datetime) -> datetime:
+        """When to wake for ``earliest``: :data:`ahead.LEAD` before it to decide its round,
+        then at it to write that round (:mod:`otter_tui.scheduler.ahead`)."""
+        if earliest - now > ahead.LEAD:
+            return earliest - ahead.LEAD
+        if earliest > now and (self._prepared is None or self._prepared.at != earliest):
+            self._prepared = await self._db(ahead.prepare, self.dispatcher, earliest)
+        return earliest
+
+    async def _fire_prepared(self, now: datetime) -> None:
+        """Write the round prepared for this due time (or leave it to the normal pass)."""
+        prepared, self._prepared = self._prepared, None
+        assert prepared is not None
+        if not self._leader:
+            return
+        outcomes = await self._db(ahead.fire, self.dispatcher, prepared, now)
+        if outcomes is not None:
+            due = prepared.at.isoformat()
+            log.info("scheduler=%s due=%s prepared_round=%s", self.holder, due, len(outcomes))
+            await self._report(outcomes)
 
     async def _follower_deadline(self, now: datetime) -> datetime:
         """Retry when the holder's lease would run out (at least every third of a lease)."""
@@ -160,6 +190,7 @@ class Scheduler:
         if leader == self._leader:
             return
         self._leader = leader
+        self._prepared = None
         if not leader and self.leader == self.holder:
             self.leader = None
         log.info("scheduler=%s leader=%s", self.holder, "yes" if leader else "no")
@@ -203,6 +234,7 @@ class Scheduler:
         if not self._leader:
             return
         self._leader = False
+        self._prepared = None
         self.leader = None if self.leader == self.holder else self.leader
         with contextlib.suppress(Exception):
             await self._db(lease.release, self.db, self.holder, self.clock.now())

@@ -68,6 +68,8 @@ class Round:
         self.d, self.s, self.batch, self.now = dispatcher, s, batch, now
         self.items: list[Outcome | _Firing] = []
         """In order: outcomes known now, and firings whose outcome follows from the write."""
+        self.owners: list[int] = []
+        """The schedule of each item (so a round prepared ahead can drop one, :meth:`drop`)."""
         self.jobs: list[tuple[str, dict[str, Any]]] = []
         """(actor, column values) of each job to insert."""
         self.advance: list[dict[str, Any]] = []
@@ -126,11 +128,29 @@ class Round:
             self.s.execute(_ADVANCE, self.advance)
         return [i if isinstance(i, Outcome) else self._outcome(i, ids) for i in self.items]
 
+    def drop(self, gone: set[int]) -> None:
+        """Forget what was decided for the schedules in ``gone`` (changed since a round prepared
+        ahead was decided): they are still due, and the per-minute pass decides them afresh."""
+        if not gone:
+            return
+        kept: list[tuple[int, Outcome | _Firing]] = []
+        jobs: list[tuple[str, dict[str, Any]]] = []
+        for owner, item in zip(self.owners, self.items, strict=True):
+            if owner in gone:
+                continue
+            if isinstance(item, _Firing) and item.job is not None:
+                jobs.append(self.jobs[item.job])
+                item.job = len(jobs) - 1
+            kept.append((owner, item))
+        self.owners, self.items = [o for o, _ in kept], [i for _, i in kept]
+        self.jobs = jobs
+        self.advance = [a for a in self.advance if a["b_id"] not in gone]
+
     # deciding --------------------------------------------------------------------------------
 
     def _fire_one(self, row: Schedule, due: datetime, next_due: datetime | None) -> None:
         if (row.id, due) in self.batch.recorded:
-            self.items.append(_recorded_before(row, due))
+            self._add(row.id, _recorded_before(row, due))
             return
         busy, waiting = self.batch.active.get(row.id), self.batch.queued.get(row.id, 0)
         decision = decide_overlap(
@@ -152,7 +172,7 @@ class Round:
         window_end = self.d._window_end(self.s, row, due, next_due)
         values = {**known, "schedule_id": row.id, "window_end": window_end}
         self.jobs.append((self.d._actor(row), values))
-        self.items.append(_Firing(row, due, FiringState.DISPATCHED, job=len(self.jobs) - 1))
+        self._add(row.id, _Firing(row, due, FiringState.DISPATCHED, job=len(self.jobs) - 1))
 
     def _job(
         self, row: Schedule, due: datetime, next_due: datetime | None
@@ -169,7 +189,7 @@ class Round:
             request = self.d._request(self.s, row, due, next_due)
             service = self._service(row)
             try:
-                checked = service.check(self.s, request, self.d.ctx.now(), batch=self.batch.jobs)
+                checked = service.check(self.s, request, self.now, batch=self.batch.jobs)
                 known = service.job_values(checked, request, self.now)
             except OtterError as exc:
                 known = exc
@@ -180,7 +200,8 @@ class Round:
         actor = self.d._actor(row)
         service = self._services.get(actor)
         if service is None:
-            service = self._services[actor] = JobService(self.d._bound(self.s, row), self.d.plans)
+            bound = self.d._bound(self.s, row, lambda: self.now)
+            service = self._services[actor] = JobService(bound, self.d.plans)
         return service
 
     def _singleton(self, row: Schedule) -> bool:
@@ -188,9 +209,13 @@ class Round:
 
     def _firing(self, row: Schedule, due: datetime, state: FiringState, note: str) -> None:
         if (row.id, due) in self.batch.recorded:
-            self.items.append(_recorded_before(row, due))
+            self._add(row.id, _recorded_before(row, due))
         else:
-            self.items.append(_Firing(row, due, state, note))
+            self._add(row.id, _Firing(row, due, state, note))
+
+    def _add(self, schedule_id: int, item: Outcome | _Firing) -> None:
+        self.items.append(item)
+        self.owners.append(schedule_id)
 
     # writing ---------------------------------------------------------------------------------
 
