@@ -9,6 +9,7 @@ for the whole console, not one per widget, and a quiet store costs one small rea
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # imported on the first read: the first frame is painted befo
     from otter_tui.services.changes import Marker
     from otter_tui.services.context import ServiceContext
 
+log = logging.getLogger(__name__)
 FEED_SECONDS = 0.5
 """How often the markers are read: a change by another process shows within about a second."""
 WATCHES: Mapping[str, frozenset[str]] = {section.mode: section.watches for section in SECTIONS}
@@ -40,15 +42,29 @@ class StoreChanged(Event):
 
 
 class ChangeFeed:
-    """Compares each read with the last and says what moved."""
+    """Compares each read with the last and says what moved.
+
+    The first read is taken when the feed is made, before any section loads: without it the
+    first tick would report every kind and make every section built by then load twice (the
+    Schedules section with 10,000 schedules painted in 0.55 s instead of 0.25 s when that tick
+    fell during its first load). What changes after that read and before a section's own load
+    moves a marker, so it still shows.
+    """
 
     def __init__(self, ctx: ServiceContext, publish: Callable[[Event], None]) -> None:
         self.ctx = ctx
         self.publish = publish
         """Called on the UI thread with a :class:`StoreChanged` when something moved."""
-        self.last: dict[str, Marker] = {}
+        self.last: dict[str, Marker] = self._baseline()
         self.busy = False
         """A read is in flight: the next tick skips."""
+
+    def _baseline(self) -> dict[str, Marker]:
+        try:
+            return self.read()
+        except Exception:  # a store that fails now fails the ticks too; they say so
+            log.warning("change feed: no first read; the first tick reloads every section")
+            return {}
 
     def read(self) -> dict[str, Marker]:
         """Blocking: the markers now (call it from a thread worker)."""

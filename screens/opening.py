@@ -112,8 +112,8 @@ class OpeningApp(OtterApp):
     @on(Worker.StateChanged)
     async def _opening_done(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker.group != OPEN_GROUP:
-            return
+        if worker.group != OPEN_GROUP or self.return_code is not None:
+            return  # someone else's worker, or the user quit while the runtime was opening
         if worker.state is WorkerState.SUCCESS and worker.result is not None:
             await self._attach_opened(worker.result)
         elif worker.state is WorkerState.ERROR:

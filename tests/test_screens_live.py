@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from otter_tui.events import Event
 from otter_tui.runtime import Runtime
 from otter_tui.services.changes import KINDS, changed_kinds, read_markers
 from otter_tui.services.jobs import JobRequest
 from otter_tui.services.schedules import ScheduleFields
 from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
+from screens.change_feed import ChangeFeed, StoreChanged
 from tests.screens_support import DEPLOY, SIZE, deploy_runtime, rows, settle, until
 
 SECOND = 5.0
@@ -68,3 +70,20 @@ async def test_every_section_follows_changes_made_outside_the_console(runtime: R
             lambda: ["Demo deploy", "no"] in [[r[0], r[4]] for r in rows(app, "#plans")],
             SECOND,
         )
+
+
+def test_the_feed_reads_first_when_made_so_its_first_tick_reloads_nothing_unchanged(
+    runtime: Runtime,
+) -> None:
+    """Sections load when built; a first tick that said "everything changed" made each of them
+    load again (the Schedules section painted twice at start)."""
+    published: list[Event] = []
+    feed = ChangeFeed(runtime.ctx, published.append)
+    feed.got(feed.read())
+    assert published == []
+    fields = ScheduleFields(plan=DEPLOY, cron="@daily", variables={"version": "1"})
+    runtime.schedules.add("nightly", fields)
+    feed.got(feed.read())
+    assert len(published) == 1
+    changed = published[0]
+    assert isinstance(changed, StoreChanged) and "audit" in changed.kinds
