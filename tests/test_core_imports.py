@@ -74,16 +74,23 @@ print(json.dumps(sorted(found)))
 """
 
 
-def test_the_console_paints_before_importing_the_engine_scheduler_or_alembic() -> None:
+def imported_too_early(modules: list[str], late: tuple[str, ...]) -> list[str]:
+    """Which of ``late`` (or their submodules) a fresh interpreter holds after importing
+    ``modules``."""
     done = subprocess.run(
-        [sys.executable, "-c", LATE_PROBE.format(late=NOT_BEFORE_FIRST_FRAME), *FIRST_FRAME],
+        [sys.executable, "-c", LATE_PROBE.format(late=late), *modules],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == []
+    found: list[str] = json.loads(done.stdout)
+    return found
+
+
+def test_the_console_paints_before_importing_the_engine_scheduler_or_alembic() -> None:
+    assert imported_too_early(FIRST_FRAME, NOT_BEFORE_FIRST_FRAME) == []
 
 
 OPENING_FRAME = ["otter_tui.cli", "screens.opening"]
@@ -100,13 +107,4 @@ NOT_BEFORE_OPENING_FRAME = (
 
 
 def test_the_console_paints_before_importing_the_store_or_reading_the_config() -> None:
-    late = NOT_BEFORE_OPENING_FRAME
-    done = subprocess.run(
-        [sys.executable, "-c", LATE_PROBE.format(late=late), *OPENING_FRAME],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == []
+    assert imported_too_early(OPENING_FRAME, NOT_BEFORE_OPENING_FRAME) == []

@@ -111,13 +111,20 @@ async def test_a_job_that_finished_after_the_preparation_no_longer_blocks(world:
     assert world.states("tick") == ["dispatched", "dispatched"]
 
 
-def test_nothing_is_written_before_the_minute_nor_after_the_lease_is_lost(world: World) -> None:
+def _prepared_by_one(world: World, lease_for: timedelta) -> tuple[Dispatcher, ahead.Prepared]:
+    """Scheduler "one", holding the lease for ``lease_for``, prepares the round of 12:01."""
     world.add("tick")
     dispatcher = Dispatcher(world.rt.ctx, world.rt.plans, "one")
     world.set_time(PREPARED_AT)
-    lease.acquire(world.rt.db, "one", world.clock.now(), timedelta(seconds=30))
+    lease.acquire(world.rt.db, "one", world.clock.now(), lease_for)
     prepared = ahead.prepare(dispatcher, START + MINUTE)
-    assert prepared is not None and _nothing_written(world)
+    assert prepared is not None
+    return dispatcher, prepared
+
+
+def test_nothing_is_written_before_the_minute_nor_after_the_lease_is_lost(world: World) -> None:
+    dispatcher, prepared = _prepared_by_one(world, timedelta(seconds=30))
+    assert _nothing_written(world)
     assert ahead.fire(dispatcher, prepared, START + MINUTE - timedelta(microseconds=1)) is None
     assert _nothing_written(world)
     with world.rt.db.transaction() as s:  # another scheduler took over meanwhile
@@ -129,12 +136,7 @@ def test_nothing_is_written_before_the_minute_nor_after_the_lease_is_lost(world:
 
 
 def test_a_preparation_is_not_used_once_its_minute_is_long_past(world: World) -> None:
-    world.add("tick")
-    dispatcher = Dispatcher(world.rt.ctx, world.rt.plans, "one")
-    world.set_time(PREPARED_AT)
-    lease.acquire(world.rt.db, "one", world.clock.now(), timedelta(minutes=5))
-    prepared = ahead.prepare(dispatcher, START + MINUTE)
-    assert prepared is not None
+    dispatcher, prepared = _prepared_by_one(world, timedelta(minutes=5))
     late = START + MINUTE + ahead.LEAD + timedelta(seconds=1)
     world.set_time(late)
     assert ahead.fire(dispatcher, prepared, late) is None
