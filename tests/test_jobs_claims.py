@@ -133,7 +133,10 @@ def test_two_processes_never_claim_one_job_twice(tmp_path: Path, store_url: str 
 
 @pytest.mark.asyncio
 async def test_two_workers_run_each_job_once(tmp_path: Path, store_url: str | None) -> None:
-    rt = engine_runtime(tmp_path, url=store_url)
+    # A lease far longer than a beat: this is about claims, not about noticing dead workers. With
+    # the tests' 3 s lease, a CI run under faketime on a loaded machine once saw a live worker's
+    # renewal late enough for the other worker to mark three of its jobs interrupted.
+    rt = engine_runtime(tmp_path, url=store_url, engine={"lease_seconds": 20})
     server = add_local(rt, "here")
     jobs = [create(rt, "Staggered", TargetSpec(servers=(server,))).id for _ in range(24)]
     contexts = [own_context(rt) for _ in range(2)]
