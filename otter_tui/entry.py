@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from otter_tui.errors import OtterError
 
 if TYPE_CHECKING:
+    from otter_tui.cli_state import CliState
     from otter_tui.runtime import Runtime
 
 
@@ -50,19 +51,12 @@ def open_console(config_path: str | None) -> int:
     from the command line.
     """
     from otter_tui.cli_state import CliState
-    from otter_tui.heap import collector_paused, own_process
+    from otter_tui.heap import own_process
 
     own_process()
     state = CliState(config_path)
-
-    def opened() -> Runtime:
-        with collector_paused():  # SQLAlchemy, the models, the services: objects for good
-            return state.runtime()
-
     try:
-        with collector_paused():
-            opening = importlib.import_module("screens.opening")  # Textual and the app
-        opening.run_console(opened)
+        show_console(state)
     except OtterError as exc:
         print(f"otter-tui: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -71,3 +65,22 @@ def open_console(config_path: str | None) -> int:
     finally:
         state.close()
     return 0
+
+
+def show_console(state: CliState) -> None:
+    """Run the console on ``state``'s config until the user quits (this entry and the ``cli``
+    group's both come here); raises what opening the runtime raised.
+
+    The collector is paused while Textual and the app are imported and while the runtime opens
+    (in the app's thread worker, after its first frame): objects that live as long as the
+    process, which it would otherwise walk again and again (see :mod:`otter_tui.heap`).
+    """
+    from otter_tui.heap import collector_paused
+
+    def opened() -> Runtime:
+        with collector_paused():  # SQLAlchemy, the models, the services
+            return state.runtime()
+
+    with collector_paused():  # Textual and the app, by name: the core never imports the UI
+        opening = importlib.import_module("screens.opening")
+    opening.run_console(opened)

@@ -88,8 +88,8 @@ class OpeningApp(OtterApp):
 
     async def on_mount(self) -> None:
         self.title = f"{self.TITLE} · opening"
-        if os.environ.get(EXIT_AFTER_FIRST_FRAME, SECTION_FRAME) != SECTION_FRAME:
-            self.call_after_refresh(self.exit)
+        if os.environ.get(EXIT_AFTER_FIRST_FRAME, SECTION_FRAME) not in ("", SECTION_FRAME):
+            self.call_after_refresh(self.exit)  # the very first frame (``section``: later)
         else:
             self.call_after_refresh(self._open)
 

@@ -132,11 +132,10 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def open_console(state: CliState) -> None:
-    """Start the Textual app; the only place the core reaches the UI, and only by name.
+    """Start the Textual app (as the installed command does without Click: ``entry``)."""
+    from otter_tui.entry import show_console
 
-    The app paints its first frame, then opens the runtime (``screens.opening``)."""
-    app_module = importlib.import_module("screens.opening")
-    app_module.run_console(state.runtime)
+    show_console(state)
 
 
 def main(argv: list[str] | None = None) -> None:
