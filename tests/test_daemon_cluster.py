@@ -196,6 +196,9 @@ def test_a_daemon_killed_with_sigkill_is_noticed_and_its_job_interrupted_never_r
     wait_states(rt, [job.id], {"running"})
     victim_worker = worker_of(rt, [job.id])[job.id]
     victim = next(d for d in daemons if d.wait_for("daemon.started")["worker"] == victim_worker)
+    # The claim commits, then its line is printed: seeing "running" is not seeing that line yet,
+    # and a kill in between would leave no line to find below.
+    victim.wait_for("job.claimed", job=str(job.id))
     os.kill(victim.proc.pid, signal.SIGKILL)
     victim.proc.wait(timeout=10)
 
