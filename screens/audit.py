@@ -20,7 +20,7 @@ from textual.worker import Worker
 
 from otter_tui.runtime import Runtime
 from otter_tui.services.audit import AuditFilter, AuditView, parse_since
-from screens.background import route_result, run_blocking
+from screens.background import in_flight, route_result, run_blocking
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
 from screens.tables import add_columns, cursor_key
@@ -82,7 +82,7 @@ class AuditScreen(Screen[None]):
         self.action_reload()
 
     def on_screen_resume(self) -> None:
-        if self.is_mounted:
+        if self.is_mounted and not in_flight(self, "audit-load"):
             self.action_reload()
 
     def action_focus_filter(self) -> None:

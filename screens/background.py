@@ -40,6 +40,16 @@ def run_blocking(
     )
 
 
+def in_flight(node: DOMNode, group: str) -> bool:
+    """A worker of ``group`` that ``node`` started has not finished yet.
+
+    A section shown for the first time is mounted and then resumed: its mount started the load,
+    so its resume must not start (and wait for) a second one.
+    """
+    active = (WorkerState.PENDING, WorkerState.RUNNING)
+    return any(w.node is node and w.group == group and w.state in active for w in node.workers)
+
+
 def route_result(
     event: Worker.StateChanged,
     handlers: Mapping[str, Callable[[Any], None]],

@@ -31,7 +31,7 @@ from otter_tui.runtime import Runtime
 from otter_tui.services.drift import DriftItemView, ServerDrift
 from otter_tui.services.jobs import JobView
 from otter_tui.targeting import TargetSpec
-from screens.background import Coalesced, route_result, run_blocking
+from screens.background import Coalesced, in_flight, route_result, run_blocking
 from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
@@ -123,7 +123,7 @@ class DriftScreen(Screen[None]):
         self.action_reload()
 
     def on_screen_resume(self) -> None:
-        if self.is_mounted:
+        if self.is_mounted and not in_flight(self, "drift-load"):
             self.action_reload()
 
     def _core_event(self, event: Event) -> None:

@@ -21,7 +21,7 @@ from textual.worker import Worker
 
 from otter_tui.runtime import Runtime
 from otter_tui.services.plans import PlanView
-from screens.background import route_result, run_blocking
+from screens.background import in_flight, route_result, run_blocking
 from screens.change_feed import follow_store
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
@@ -100,7 +100,7 @@ class PlansScreen(Screen[None]):
         self.action_reload()
 
     def on_screen_resume(self) -> None:
-        if self.is_mounted:
+        if self.is_mounted and not in_flight(self, "plans-load"):
             self.action_reload()
 
     def selected(self) -> PlanView | None:

@@ -27,7 +27,7 @@ from otter_tui.scheduling import load_zone
 from otter_tui.services.plans import PlanView
 from otter_tui.services.schedule_views import FiringView, LastFiring, ScheduleView
 from otter_tui.services.schedules import ScheduleFields
-from screens.background import route_result, run_blocking
+from screens.background import in_flight, route_result, run_blocking
 from screens.change_feed import follow_store
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
@@ -57,7 +57,8 @@ def load_list(runtime: Runtime, limit: int) -> ScheduleList:
     service = runtime.schedules
     total, disabled = service.count()
     views = tuple(service.list_schedules(limit))
-    return ScheduleList(views, service.last_firings(), total, disabled)
+    last = service.last_firings([view.id for view in views])
+    return ScheduleList(views, last, total, disabled)
 
 
 def _in_zone(moment: datetime | None, zone: str) -> str:
@@ -134,7 +135,7 @@ class SchedulesScreen(Screen[None]):
         self.action_reload()
 
     def on_screen_resume(self) -> None:
-        if self.is_mounted:
+        if self.is_mounted and not in_flight(self, "schedules-load"):
             self.action_reload()
 
     def selected(self) -> ScheduleView | None:
@@ -177,7 +178,7 @@ class SchedulesScreen(Screen[None]):
         if names:
             table.move_cursor(row=names.index(keep) if keep in names else min(row, len(names) - 1))
         self.refresh_bindings()
-        self._highlighted()
+        self.call_after_refresh(self._highlighted)  # the list on screen first, then its firings
 
     def _show_count(self, listing: ScheduleList) -> None:
         total, off, shown = listing.total, listing.disabled, len(listing.schedules)

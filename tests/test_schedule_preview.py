@@ -74,5 +74,7 @@ def test_last_firings_gives_each_schedule_its_newest_firing(tmp_path: Path) -> N
         assert set(last) == {first.id}
         assert last[first.id].result == "skipped: x"
         assert second.id not in last
+        assert rt.schedules.last_firings([second.id]) == {}
+        assert set(rt.schedules.last_firings([first.id, second.id])) == {first.id}
     finally:
         rt.close()

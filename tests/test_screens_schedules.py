@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from textual.widgets import Static
 
+import screens.schedules as schedules_module
 from otter_tui.runtime import Runtime
 from otter_tui.services.schedules import ScheduleFields
 from otter_tui.store.models import FiringState, ScheduleFiring
@@ -223,3 +224,27 @@ async def test_enter_on_a_closed_drop_down_submits_the_form(runtime: Runtime) ->
         await settle(pilot)
         assert isinstance(app.screen, SchedulesScreen)
     assert runtime.schedules.show("nightly").cron == "45 3 * * *"
+
+
+async def test_the_first_showing_reads_the_list_once_and_each_return_reads_it_again(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A section is mounted and then resumed when first shown: one read, not two (the second
+    was waited for, and doubled the first paint of a long list)."""
+    reads: list[int] = []
+    original = schedules_module.load_list
+
+    def counted(rt: Runtime, limit: int) -> object:
+        reads.append(limit)
+        return original(rt, limit)
+
+    monkeypatch.setattr(schedules_module, "load_list", counted)
+    app = OtterApp(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, app)
+        assert [row[0] for row in schedules_rows(app)] == ["nightly"]
+        assert reads == [schedules_module.PAGE]
+        await app.run_action("section('servers')")
+        await settle(pilot)
+        await open_section(pilot, app)
+        assert len(reads) == 2
