@@ -8,6 +8,7 @@ then look at the new SVGs (tests/__snapshots__/) before committing them.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -32,11 +33,24 @@ from tests.screens_support import DEPLOY, PLANS_DIR, settle
 
 HOME = Path(tempfile.gettempdir()) / "otter-tui-snapshots"
 """Always the same directory: the server detail shows the sandbox path."""
+LOCK = HOME.with_name("otter-tui-snapshots.lock")
+"""Held for each test: xdist workers (and other checkouts' suites) share ``HOME``."""
 SIZES = [(80, 24), (160, 50)]
 
 
 @pytest.fixture
-def runtime() -> Iterator[Runtime]:
+def home() -> Iterator[Path]:
+    """``HOME`` for this test alone: another process using it waits for the lock."""
+    with LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield HOME
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture
+def runtime(home: Path) -> Iterator[Runtime]:
     old_tz = os.environ.get("TZ")
     os.environ["TZ"] = "UTC"
     time.tzset()
