@@ -179,7 +179,7 @@ class JobDetailScreen(Screen[None]):
 
     def _fill_runs(self, view: JobView, now: datetime) -> None:
         """Update the rows in place: clearing the table would move the cursor and the log."""
-        table = self.query_one("#runs", DataTable)
+        table = self.query_one("#runs", Table)
         whole = [Text("all"), state_text(view.state), *(Text("") for _ in RUN_COLUMNS[2:])]
         rows = [(ALL_RUNS, whole)] + [
             (str(run.id), run_cells(run, now)) for run in view.server_runs
@@ -191,6 +191,7 @@ class JobDetailScreen(Screen[None]):
                 continue
             for column, cell in zip(RUN_COLUMNS, cells, strict=True):
                 table.update_cell(key, column, cell, update_width=True)
+        table.measure_now()
 
     def _load_failed(self, line: str) -> None:
         self._loads.done()

@@ -167,11 +167,12 @@ class SchedulesScreen(Screen[None]):
         keep = self._select or cursor_key(self.query_one("#schedules", DataTable))
         self._select = None
         self.schedules = {view.name: view for view in listing.schedules}
-        table = self.query_one("#schedules", DataTable)
+        table = self.query_one("#schedules", Table)
         row = table.cursor_row
         table.clear()
         for view in listing.schedules:
             table.add_row(*schedule_cells(view, listing.last.get(view.id)), key=view.name)
+        table.measure_now()
         names = list(self.schedules)
         self._total = listing.total
         self._show_count(listing)
