@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from otter_tui.events import Event, EventBus, JobStateChanged, Resync
+from otter_tui.events import Event, EventBus, JobStateChanged, LogLine, LogLines, Resync
 from tests.fixtures_core import FIXED_NOW
 
 
@@ -104,3 +104,17 @@ async def test_unsubscribed_queue_gets_nothing_more() -> None:
     await bus.publish(state(2))
     assert sub.queue.empty()
     assert sub.closed
+
+
+async def test_a_subscriber_of_some_kinds_gets_only_those_and_never_holds_up_the_rest() -> None:
+    bus = EventBus()
+    lines_only = bus.subscribe(maxsize=1, kinds=(LogLines,))
+    everything = bus.subscribe(maxsize=10)
+    batch = LogLines((LogLine(1, None, "", 1, FIXED_NOW, "info", "", "hello"),))
+    for event in (state(1), state(2), batch, state(3)):
+        # A full queue of the kinds it takes would block; other kinds never reach it.
+        await asyncio.wait_for(bus.publish(event), 1)
+    assert [lines_only.queue.get_nowait()] == [batch]
+    assert everything.queue.qsize() == 4
+    bus.publish_nowait(state(4))
+    assert lines_only.queue.empty()

@@ -49,7 +49,7 @@ async def run_claimed(
     engine = engine_factory(bus) if engine_factory else Engine(ctx, bus, plans=plans)
     if on_batch is None and on_line is not None:
         on_batch = _each(on_line)
-    sub = bus.subscribe(lossy=False, maxsize=10_000) if on_batch else None
+    sub = bus.subscribe(lossy=False, maxsize=10_000, kinds=(LogLines,)) if on_batch else None
     printer = asyncio.create_task(_print(bus, sub, job_id, on_batch)) if sub and on_batch else None
     await engine.start()
     leases = asyncio.create_task(keep_leases(claims, engine, lambda: [job_id]))

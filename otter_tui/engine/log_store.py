@@ -20,7 +20,7 @@ from otter_tui.store.db import Database
 from otter_tui.store.models import LogEntry
 
 COLUMNS = ("job_id", "server_run_id", "seq", "at", "level", "stream", "text")
-_MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 """Positional placeholders of the drivers we know (sqlite3: qmark; psycopg: pyformat)."""
 
 
@@ -32,7 +32,7 @@ class LogInsert:
         self.db = db
         dialect = db.engine.dialect
         table = cast(Table, LogEntry.__table__)
-        mark = _MARKS.get(dialect.paramstyle)
+        mark = MARKS.get(dialect.paramstyle)
         self.sql: str | None = None
         """The driver-level INSERT, or None for a driver with another paramstyle (Core insert)."""
         if mark is not None:

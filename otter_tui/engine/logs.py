@@ -251,7 +251,7 @@ class LogWriter:
         self.db = db
         self._log_insert = LogInsert(db)
         self.dbthread = dbthread
-        self.subscription = bus.subscribe(lossy=False, maxsize=maxsize)
+        self.subscription = bus.subscribe(lossy=False, maxsize=maxsize, kinds=(LogLines,))
         self.bus = bus
         self.stored = 0
         self.pressure = pressure or LogPressure.for_batches(200)

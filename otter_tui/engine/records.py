@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from otter_tui.engine.dbthread import DbThread
 from otter_tui.engine.groupcommit import GroupCommit
+from otter_tui.engine.run_store import Counts, End, RunStateStore, Start
 from otter_tui.engine.targets import JobPlan, PlannedRun
 from otter_tui.events import DriftChecked, EventBus, JobStateChanged, ServerRunStateChanged
 from otter_tui.services.context import ServiceContext
@@ -25,7 +26,6 @@ from otter_tui.store.models import (
     JobState,
     RunState,
     Server,
-    ServerRun,
 )
 
 
@@ -73,6 +73,7 @@ class JobRecorder:
         self.ctx = ctx
         self.bus = bus
         self.dbthread = dbthread
+        self._run_store = RunStateStore(ctx.db)
         self._runs = GroupCommit(dbthread, self._store_runs, "run-state-writer")
         self._drift = GroupCommit(dbthread, self._store_drift, "drift-writer")
 
@@ -91,54 +92,32 @@ class JobRecorder:
         """Store a batch of starts and finishes in one transaction; returns each state stored.
 
         A run already marked ``interrupted`` (its worker stopping) keeps that state when it
-        finishes, so the job and its runs tell one story; a run whose row is gone is skipped."""
-        table = cast(Table, ServerRun.__table__)
+        finishes, so the job and its runs tell one story; a run whose row is gone is skipped.
+        Driver-level statements (:mod:`otter_tui.engine.run_store`), not the ORM's."""
         now = self.ctx.now()
-        finishing = [w.run_id for w in writes if w.outcome is not None]
+        store = self._run_store
         with self.ctx.db.transaction() as s:
-            found: dict[int, RunState] = {}
-            for i in range(0, len(finishing), 500):
-                chunk = finishing[i : i + 500]
-                query = select(ServerRun.id, ServerRun.state).where(ServerRun.id.in_(chunk))
-                found.update((run_id, state) for run_id, state in s.execute(query))
-            starts: list[dict[str, Any]] = []
-            counts: list[dict[str, Any]] = []
-            ends: list[dict[str, Any]] = []
+            found = store.states(s, [w.run_id for w in writes if w.outcome is not None])
+            starts: list[Start] = []
+            counts: list[Counts] = []
+            ends: list[End] = []
             stored: list[RunState] = []
             for w in writes:
                 if w.outcome is None:
-                    starts.append({"b_id": w.run_id, "b_at": w.at})
+                    starts.append((w.run_id, w.at))
                     stored.append(RunState.RUNNING)
                     continue
                 o, current = w.outcome, found.get(w.run_id)
                 if current is None:
                     stored.append(o.state)
-                    continue
-                row = {"b_id": w.run_id, "b_c": o.changes, "b_u": o.unknowns, "b_w": o.warnings}
-                if current is RunState.INTERRUPTED:
-                    counts.append(row)
+                elif current is RunState.INTERRUPTED:
+                    counts.append((w.run_id, o.changes, o.unknowns, o.warnings))
                     stored.append(RunState.INTERRUPTED)
-                    continue
-                ends.append({**row, "b_s": o.state, "b_at": now, "b_e": o.error})
-                stored.append(o.state)
-            by_id = update(table).where(table.c.id == bindparam("b_id"))
-            if starts:
-                values = {"state": RunState.RUNNING, "started_at": bindparam("b_at")}
-                s.execute(by_id.values(**values), starts)
-            counted: dict[str, Any] = {
-                "changes": bindparam("b_c"),
-                "unknowns": bindparam("b_u"),
-                "warnings": bindparam("b_w"),
-            }
-            if counts:
-                s.execute(by_id.values(**counted), counts)
-            if ends:
-                ended: dict[str, Any] = {
-                    "state": bindparam("b_s"),
-                    "finished_at": bindparam("b_at"),
-                    "error": bindparam("b_e"),
-                }
-                s.execute(by_id.values(**counted, **ended), ends)
+                else:
+                    tally = (o.changes, o.unknowns, o.warnings)
+                    ends.append((w.run_id, o.state, now, o.error, *tally))
+                    stored.append(o.state)
+            store.write(s, starts, ends, counts)
             return stored
 
     async def _publish_run(
