@@ -37,7 +37,11 @@ def main() -> None:
     argv = sys.argv[1:]
     console, config_path = console_config(argv)
     if not console:
-        from otter_tui.cli import main as cli_main
+        from otter_tui.heap import collector_paused, own_process
+
+        own_process()
+        with collector_paused():  # Click and the command table: no garbage, ~13 collections
+            from otter_tui.cli import main as cli_main
 
         cli_main(argv)
         return
