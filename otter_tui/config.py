@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-import tomli_w
-
 from otter_tui.api_settings import ApiSettings, check_api, resolve_api_paths
 from otter_tui.console_settings import ConsoleSettings, check_console
 from otter_tui.database_settings import (
@@ -372,6 +370,8 @@ def set_value(path: Path, key: str, text: str) -> Settings:
     section, name, value = parse_cli_value(key, text)
     raw.setdefault(section, {})[name] = value
     settings = settings_from_mapping(raw, path)
+    import tomli_w  # only ``config set`` writes TOML: every other start merely reads it
+
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(tomli_w.dumps(raw).encode())
     os.replace(tmp, path)

@@ -1,7 +1,5 @@
 """Who may do what, and what they did: users, their (scoped) grants, and the audit trail."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +20,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     is_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    permissions: Mapped[list[UserPermission]] = relationship(
+    permissions: Mapped[list["UserPermission"]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
 

@@ -4,8 +4,6 @@ Apart from :mod:`otter_tui.store.models` (the glossary's tables) because it is t
 state, not the domain's; it shares the same ``Base``, so migrations and checks see it.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

@@ -1,8 +1,6 @@
 """Rows that coordinate processes sharing one database: who holds a lease, who runs an exclusive
 plan on a server. Kept apart from the inventory and job models they refer to only by key."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from sqlalchemy import String

@@ -5,8 +5,6 @@ source the migrations are written from. Times are stored as timezone-aware UTC. 
 rows keep the plan's key and name as text, so deleting a plan record keeps their history readable.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 
@@ -76,10 +74,10 @@ class Server(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     drift_checked_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    roles: Mapped[list[Role]] = relationship(
+    roles: Mapped[list["Role"]] = relationship(
         secondary="server_roles", back_populates="servers", order_by="Role.name"
     )
-    environments: Mapped[list[Environment]] = relationship(
+    environments: Mapped[list["Environment"]] = relationship(
         secondary="server_environments", back_populates="servers", order_by="Environment.name"
     )
 
@@ -102,7 +100,7 @@ class Environment(Base):
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("environments.id", ondelete="SET NULL"), default=None
     )
-    parent: Mapped[Environment | None] = relationship(remote_side="Environment.id")
+    parent: Mapped["Environment | None"] = relationship(remote_side="Environment.id")
     servers: Mapped[list[Server]] = relationship(
         secondary="server_environments", back_populates="environments", order_by="Server.name"
     )
@@ -275,7 +273,7 @@ class Job(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     slices: Mapped[int] = mapped_column(default=0, server_default="0")
     """How many slices its server runs were split into (0: run whole by its worker)."""
-    server_runs: Mapped[list[ServerRun]] = relationship(
+    server_runs: Mapped[list["ServerRun"]] = relationship(
         back_populates="job", cascade="all, delete-orphan", order_by="ServerRun.id"
     )
 

@@ -1,7 +1,5 @@
 """Schedules and their firings: the rows the scheduler reads and writes."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

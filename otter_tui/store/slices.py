@@ -5,8 +5,6 @@ A job whose server runs exceed ``jobs.slice_size`` gets ``jobs.slices`` rows her
 ended like a job (see :mod:`otter_tui.services.slices`).
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String
