@@ -38,10 +38,8 @@ def main() -> None:
     console, config_path = console_config(argv)
     if not console:
         from otter_tui.heap import collector_paused, own_process
-        from otter_tui.lazy_metadata import defer
 
         own_process()
-        defer()  # SQLAlchemy imports importlib.metadata and no command uses it
         with collector_paused():  # Click and the command table: no garbage, ~13 collections
             from otter_tui.cli import main as cli_main
 

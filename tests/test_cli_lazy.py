@@ -72,9 +72,12 @@ class Hello(OrchestrationPlan):
 """
 
 
-def local_plan_config(tmp_path: Path) -> Path:
-    """A database at head with two plan files, ``lazy_plans.Hello`` enabled, one local server
-    ``here``, and the OS account admitted; the config file's path."""
+def test_run_on_a_current_sqlite_database_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """``otter-tui run`` pays its start-up on every use: with the schema at head it imports no
+    Alembic, on SQLite no PostgreSQL dialect, no UI, no keyring (key login needs none), none of
+    the long-lived worker's parts (queue polling, pruning, the connection pool), on local
+    servers only no asyncssh or cryptography, no TOML writer (only ``config set`` writes), and
+    it loads the plan file it runs, not the others. In a fresh interpreter, as a user runs it."""
     rt = make_runtime(tmp_path, seed=False)
     plans = rt.settings.plans_dir
     plans.mkdir(parents=True, exist_ok=True)
@@ -85,17 +88,8 @@ def local_plan_config(tmp_path: Path) -> Path:
     rt.inventory.add_server("here", "localhost", transport="local")
     admit_os_account(rt)
     rt.close()
-    return tmp_path / "config.toml"
-
-
-def test_run_on_a_current_sqlite_database_imports_only_what_it_uses(tmp_path: Path) -> None:
-    """``otter-tui run`` pays its start-up on every use: with the schema at head it imports no
-    Alembic, on SQLite no PostgreSQL dialect, no UI, no keyring (key login needs none), none of
-    the long-lived worker's parts (queue polling, pruning, the connection pool), on local
-    servers only no asyncssh or cryptography, no TOML writer (only ``config set`` writes), and
-    it loads the plan file it runs, not the others. In a fresh interpreter, as a user runs it."""
     done = subprocess.run(
-        [sys.executable, "-c", RUN_PROBE, str(local_plan_config(tmp_path))],
+        [sys.executable, "-c", RUN_PROBE, str(tmp_path / "config.toml")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -167,39 +161,3 @@ def test_store_import_builds_and_configures_mappers_from_evaluated_annotations()
     assert result["configured"] is True
     assert result["postponed"] == []
     assert "otter_tui.store.models" in result["modules"]
-
-
-ENTRY_PROBE = """
-import json, sys
-from otter_tui.entry import main
-sys.argv = ["otter-tui", *sys.argv[1:]]
-try:
-    main()
-except SystemExit as exc:
-    code = exc.code
-deferred = sorted(m for m in ("email", "zipfile", "csv") if m in sys.modules)
-print(json.dumps({"code": code, "deferred": deferred}))
-"""
-
-
-def test_installed_command_defers_importlib_metadata_until_used(tmp_path: Path) -> None:
-    """The installed command's ``run`` never reads package metadata, so the ``email``,
-    ``zipfile`` and ``csv`` that SQLAlchemy's import of ``importlib.metadata`` would load stay
-    out (``otter_tui.lazy_metadata``); ``--version``, which reads it, still works."""
-    config = str(local_plan_config(tmp_path))
-    run_argv = ["--config", config, "run", "lazy_plans.Hello", "--servers", "here"]
-    outputs = []
-    for argv in (run_argv, ["--version"]):
-        done = subprocess.run(
-            [sys.executable, "-c", ENTRY_PROBE, *argv],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        outputs.append(done.stdout)
-    assert "[here] hello" in outputs[0]
-    assert json.loads(outputs[0].splitlines()[-1]) == {"code": 0, "deferred": []}
-    assert "otter-tui, version" in outputs[1]
-    assert json.loads(outputs[1].splitlines()[-1])["code"] == 0
