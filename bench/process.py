@@ -40,12 +40,17 @@ def floor_argv(fleet: dict[str, Any], workload: str, n: int, content: str) -> li
     return [sys.executable, "-m", "bench.floor", json.dumps(spec)]
 
 
-def run_process(argv: list[str], timeout: float = 600) -> dict[str, Any]:
-    """Spawn ``argv`` through ``bench.launch``, drain its stdout; wall, CPU, peak RSS, lines."""
+def run_process(argv: list[str], timeout: float = 600, *, merged: bool = False) -> dict[str, Any]:
+    """Spawn ``argv`` through ``bench.launch``, drain its stdout; wall, CPU, peak RSS, lines.
+
+    ``merged``: for a tool that logs its progress and output to stderr (pyinfra): stderr goes
+    into the same counted pipe, stdin is /dev/null (no prompt can wait), and the tail of what it
+    printed is the error of a failed run (not written to children.log: it is its normal output).
+    """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.NamedTemporaryFile(prefix="bench-launch-", suffix=".json") as figures:
         launch = [sys.executable, "-m", "bench.launch", figures.name, *argv]
-        run = _run_launcher(launch, env, timeout)
+        run = _run_launcher(launch, env, timeout, merged)
         text = Path(figures.name).read_text()
     if not text:
         return {"ok": False, "error": run.get("error", "the launcher reported nothing")}
@@ -57,16 +62,25 @@ def run_process(argv: list[str], timeout: float = 600) -> dict[str, Any]:
     return result
 
 
-def _run_launcher(argv: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
+def _run_launcher(
+    argv: list[str], env: dict[str, str], timeout: float, merged: bool = False
+) -> dict[str, Any]:
     process = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT
+        argv,
+        stdin=subprocess.DEVNULL if merged else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merged else subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
     )
     counted: list[int] = [0]
     errors = bytearray()
+    kept = errors if merged else None
     threads = [
-        threading.Thread(target=_count_lines, args=(process.stdout, counted), daemon=True),
-        threading.Thread(target=_keep, args=(process.stderr, errors), daemon=True),
+        threading.Thread(target=_count_lines, args=(process.stdout, counted, kept), daemon=True)
     ]
+    if not merged:
+        threads.append(threading.Thread(target=_keep, args=(process.stderr, errors), daemon=True))
     for thread in threads:
         thread.start()
     try:
@@ -77,17 +91,21 @@ def _run_launcher(argv: list[str], env: dict[str, str], timeout: float) -> dict[
     for thread in threads:
         thread.join(timeout=5)
     result: dict[str, Any] = {"lines": counted[0]}
-    if errors.strip():
+    if errors.strip() and not merged:
         with RESULTS_LOG.open("a") as log:
             log.write(f"--- {' '.join(argv[3:9])}\n{errors.decode(errors='replace')}")
+    if errors.strip():
         tail = errors.decode(errors="replace").strip().splitlines()[-2:]
         result["error"] = " | ".join(tail)
     return result
 
 
-def _count_lines(stream: Any, counted: list[int]) -> None:
+def _count_lines(stream: Any, counted: list[int], tail: bytearray | None = None) -> None:
     for chunk in iter(lambda: stream.read(65536), b""):
         counted[0] += chunk.count(b"\n")
+        if tail is not None:
+            tail.extend(chunk[-4096:])
+            del tail[:-8192]
 
 
 def _keep(stream: Any, into: bytearray) -> None:

@@ -10,7 +10,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-COLUMNS = ("section", "N", "figure", "value", "floor", "ratio", "target", "status")
+COLUMNS = (
+    "section",
+    "N",
+    "figure",
+    "value",
+    "floor",
+    "ratio",
+    "otter-tui/pyinfra",
+    "target",
+    "status",
+)
 
 
 @dataclass
@@ -27,6 +37,8 @@ class Row:
     ok: bool | None = None
     """True met, False missed, None no target (or not measured)."""
     note: str = ""
+    versus: float | None = None
+    """pyinfra rows: otter-tui's figure over pyinfra's, both from the same run (< 1: ahead)."""
 
     @property
     def ratio(self) -> float | None:
@@ -48,6 +60,7 @@ class Row:
             _num(self.value, self.unit),
             _num(self.floor, self.unit),
             "" if ratio is None else f"{ratio:.2f}x",
+            "" if self.versus is None else f"{self.versus:.2f}x",
             self.target,
             status,
         ]

@@ -13,10 +13,11 @@ from bench.child import measure
 from bench.fleet import RESULTS_DIR, BenchFleet
 from bench.import_section import importing
 from bench.plans.bench_plans import CONTENT
+from bench.pyinfra_tool import ensure_pyinfra, pyinfra_argv, pyinfra_footnote
 from bench.report import Report, Row
 from bench.timing import median, progress
 from bench.warm import warm_section
-from bench.whole import process_pairs, process_rows
+from bench.whole import process_rows, process_runs, pyinfra_rows
 
 WORKLOADS = {
     "w1": "W1 fan-out command",
@@ -53,22 +54,30 @@ class Context:
 def workloads(ctx: Context) -> None:
     only = ctx.plan.only
     chosen = [w for w in WORKLOADS if only in (None, "workloads", w)]
+    pyinfra = ensure_pyinfra()
     for n in ctx.plan.sizes:
         for workload in chosen:
             label = WORKLOADS[workload]
-            floors, products = process_pairs(
-                ctx.info, workload, n, ctx.plan.repeats, partial(_prepare, ctx, workload, n)
+            theirs = None
+            if pyinfra is not None:
+                scratch = ctx.fleet.workdir / "pyinfra"
+                theirs = pyinfra_argv(pyinfra, scratch, ctx.info, workload, n)
+            runs = process_runs(
+                ctx.info, workload, n, ctx.plan.repeats, partial(_prepare, ctx, workload, n), theirs
             )
-            ratio = process_rows(ctx.report, label, n, floors, products)
+            ratio = process_rows(ctx.report, label, n, runs["floor"], runs["product"])
             if ratio is not None:
                 ctx.ratios[(workload, n)] = ratio
+            if "pyinfra" in runs:
+                pyinfra_rows(ctx.report, label, n, runs)
             if n in IN_PROCESS_SIZES or ctx.plan.quick:
                 floor, product = _pairs(ctx, workload, n)
                 _workload_rows(ctx, workload, n, floor, product)
     limit = ctx.info["max_concurrent_connects"]
     ctx.report.footnotes.append(
         f"W1-W3 process rows (the product as a user meets it): median of {ctx.plan.repeats} "
-        "cold runs, floor and product alternating. Product: `otter-tui --config C run PLAN "
+        "cold runs, floor and product (and pyinfra) taking turns, order rotated each round. "
+        "Product: `otter-tui --config C run PLAN "
         "--roles nN` (W3: `drift check --roles nN`) spawned to exit: interpreter start, imports, "
         "config, database open and schema check, plan load, the job, every log line printed to "
         "a pipe read to the end; CPU and peak RSS of that process (wait4). Floor: "
@@ -76,6 +85,8 @@ def workloads(ctx: Context) -> None:
         f"Both bound SSH handshakes to ssh.max_concurrent_connects = {limit}. sshd runs on the "
         "same 2 cores, so wall ratios understate the client's overhead: compare the CPU ratio."
     )
+    if pyinfra is not None:
+        ctx.report.footnotes.append(pyinfra_footnote(pyinfra, ctx.plan.repeats))
     ctx.report.footnotes.append(
         "W1-W3 in-process rows (extras, the warm start of a daemon or console: runtime open and "
         "plans loaded before the clock starts): each in a fresh process, median of "

@@ -1,8 +1,9 @@
 """Workload rows for the product as a user meets it: ``otter-tui`` as a whole process, cold.
 
-Each figure is the median of ``repeats`` runs, the floor's script and ``otter-tui`` alternating,
-each a fresh process (interpreter start, imports, config, database open and schema check, plan
-load, printing every log line to a pipe that is read to the end).
+Each figure is the median of ``repeats`` runs, the floor's script, ``otter-tui`` and (when it
+could be installed) pyinfra taking turns, the order rotated each round, each a fresh process
+(interpreter start, imports, config, database open and schema check, plan load, printing every
+log line to a pipe that is read to the end).
 """
 
 from __future__ import annotations
@@ -19,6 +20,37 @@ WALL_TARGET = 1.10
 CPU_TARGET = 1.4
 
 
+def process_runs(
+    info: dict[str, Any],
+    workload: str,
+    n: int,
+    repeats: int,
+    prepare: Callable[[], None],
+    pyinfra: list[str] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """``repeats`` rounds of floor, product and pyinfra (its argv, if any), order rotated."""
+    commands = {
+        "floor": floor_argv(info, workload, n, CONTENT),
+        "product": product_argv(info, workload, n),
+    }
+    if pyinfra:
+        commands["pyinfra"] = pyinfra
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in commands}
+    for repeat in range(repeats):
+        for kind in rotated(tuple(commands), repeat):
+            prepare()
+            result = run_process(commands[kind], merged=kind == "pyinfra")
+            runs[kind].append(result)
+            progress(_describe(kind, workload, n, result))
+    return runs
+
+
+def rotated(kinds: tuple[str, ...], repeat: int) -> tuple[str, ...]:
+    """Who goes first turns each round: (a, b, c), (b, c, a), (c, a, b), ..."""
+    shift = repeat % len(kinds)
+    return kinds[shift:] + kinds[:shift]
+
+
 def process_pairs(
     info: dict[str, Any],
     workload: str,
@@ -27,20 +59,8 @@ def process_pairs(
     prepare: Callable[[], None],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``repeats`` runs of the floor and of the product, alternating who goes first."""
-    floors: list[dict[str, Any]] = []
-    products: list[dict[str, Any]] = []
-    for repeat in range(repeats):
-        order = ("floor", "product") if repeat % 2 == 0 else ("product", "floor")
-        for kind in order:
-            prepare()
-            if kind == "floor":
-                argv = floor_argv(info, workload, n, CONTENT)
-            else:
-                argv = product_argv(info, workload, n)
-            result = run_process(argv)
-            (floors if kind == "floor" else products).append(result)
-            progress(_describe(kind, workload, n, result))
-    return floors, products
+    runs = process_runs(info, workload, n, repeats, prepare)
+    return runs["floor"], runs["product"]
 
 
 def _describe(kind: str, workload: str, n: int, result: dict[str, Any]) -> str:
@@ -81,3 +101,25 @@ def process_rows(
         if key == "wall":
             ratio = row.ratio
     return ratio
+
+
+def pyinfra_rows(
+    report: Report,
+    label: str,
+    n: int,
+    runs: dict[str, list[dict[str, Any]]],
+) -> None:
+    """pyinfra's wall and client CPU (ratio to the floor), and otter-tui's figure over its."""
+    failed = [r for r in runs["pyinfra"] if not r.get("ok")]
+    if failed:
+        report.add(Row(label, str(n), "pyinfra wall", None, note=f"FAIL: {failed[0]['error']}"))
+        return
+    for figure, key in (("wall", "wall"), ("client CPU", "cpu")):
+        theirs = median([r[key] for r in runs["pyinfra"]])
+        floor = median([r[key] for r in runs["floor"]])
+        ours = [r[key] for r in runs["product"] if r.get("ok")]
+        row = report.add(Row(label, str(n), f"pyinfra {figure}", theirs, "s", floor))
+        if ours and len(ours) == len(runs["product"]) and theirs:
+            row.versus = median(ours) / theirs
+            row.target = "otter-tui/pyinfra < 1x"
+            row.ok = row.versus < 1
