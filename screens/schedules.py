@@ -45,20 +45,32 @@ PAGE = 100
 
 @dataclass(frozen=True)
 class ScheduleList:
-    """What the list shows: the first schedules by name, each one's newest firing, the counts."""
+    """What the list shows: the first schedules by name, each one's newest firing, the counts,
+    and the recorded firings of the schedule the cursor will be on (read with the list, so the
+    list and its firings pane fill in one paint)."""
 
     schedules: tuple[ScheduleView, ...]
     last: Mapping[int, LastFiring]
     total: int
     disabled: int
+    firings: tuple[str, list[FiringView]] | None = None
 
 
-def load_list(runtime: Runtime, limit: int) -> ScheduleList:
+def cursor_row(names: list[str], keep: str | None, row: int) -> int:
+    """Where the cursor goes after a load: on ``keep`` if it is listed, else the same row."""
+    return names.index(keep) if keep in names else max(0, min(row, len(names) - 1))
+
+
+def load_list(runtime: Runtime, limit: int, keep: str | None = None, row: int = 0) -> ScheduleList:
     service = runtime.schedules
     total, disabled = service.count()
     views = tuple(service.list_schedules(limit))
     last = service.last_firings([view.id for view in views])
-    return ScheduleList(views, last, total, disabled)
+    firings = None
+    if views:
+        name = views[cursor_row([view.name for view in views], keep, row)].name
+        firings = (name, service.firings(name, FIRINGS_SHOWN))
+    return ScheduleList(views, last, total, disabled, firings)
 
 
 def _in_zone(moment: datetime | None, zone: str) -> str:
@@ -118,6 +130,8 @@ class SchedulesScreen(Screen[None]):
         self._plans_for: ScheduleView | None = None
         self._limit = PAGE
         self._total = 0
+        self._firings_of: str | None = None
+        """The schedule whose firings the pane shows."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -148,8 +162,13 @@ class SchedulesScreen(Screen[None]):
         """Read the list again; ``select`` (kept until a load lands) gets the cursor."""
         self._select = select or self._select
         runtime, limit = self.ctx.runtime, self._limit
+        table = self.query_one("#schedules", DataTable)
+        keep, row = self._select or cursor_key(table), table.cursor_row
         run_blocking(
-            self, lambda: load_list(runtime, limit), group="schedules-load", exclusive=True
+            self,
+            lambda: load_list(runtime, limit, keep, row),
+            group="schedules-load",
+            exclusive=True,
         )
 
     @on(Worker.StateChanged)
@@ -177,9 +196,12 @@ class SchedulesScreen(Screen[None]):
         self._total = listing.total
         self._show_count(listing)
         if names:
-            table.move_cursor(row=names.index(keep) if keep in names else min(row, len(names) - 1))
+            table.move_cursor(row=cursor_row(names, keep, row))
+        selected = self.selected()
+        if listing.firings is not None and selected and listing.firings[0] == selected.name:
+            self._firings_loaded(listing.firings)
         self.refresh_bindings()
-        self.call_after_refresh(self._highlighted)  # the list on screen first, then its firings
+        self._highlighted()
 
     def _show_count(self, listing: ScheduleList) -> None:
         total, off, shown = listing.total, listing.disabled, len(listing.schedules)
@@ -199,6 +221,8 @@ class SchedulesScreen(Screen[None]):
         if table.cursor_row == table.row_count - 1 and table.row_count < self._total:
             self._limit = table.row_count + PAGE
             self.action_reload()
+        if view.name == self._firings_of:
+            return  # on show already: read with the list, or when the cursor came here
         service, name = self.ctx.runtime.schedules, view.name
         run_blocking(
             self,
@@ -209,6 +233,7 @@ class SchedulesScreen(Screen[None]):
 
     def _firings_loaded(self, loaded: tuple[str, list[FiringView]]) -> None:
         name, firings = loaded
+        self._firings_of = name
         view = self.schedules.get(name)
         zone = view.timezone if view else "UTC"
         table = self.query_one("#schedule-firings", DataTable)

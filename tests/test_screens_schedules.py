@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -230,20 +231,32 @@ async def test_the_first_showing_reads_the_list_once_and_each_return_reads_it_ag
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A section is mounted and then resumed when first shown: one read, not two (the second
-    was waited for, and doubled the first paint of a long list)."""
+    was waited for, and doubled the first paint of a long list); the selected schedule's
+    firings come with it."""
     reads: list[int] = []
     original = schedules_module.load_list
 
-    def counted(rt: Runtime, limit: int) -> object:
+    def counted(rt: Runtime, limit: int, *where: Any) -> object:
         reads.append(limit)
-        return original(rt, limit)
+        return original(rt, limit, *where)
+
+    firing_reads: list[str] = []
+    service_class = type(runtime.schedules)
+    original_firings = service_class.firings
+
+    def firings(service: Any, name: str, limit: int = 20) -> Any:
+        firing_reads.append(name)
+        return original_firings(service, name, limit)
 
     monkeypatch.setattr(schedules_module, "load_list", counted)
+    monkeypatch.setattr(service_class, "firings", firings)
     app = OtterApp(runtime)
     async with app.run_test(size=SIZE) as pilot:
         await open_section(pilot, app)
         assert [row[0] for row in schedules_rows(app)] == ["nightly"]
         assert reads == [schedules_module.PAGE]
+        assert firing_reads == ["nightly"]  # with the list, not once more for the cursor
+        assert rows(app, "#schedule-firings")[0][2:] == ["missed", "-", "late"]
         await app.run_action("section('servers')")
         await settle(pilot)
         await open_section(pilot, app)
