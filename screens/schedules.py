@@ -132,6 +132,8 @@ class SchedulesScreen(Screen[None]):
         self._total = 0
         self._firings_of: str | None = None
         """The schedule whose firings the pane shows."""
+        self._listing: ScheduleList | None = None
+        """The last list shown."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -183,6 +185,9 @@ class SchedulesScreen(Screen[None]):
         route_result(event, handlers, self._failed)
 
     def _loaded(self, listing: ScheduleList) -> None:
+        if listing == self._listing and self._select is None:
+            return  # nothing changed (each showing reloads): no refill, no repaint
+        self._listing = listing
         keep = self._select or cursor_key(self.query_one("#schedules", DataTable))
         self._select = None
         self.schedules = {view.name: view for view in listing.schedules}
