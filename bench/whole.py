@@ -51,18 +51,6 @@ def rotated(kinds: tuple[str, ...], repeat: int) -> tuple[str, ...]:
     return kinds[shift:] + kinds[:shift]
 
 
-def process_pairs(
-    info: dict[str, Any],
-    workload: str,
-    n: int,
-    repeats: int,
-    prepare: Callable[[], None],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``repeats`` runs of the floor and of the product, alternating who goes first."""
-    runs = process_runs(info, workload, n, repeats, prepare)
-    return runs["floor"], runs["product"]
-
-
 def _describe(kind: str, workload: str, n: int, result: dict[str, Any]) -> str:
     head = f"  {workload} N={n} {kind} process:"
     if not result.get("ok"):
