@@ -131,7 +131,7 @@ class SchedulesScreen(Screen[None]):
         self._limit = PAGE
         self._total = 0
         self._firings_of: str | None = None
-        """The schedule whose firings the pane shows."""
+        """The schedule whose firings the pane shows, or is reading."""
         self._listing: ScheduleList | None = None
         """The last list shown."""
 
@@ -202,8 +202,7 @@ class SchedulesScreen(Screen[None]):
         self._show_count(listing)
         if names:
             table.move_cursor(row=cursor_row(names, keep, row))
-        selected = self.selected()
-        if listing.firings is not None and selected and listing.firings[0] == selected.name:
+        if listing.firings is not None:
             self._firings_loaded(listing.firings)
         self.refresh_bindings()
         self._highlighted()
@@ -227,7 +226,8 @@ class SchedulesScreen(Screen[None]):
             self._limit = table.row_count + PAGE
             self.action_reload()
         if view.name == self._firings_of:
-            return  # on show already: read with the list, or when the cursor came here
+            return  # on show or on its way: read with the list, or when the cursor came here
+        self._firings_of = view.name
         service, name = self.ctx.runtime.schedules, view.name
         run_blocking(
             self,
@@ -238,9 +238,11 @@ class SchedulesScreen(Screen[None]):
 
     def _firings_loaded(self, loaded: tuple[str, list[FiringView]]) -> None:
         name, firings = loaded
+        view = self.selected()
+        if view is None or view.name != name:
+            return  # the cursor moved on meanwhile: its own read follows
         self._firings_of = name
-        view = self.schedules.get(name)
-        zone = view.timezone if view else "UTC"
+        zone = view.timezone
         table = self.query_one("#schedule-firings", DataTable)
         table.clear()
         table.add_rows([firing_cells(firing, zone) for firing in firings])

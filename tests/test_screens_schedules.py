@@ -261,3 +261,21 @@ async def test_the_first_showing_reads_the_list_once_and_each_return_reads_it_ag
         await settle(pilot)
         await open_section(pilot, app)
         assert len(reads) == 2
+
+
+async def test_firings_read_for_a_schedule_the_cursor_has_left_are_not_shown(
+    runtime: Runtime,
+) -> None:
+    """The cursor moved on while a schedule's firings were read: the pane keeps showing the
+    firings of the schedule under the cursor, not the late answer."""
+    app = OtterApp(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, SchedulesScreen)
+        before = rows(app, "#schedule-firings")
+        screen._firings_loaded(("another", []))
+        await pilot.pause()
+        assert rows(app, "#schedule-firings") == before
+        title = str(screen.query_one("#schedule-firings-title").render())
+        assert title.startswith("Firings of nightly")
