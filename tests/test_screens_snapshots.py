@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from otter_tui.runtime import Runtime
 from otter_tui.services.jobs import JobRequest
@@ -110,16 +111,28 @@ async def _open_job(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def _new_job(pilot: Pilot[None]) -> None:
+    await pilot.app.run_action("section('plans')")
+    await settle(pilot)
+    await pilot.press("down", "n")  # Demo deploy, the second row
+
+
+async def _new_schedule(pilot: Pilot[None]) -> None:
+    await pilot.app.run_action("section('schedules')")
+    await settle(pilot)
+    await pilot.press("n")
+    await settle(pilot)
+    await pilot.press("enter")  # the plan picker's first plan: Demo deploy
+
+
 async def _groups(pilot: Pilot[None]) -> None:
     await pilot.app.run_action("section('servers')")
     await settle(pilot)
     await pilot.press("g")
 
 
-SCREENS = {"job": _open_job, "groups": _groups}
-"""Screens that are not a section's own: a job's detail, and roles/environments. The forms are
-left to Pilot (tests/test_screens_schedules.py, test_screens_job_flow.py: fields, buttons in view
-at 80x24): their inputs' scroll offsets differed between runs under load."""
+SCREENS = {"job": _open_job, "new-job": _new_job, "new-schedule": _new_schedule, "groups": _groups}
+"""The screens that are not a section's own: a job's detail, the two forms, roles/environments."""
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -130,6 +143,8 @@ def test_screen_snapshot(
     async def show(pilot: Pilot[None]) -> None:
         await SCREENS[name](pilot)
         await settle(pilot)
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False  # a blinking cursor is drawn or not by the clock
         await pilot.pause(0.2)
 
     assert snap_compare(fixed_app(runtime), terminal_size=size, run_before=show)
