@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from otter_tui.errors import NotFoundError
 
@@ -100,6 +101,16 @@ class Inventory:
     roles: frozenset[str]
     environment_parents: Mapping[str, str | None]
 
+    @cached_property
+    def by_name(self) -> Mapping[str, InventoryServer]:
+        """The servers by name, built once per snapshot (a snapshot is kept between jobs)."""
+        return {s.name: s for s in self.servers}
+
+    @cached_property
+    def in_name_order(self) -> Sequence[InventoryServer]:
+        """The servers sorted by name, the order of a job's server runs; built once too."""
+        return sorted(self.servers, key=lambda s: s.name)
+
     def environment_closure(self, names: Sequence[str]) -> frozenset[str]:
         """The named environments and all their descendants."""
         wanted = set(names)
@@ -116,8 +127,8 @@ def resolve_targets(spec: TargetSpec, inventory: Inventory) -> list[Target]:
     _check_names(spec, inventory)
     if spec.empty:
         return [Target(None)]
-    by_name = {s.name: s for s in inventory.servers}
-    eligible = [s for s in sorted(inventory.servers, key=lambda s: s.name) if _usable(s, spec)]
+    by_name = inventory.by_name
+    eligible = [s for s in inventory.in_name_order if _usable(s, spec)]
     runs = [Target(n) for n in dict.fromkeys(spec.servers) if _usable(by_name[n], spec)]
     envs = inventory.environment_closure(spec.environments)
     if spec.roles and spec.environments:
@@ -139,7 +150,7 @@ def _usable(server: InventoryServer, spec: TargetSpec) -> bool:
 
 
 def _check_names(spec: TargetSpec, inventory: Inventory) -> None:
-    known_servers = {s.name for s in inventory.servers}
+    known_servers = inventory.by_name
     for kind, names, known in (
         ("server", spec.servers, known_servers),
         ("role", spec.roles, inventory.roles),

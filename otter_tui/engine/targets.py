@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from otter_tui.plan.variables import Variable as Declaration
 from otter_tui.plan.variables import convert_inherited
 from otter_tui.services.grants import require_on_targets
-from otter_tui.services.inventory import load_inventory
+from otter_tui.services.inventory_snapshot import load_inventory
 from otter_tui.services.jobs import ALL_CONFIGURATION, get_job
 from otter_tui.services.slices import split
 from otter_tui.services.variables import plan_defaults, server_named_layers, variables_by_scope

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 from otter_tui.scheduler import lease
 from otter_tui.scheduler.firings import Outcome, overlap_state, read_batch
 from otter_tui.scheduler.rounds import Round
-from otter_tui.services.inventory import load_inventory
+from otter_tui.services.inventory_snapshot import load_inventory
 from otter_tui.store.models import AuditEvent, PlanRecord, Schedule
 
 if TYPE_CHECKING:

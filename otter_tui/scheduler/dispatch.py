@@ -47,7 +47,7 @@ from otter_tui.scheduler.rounds import Round
 from otter_tui.scheduling import Decision, MisfirePolicy, OverlapPolicy, decide_overlap
 from otter_tui.scheduling.timing import DuePlan
 from otter_tui.services.context import Clock, ServiceContext
-from otter_tui.services.inventory import load_inventory
+from otter_tui.services.inventory_snapshot import load_inventory
 from otter_tui.services.jobs import JobRequest, JobService
 from otter_tui.services.plans import PlanService
 from otter_tui.services.schedule_views import timing_of

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from otter_tui.errors import ConflictError, NotFoundError, PermissionDenied, UsageError
 from otter_tui.services.context import ServiceContext, check_name
-from otter_tui.services.inventory import load_inventory
+from otter_tui.services.inventory_snapshot import load_inventory
 from otter_tui.services.tokens import key_hash, new_token, token_matches
 from otter_tui.store.api_models import ApiKey
 from otter_tui.store.models import Environment, JobTemplate, User

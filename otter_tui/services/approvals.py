@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from otter_tui.errors import ConflictError, PermissionDenied, UsageError
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.grants import require_on_targets
-from otter_tui.services.inventory import load_inventory
+from otter_tui.services.inventory_snapshot import load_inventory
 from otter_tui.services.jobs import JobRequest, JobService, JobView, fingerprint, get_job, job_view
 from otter_tui.services.plans import PlanService
 from otter_tui.store.models import Approval, Decision, Job, JobState

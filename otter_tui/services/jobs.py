@@ -20,7 +20,7 @@ from otter_tui.errors import ConflictError, UsageError
 from otter_tui.plan import sensitive_names, validate_variables
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.grants import require_on_targets
-from otter_tui.services.inventory import load_inventory
+from otter_tui.services.inventory_snapshot import load_inventory
 from otter_tui.services.job_batch import JobBatch
 from otter_tui.services.job_checks import check_simulation_of, editable, refuse_second_singleton
 from otter_tui.services.job_views import (

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from otter_tui.errors import ConflictError
 from otter_tui.services.context import ServiceContext
-from otter_tui.services.inventory import load_inventory
+from otter_tui.services.inventory_snapshot import load_inventory
 from otter_tui.services.plans import get_record
 from otter_tui.store.db import Database
 from otter_tui.store.models import Job, JobState, ServerLock

@@ -29,7 +29,7 @@ from otter_tui.errors import ConflictError, NotFoundError, PermissionDenied, Usa
 from otter_tui.plan import sensitive_names
 from otter_tui.plan.variables import declared
 from otter_tui.services.context import ServiceContext, check_name
-from otter_tui.services.inventory import load_inventory
+from otter_tui.services.inventory_snapshot import load_inventory
 from otter_tui.services.jobs import JobRequest, JobService, JobView
 from otter_tui.services.plans import PlanService, get_record
 from otter_tui.services.queues import check_queue

@@ -31,3 +31,18 @@ class Lease(Base):
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column()
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InventoryGeneration(Base):
+    """One row whose ``token`` changes with every change to what targeting reads.
+
+    Database triggers (migration 0012) set a fresh random token whenever a server, role,
+    environment or membership is added, removed, renamed, (de)activated or re-parented, whoever
+    writes it: this process, another daemon, the CLI, a raw SQL edit. A process may therefore keep
+    its inventory snapshot while the token it was read with is still the stored one. A random
+    token, not a counter: a rolled-back change must not leave a value a later change reuses.
+    """
+
+    __tablename__ = "inventory_generation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(36))

@@ -39,7 +39,7 @@ def copy_database(source: Database, target_url: str) -> CopyResult:
         with source.engine.connect() as read, target.engine.begin() as write:
             for table in reversed(Base.metadata.sorted_tables):
                 write.execute(table.delete())  # what the migrations seeded (the default queue)
-            rows = sum(_copy_table(table, read, write) for table in Base.metadata.sorted_tables)
+            rows = sum(_copy_table(table, read, write) for table in _copy_order())
             if write.dialect.name == "postgresql":
                 _reset_sequences(write)
     except Exception as exc:
@@ -50,6 +50,14 @@ def copy_database(source: Database, target_url: str) -> CopyResult:
         raise StoreError(f"copy to {_shown(target_url)} failed, target left empty: {exc}") from None
     target.dispose()
     return CopyResult(len(Base.metadata.sorted_tables), rows, _shown(target_url))
+
+
+def _copy_order() -> list[Table]:
+    """Parents before children, and the inventory token last: the inventory rows' triggers
+    replace it as they are written, and the copy should end with the source's."""
+    tables = Base.metadata.sorted_tables
+    last = [t for t in tables if t.name == "inventory_generation"]
+    return [t for t in tables if t.name != "inventory_generation"] + last
 
 
 def _refuse_non_empty(url: str) -> None:
