@@ -106,6 +106,20 @@ def test_drift_check_remediate_check_on_sshd(
     fleet_rt.close()
 
 
+def test_a_check_of_some_servers_shows_them_and_the_groups_it_named(
+    fleet_rt: Runtime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert otter(tmp_path, "drift", "check", "--servers", "srv002") == 0
+    rows = table_rows(capsys.readouterr().out)
+    assert rows["srv002"][0] == "drifted"
+    assert not {"srv001", "srv003", "role"} & set(rows)  # not the whole fleet's table
+    assert otter(tmp_path, "drift", "show") == 0
+    rows = table_rows(capsys.readouterr().out)
+    assert [rows[f"srv00{i}"][0] for i in (1, 2, 3)] == ["never", "drifted", "never"]
+    assert rows["role"] == ["fleet", "drifted"]
+    fleet_rt.close()
+
+
 async def test_jobs_logs_follow_tails_a_job_run_by_a_worker(
     fleet_rt: Runtime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,6 +9,7 @@ import click
 from otter_tui.cli.jobs import execute_here, pass_state, spec_from, target_options
 from otter_tui.cli.output import emit_json, json_option, table
 from otter_tui.cli_state import CliState
+from otter_tui.targeting import TargetSpec, resolve_targets
 
 
 @click.group()
@@ -21,9 +22,13 @@ def drift() -> None:
 @pass_state
 def drift_check(state: CliState, /, **opts: Any) -> int:
     """Collect every configuration plan that applies to the targets (default: all servers)."""
-    view = state.runtime().jobs.create_drift(spec_from(opts), remediate=False, simulation=False)
+    spec = spec_from(opts)
+    view = state.runtime().jobs.create_drift(spec, remediate=False, simulation=False)
     code = execute_here(state, view, {}, follow=True)
-    _print_drift(state, None)
+    if spec.empty:
+        _print_drift(state, None)  # the whole fleet was checked
+    else:
+        _print_checked(state, spec)
     return code
 
 
@@ -73,12 +78,31 @@ def _print_drift(state: CliState, server: str | None, as_json: bool = False) -> 
             click.echo(item.diff)
 
 
-def _print_group_drift(groups: dict[str, dict[str, str]]) -> None:
-    """Roles and environments roll up the worst status of their servers."""
+def _print_checked(state: CliState, spec: TargetSpec) -> None:
+    """After a check of some servers: their drift, and the roll-up of the groups it named.
+
+    Not the whole fleet's table (that is ``drift show``): checking 100 servers of 1,000 printed
+    1,000 rows, and cost the command their reading and printing."""
+    runtime = state.runtime()
+    resolved = resolve_targets(spec, runtime.inventory.targeting_inventory())
+    rows = runtime.drift.servers(only={t.server for t in resolved if t.server})
+    table(
+        ["server", "drift", "checked", "drifted", "unknown"],
+        [(r.server, r.status, r.checked_at, r.drifted, r.unknown) for r in rows],
+    )
+    named = {"roles": set(spec.roles), "environments": set(spec.environments)}
+    _print_group_drift(runtime.drift.groups(), named)
+
+
+def _print_group_drift(
+    groups: dict[str, dict[str, str]], only: dict[str, set[str]] | None = None
+) -> None:
+    """Roles and environments roll up the worst status of their servers (``only``: these)."""
     rows = [
         (kind.rstrip("s"), name, status)
         for kind in ("roles", "environments")
         for name, status in groups[kind].items()
+        if only is None or name in only[kind]
     ]
     if rows:
         click.echo()

@@ -7,14 +7,15 @@ servers is (Otter's rule), with the same order.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.inventory import get_server
+from otter_tui.services.inventory_snapshot import load_inventory
 from otter_tui.store.models import DriftItem, Server
 
 ORDER = ("error", "drifted", "unknown", "never checked", "current")
@@ -57,26 +58,21 @@ class DriftService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def servers(self) -> list[ServerDrift]:
+    def servers(self, only: Collection[str] | None = None) -> list[ServerDrift]:
+        """Every server's drift by name, or only the servers named in ``only``."""
         with self.ctx.db.session() as s:
             items: dict[int, list[str]] = {}
             for server_id, item_status in s.execute(select(DriftItem.server_id, DriftItem.status)):
                 items.setdefault(server_id, []).append(item_status.value)
+            query = select(Server.id, Server.name, Server.drift_checked_at).order_by(Server.name)
             out = []
-            for server in s.scalars(select(Server).order_by(Server.name)):
-                statuses = items.get(server.id, [])
-                status = (
-                    "never checked" if server.drift_checked_at is None else _server_status(statuses)
-                )
-                out.append(
-                    ServerDrift(
-                        server.name,
-                        status,
-                        server.drift_checked_at,
-                        statuses.count("drifted"),
-                        statuses.count("unknown"),
-                    )
-                )
+            for server_id, name, checked_at in s.execute(query):
+                if only is not None and name not in only:
+                    continue
+                statuses = items.get(server_id, [])
+                status = "never checked" if checked_at is None else _server_status(statuses)
+                drifted, unknown = statuses.count("drifted"), statuses.count("unknown")
+                out.append(ServerDrift(name, status, checked_at, drifted, unknown))
             return out
 
     def items(self, server: str) -> list[DriftItemView]:
@@ -93,19 +89,20 @@ class DriftService:
             ]
 
     def groups(self) -> dict[str, dict[str, str]]:
-        """``{"roles": {name: status}, "environments": {name: status}}``."""
+        """``{"roles": {name: status}, "environments": {name: status}}``.
+
+        Memberships come from the inventory snapshot targeting keeps (one token read while the
+        inventory is unchanged), not from a server object per server with its groups."""
         by_server = {d.server: d.status for d in self.servers()}
         with self.ctx.db.session() as s:
-            query = select(Server).options(
-                selectinload(Server.roles), selectinload(Server.environments)
-            )
-            roles: dict[str, list[str]] = {}
-            envs: dict[str, list[str]] = {}
-            for server in s.scalars(query):
-                for r in server.roles:
-                    roles.setdefault(r.name, []).append(by_server[server.name])
-                for e in server.environments:
-                    envs.setdefault(e.name, []).append(by_server[server.name])
+            inventory = load_inventory(s)
+        roles: dict[str, list[str]] = {}
+        envs: dict[str, list[str]] = {}
+        for server in inventory.servers:
+            for role in server.roles:
+                roles.setdefault(role, []).append(by_server[server.name])
+            for env in server.environments:
+                envs.setdefault(env, []).append(by_server[server.name])
         return {
             "roles": {k: worst(v) for k, v in sorted(roles.items())},
             "environments": {k: worst(v) for k, v in sorted(envs.items())},
