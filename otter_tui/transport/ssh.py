@@ -21,6 +21,7 @@ import asyncssh
 
 from otter_tui.errors import HostKeyError, OtterError, TransportError
 from otter_tui.transport.base import Command, CommandResult, FileStat, LineSink
+from otter_tui.transport.coalesce import coalesce_writes
 from otter_tui.transport.known_hosts import (
     DEFAULT_SSH_PORT,
     HostKeyVerdict,
@@ -192,7 +193,7 @@ class SshTransport:
                 connect_slots(self.options.max_concurrent_connects),
                 asyncio.timeout(self.options.connect_timeout),
             ):
-                return await asyncssh.connect(
+                conn = await asyncssh.connect(
                     host,
                     port if port is not None else (),
                     username=user if user is not None else (),
@@ -206,6 +207,8 @@ class SshTransport:
                     x11_forwarding=False,
                     keepalive_interval=self.options.keepalive_interval,
                 )
+            coalesce_writes(conn)
+            return conn
         except asyncssh.HostKeyNotVerifiable as exc:
             raise self._host_key_error(clients, where, exc) from None
         except asyncssh.PermissionDenied:
