@@ -8,8 +8,8 @@ CPU (bench W2: 44 sends per server, the floor's 34). Holding what one turn of th
 writes and sending it as one buffer halves the calls; the bytes on the wire, their order and
 every check on them (host key, MACs) stay the same: only the number of system calls changes.
 
-Installed on a connection once it is authenticated (:func:`coalesce_writes`); the key exchange
-and login go out as asyncssh writes them.
+Installed by the SSH client's ``connection_made`` (:class:`CoalescingClient`), before asyncssh
+writes anything: the version line and the key exchange are batched the same way.
 """
 
 from __future__ import annotations
@@ -74,8 +74,15 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
+class CoalescingClient(asyncssh.SSHClient):
+    """An SSH client whose connection batches its writes from its very first one."""
+
+    def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
+        coalesce_writes(conn)
+
+
 def coalesce_writes(conn: asyncssh.SSHClientConnection) -> None:
-    """Batch the writes of an authenticated connection (see the module docstring).
+    """Batch the writes of a connection (see the module docstring).
 
     Only a connection over its own socket is wrapped (a jump host's tunnel is a channel of
     another connection, already one write per packet there). If asyncssh ever stops keeping

@@ -21,7 +21,7 @@ import asyncssh
 
 from otter_tui.errors import HostKeyError, OtterError, TransportError
 from otter_tui.transport.base import Command, CommandResult, FileStat, LineSink
-from otter_tui.transport.coalesce import coalesce_writes
+from otter_tui.transport.coalesce import CoalescingClient
 from otter_tui.transport.known_hosts import (
     DEFAULT_SSH_PORT,
     HostKeyVerdict,
@@ -54,7 +54,7 @@ cancel that much less to read before the channel can close. Still ample for spee
 round trip is ~25 MB/s on a 10 ms link, far beyond what the log store takes per server."""
 
 
-class _Client(asyncssh.SSHClient):
+class _Client(CoalescingClient):
     """Records the verdict on the host key and asks for a password only when one is needed."""
 
     def __init__(self, known: asyncssh.SSHKnownHosts, transport: SshTransport) -> None:
@@ -193,7 +193,7 @@ class SshTransport:
                 connect_slots(self.options.max_concurrent_connects),
                 asyncio.timeout(self.options.connect_timeout),
             ):
-                conn = await asyncssh.connect(
+                return await asyncssh.connect(
                     host,
                     port if port is not None else (),
                     username=user if user is not None else (),
@@ -207,8 +207,6 @@ class SshTransport:
                     x11_forwarding=False,
                     keepalive_interval=self.options.keepalive_interval,
                 )
-            coalesce_writes(conn)
-            return conn
         except asyncssh.HostKeyNotVerifiable as exc:
             raise self._host_key_error(clients, where, exc) from None
         except asyncssh.PermissionDenied:
