@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from otter_tui.testing.sshd import SshdFleet
-from otter_tui.transport.ssh import SshTransport
 from otter_tui.transport.sftp_files import ONE_REQUEST_READ
+from otter_tui.transport.ssh import SshTransport
 from tests.fixtures_ssh import MakeTransport, require_sshd
 
 
