@@ -1,12 +1,13 @@
 """One socket write per event-loop turn for an SSH connection, not one per packet.
 
 asyncssh writes every packet to its socket on its own, and after key exchange it puts an empty
-``SSH_MSG_IGNORE`` before every packet (a countermeasure against traffic analysis), so each SFTP
-request or channel message is two ``send`` calls. On loopback each ``send`` also pays for the
-receiving side's kernel work, which made ``socket.send`` 30-60% of a configuration run's client
-CPU (bench W2: 44 sends per server, the floor's 34). Holding what one turn of the event loop
-writes and sending it as one buffer halves the calls; the bytes on the wire, their order and
-every check on them (host key, MACs) stay the same: only the number of system calls changes.
+``SSH_MSG_IGNORE`` before every packet (its countermeasure to attacks on CBC-mode ciphers, sent
+whatever the cipher), so each SFTP request or channel message is two ``send`` calls. On
+loopback each ``send`` also pays for the receiving side's kernel work, which made
+``socket.send`` 30-60% of a configuration run's client CPU (bench W2: 44 sends per server, the
+floor's 34). Holding what one turn of the event loop writes and sending it as one buffer halves
+the calls; the bytes on the wire, their order and every check on them (host key, MACs) stay
+the same: only the number of system calls changes.
 
 Installed by the SSH client's ``connection_made`` (:class:`CoalescingClient`), before asyncssh
 writes anything: the version line and the key exchange are batched the same way.
@@ -15,6 +16,7 @@ writes anything: the version line and the key exchange are batched the same way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import asyncssh
@@ -50,7 +52,8 @@ class CoalescingTransport:
         data = b"".join(self._held)
         self._held.clear()
         if not self._transport.is_closing():
-            self._transport.write(data)
+            with contextlib.suppress(ConnectionError):  # as asyncssh's own write does
+                self._transport.write(data)
 
     def get_write_buffer_size(self) -> int:
         return self._transport.get_write_buffer_size() + sum(map(len, self._held))
