@@ -7,10 +7,13 @@ takes the connection's one SFTP session. Missing files are ``None``; any other r
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import posixpath
 import secrets
 import stat
+from collections.abc import Awaitable
+from typing import TypeVar, cast
 
 import asyncssh
 
@@ -18,7 +21,10 @@ from otter_tui.transport.base import FileStat
 from otter_tui.transport.local import file_kind
 
 ONE_REQUEST_READ = 32 * 1024
-"""Files up to this size (the SFTP read length every server honours) read in one request."""
+"""Files up to this size (the SFTP read length every server honours) read or write in one
+request."""
+
+T = TypeVar("T")
 
 
 async def sftp_stat(sftp: asyncssh.SFTPClient, path: str) -> FileStat | None:
@@ -47,13 +53,13 @@ async def sftp_read(
     try:
         if size_hint is not None and size_hint < ONE_REQUEST_READ:
             # block_size 0: one plain read request, not asyncssh's parallel reader (which asks
-            # again after a short read to find the end).
-            async with sftp.open(path, "rb", encoding=None, block_size=0) as handle:
-                data: bytes = await handle.read(size_hint + 1, 0)
+            # again after a short read to find the end); the close goes with it (see _together).
+            handle = await sftp.open(path, "rb", encoding=None, block_size=0)
+            data = cast(bytes, (await _together(handle.read(size_hint + 1, 0), handle.close()))[0])
             if len(data) == size_hint:
                 return data
-        async with sftp.open(path, "rb", encoding=None) as handle:
-            whole: bytes = await handle.read()
+        async with sftp.open(path, "rb", encoding=None) as whole_file:
+            whole: bytes = await whole_file.read()
             return whole
     except asyncssh.SFTPNoSuchFile:
         return None
@@ -68,14 +74,49 @@ async def sftp_write(sftp: asyncssh.SFTPClient, path: str, data: bytes, mode: in
         keep = mode if mode is not None else await _mode(sftp, path)
         attrs = asyncssh.SFTPAttrs(permissions=0o600) if keep is not None else None
         # "x": exclusive create, so nothing already at the temp name is written through.
-        async with sftp.open(temp, "xb", attrs or asyncssh.SFTPAttrs(), encoding=None) as handle:
-            await handle.write(data)
-        if keep is not None:
-            await sftp.chmod(temp, keep)
+        # block_size 0 (data up to one request): one write request, sent with the chmod and
+        # the close; a bigger file goes through asyncssh's parallel writer, then the same two.
+        small = len(data) <= ONE_REQUEST_READ
+        handle = await sftp.open(
+            temp, "xb", attrs or asyncssh.SFTPAttrs(), encoding=None, block_size=0 if small else -1
+        )
+        if not small:
+            await _write_or_close(handle, data)
+        # The chmod is on the open handle (fchmod: the umask plays no part); the server runs
+        # the requests in order, so the close comes after the write and the mode.
+        await _together(
+            *([handle.write(data, 0)] if small else []),
+            *([handle.chmod(keep)] if keep is not None else []),
+            handle.close(),
+        )
         await sftp.posix_rename(temp, path)
     except asyncssh.SFTPError:
         with contextlib.suppress(asyncssh.SFTPError):
             await sftp.remove(temp)
+        raise
+
+
+async def _together(*requests: Awaitable[T]) -> list[T]:
+    """Send requests on one SFTP session at once and wait for every answer.
+
+    Started in order in one turn of the loop, they leave in one write (see ``coalesce.py``)
+    and the server answers them in order: one round trip instead of one each. Each runs to its
+    end even if one before it fails (a close is never skipped); the first failure is raised.
+    """
+    results = await asyncio.gather(*requests, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return cast(list[T], results)
+
+
+async def _write_or_close(handle: asyncssh.SFTPClientFile, data: bytes) -> None:
+    """asyncssh's parallel write of a big file; a refused write still closes the handle."""
+    try:
+        await handle.write(data, 0)
+    except asyncssh.SFTPError:
+        with contextlib.suppress(asyncssh.SFTPError):
+            await handle.close()
         raise
 
 

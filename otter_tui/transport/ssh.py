@@ -21,6 +21,7 @@ import asyncssh
 
 from otter_tui.errors import HostKeyError, OtterError, TransportError
 from otter_tui.transport.base import Command, CommandResult, FileStat, LineSink
+from otter_tui.transport.coalesce import CoalescingClient
 from otter_tui.transport.known_hosts import (
     DEFAULT_SSH_PORT,
     HostKeyVerdict,
@@ -53,7 +54,7 @@ cancel that much less to read before the channel can close. Still ample for spee
 round trip is ~25 MB/s on a 10 ms link, far beyond what the log store takes per server."""
 
 
-class _Client(asyncssh.SSHClient):
+class _Client(CoalescingClient):
     """Records the verdict on the host key and asks for a password only when one is needed."""
 
     def __init__(self, known: asyncssh.SSHKnownHosts, transport: SshTransport) -> None:
