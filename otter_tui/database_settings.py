@@ -10,7 +10,9 @@ refused. It comes instead from
   (:func:`secret_name`), stored there by ``otter-tui db set-password``.
 
 Kept apart from :mod:`otter_tui.config` (which owns the file format); it imports no keyring: the
-lookup lives in :mod:`otter_tui.store.dsn`, reached only when the database is opened.
+lookup lives in :mod:`otter_tui.store.dsn`, reached only when the database is opened. Nor does
+it import SQLAlchemy (~860 M instructions, ~0.2 s) until a URL is actually parsed: the default
+``database.url`` is empty, and reading config.toml is all some commands do.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING
 
 from otter_tui.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 ENV_URL = "OTTER_TUI_DATABASE_URL"
 """An environment variable that replaces ``database.url`` (it may hold a password: it is not a
@@ -48,6 +51,9 @@ class DatabaseSettings:
 
 def parse_url(url: str, where: str = "'database.url'") -> URL:
     """A supported database URL, or one line naming what is wrong (the password hidden)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
         backend = parsed.get_backend_name()
@@ -85,6 +91,11 @@ def env_url() -> str | None:
 
 def hide_password(url: str) -> str:
     """The URL as it may be shown (``***`` for a password); the text itself if not a URL."""
+    if not url:
+        return url  # the default (a file in the data dir): nothing to parse
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -95,6 +106,8 @@ def resolve_sqlite_url(url: str, absolute: Callable[[str], Path]) -> str:
     """A SQLite URL with a relative file path points next to the config file, not the cwd."""
     if not url:
         return url
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     name = parsed.database
     if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
