@@ -90,8 +90,9 @@ def _print_checked(state: CliState, spec: TargetSpec) -> None:
         ["server", "drift", "checked", "drifted", "unknown"],
         [(r.server, r.status, r.checked_at, r.drifted, r.unknown) for r in rows],
     )
-    named = {"roles": set(spec.roles), "environments": set(spec.environments)}
-    _print_group_drift(runtime.drift.groups(), named)
+    if spec.roles or spec.environments:  # the roll-ups read every server's drift: only if asked
+        named = {"roles": set(spec.roles), "environments": set(spec.environments)}
+        _print_group_drift(runtime.drift.groups(), named)
 
 
 def _print_group_drift(
