@@ -96,6 +96,7 @@ async def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
                 client_keys=keys,
                 agent_path=None,
                 config=None,
+                encryption_algs=spec.get("ciphers") or (),
             )
         async with conn:
             done = await work(conn, f"{fleet['files_dir']}/{name}.conf", spec)

@@ -17,7 +17,8 @@ from bench.pyinfra_tool import ensure_pyinfra, pyinfra_argv, pyinfra_footnote
 from bench.report import Report, Row
 from bench.timing import median, progress
 from bench.warm import warm_section
-from bench.whole import process_rows, process_runs, pyinfra_rows
+from bench.whole import process_rows, process_runs, pyinfra_rows, rotated
+from otter_tui.transport.ciphers import cipher_order
 
 WORKLOADS = {
     "w1": "W1 fan-out command",
@@ -27,6 +28,9 @@ WORKLOADS = {
 IN_PROCESS_SIZES = range(20, 501)
 """In-process rows (the extras that show where time goes) only for these sizes: at N = 1 they
 say nothing start-up does not, and at N = 1,000 they would double the bench's longest part."""
+IN_PROCESS_KINDS = ("floor", "product", "floor+ciphers")
+"""The floor, the product, and the floor offering the product's cipher order (AES-GCM first on
+a CPU with AES instructions, transport/ciphers.py): how much of a ratio is the cipher alone."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,7 @@ def workloads(ctx: Context) -> None:
             if "pyinfra" in runs:
                 pyinfra_rows(ctx.report, label, n, runs)
             if n in IN_PROCESS_SIZES or ctx.plan.quick:
-                floor, product = _pairs(ctx, workload, n)
-                _workload_rows(ctx, workload, n, floor, product)
+                _workload_rows(ctx, workload, n, _in_process_runs(ctx, workload, n))
     limit = ctx.info["max_concurrent_connects"]
     ctx.report.footnotes.append(
         f"W1-W3 process rows (the product as a user meets it): median of {ctx.plan.repeats} "
@@ -92,24 +95,25 @@ def workloads(ctx: Context) -> None:
         "plans loaded before the clock starts): each in a fresh process, median of "
         f"{ctx.plan.repeats}; job creation to the job's final state (product) or first connect "
         "to last disconnect (floor); the product also runs at most engine.max_parallel "
-        "(default 200) server runs at once."
+        "(default 200) server runs at once. The product offers AES-GCM first on a CPU with AES "
+        "instructions; the floor keeps asyncssh's order (chacha20-poly1305 first): the row "
+        "'floor on the product's ciphers' is the floor offering the product's order, so its "
+        "ratio is the product's overhead with the cipher taken out."
     )
 
 
-def _pairs(
-    ctx: Context, workload: str, n: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    floors: list[dict[str, Any]] = []
-    products: list[dict[str, Any]] = []
+def _in_process_runs(ctx: Context, workload: str, n: int) -> dict[str, list[dict[str, Any]]]:
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in IN_PROCESS_KINDS}
     for repeat in range(ctx.plan.repeats):
-        order = ("floor", "product") if repeat % 2 == 0 else ("product", "floor")
-        for kind in order:
+        for kind in rotated(IN_PROCESS_KINDS, repeat):
             _prepare(ctx, workload, n)
-            spec = {"kind": kind, "workload": workload, "n": n, "fleet": ctx.info}
+            spec = {"kind": kind.split("+")[0], "workload": workload, "n": n, "fleet": ctx.info}
+            if kind == "floor+ciphers":
+                spec["ciphers"] = list(cipher_order(()))
             result = measure({**spec, "content": CONTENT})
-            (floors if kind == "floor" else products).append(result)
+            runs[kind].append(result)
             progress(_describe(kind, workload, n, result))
-    return floors, products
+    return runs
 
 
 def _describe(kind: str, workload: str, n: int, result: dict[str, Any]) -> str:
@@ -138,11 +142,11 @@ def _workload_rows(
     ctx: Context,
     workload: str,
     n: int,
-    floors: list[dict[str, Any]],
-    products: list[dict[str, Any]],
+    runs: dict[str, list[dict[str, Any]]],
 ) -> None:
     label = WORKLOADS[workload]
-    failed = [r for r in floors + products if not r.get("ok")]
+    floors, products = runs["floor"], runs["product"]
+    failed = [r for r in floors + products + runs["floor+ciphers"] if not r.get("ok")]
     if failed:
         note = f"FAIL: {failed[0].get('error')}"
         ctx.report.add(Row(label, str(n), "in-process wall", None, note=note))
@@ -151,6 +155,11 @@ def _workload_rows(
         value = median([r[key] for r in products])
         floor = median([r[key] for r in floors])
         ctx.report.add(Row(label, str(n), f"in-process {figure}", value, unit, floor))
+    same_cipher = median([r["cpu"] for r in runs["floor+ciphers"]])
+    figure = "in-process client CPU, floor on the product's ciphers"
+    ctx.report.add(
+        Row(label, str(n), figure, median([r["cpu"] for r in products]), "s", same_cipher)
+    )
     db_cpu = median([r["db_cpu"] for r in products])
     ctx.report.add(Row(label, str(n), "in-process CPU in DB thread", db_cpu, "s"))
     per_server = [median([r["channels"] / n for r in runs]) for runs in (products, floors)]

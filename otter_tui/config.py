@@ -27,6 +27,7 @@ from otter_tui.database_settings import (
     resolve_sqlite_url,
 )
 from otter_tui.errors import ConfigError
+from otter_tui.transport.ciphers import check_ciphers
 
 ENV_VAR = "OTTER_TUI_CONFIG"
 APP_NAME = "otter-tui"
@@ -82,6 +83,10 @@ class SshSettings:
     on the same servers (least recently used closed first); 0: close each after its run."""
     pool_idle_seconds: float = 300.0
     """An idle kept connection is closed after this many seconds unused; 0: keep none."""
+    ciphers: tuple[str, ...] = ()
+    """Ciphers to offer, most preferred first; empty: AES-GCM first on a CPU with AES
+    instructions (the cheapest per packet there), else asyncssh's order (transport/ciphers.py).
+    ``Ciphers`` in ssh_config still applies to its hosts when this is empty."""
 
 
 @dataclass(frozen=True)
@@ -276,6 +281,8 @@ def _section(name: str, cls: type[Any], values: Mapping[str, Any]) -> Any:
         check_api(section)
     if name == "console":
         check_console(section)
+    if name == "ssh":
+        check_ciphers("ssh.ciphers", section.ciphers)
     return section
 
 

@@ -139,6 +139,11 @@ BAD = [
     ("[ssh]\npool_size = 1.5\n", "'ssh.pool_size' must be an integer"),
     ("[ssh]\npool_idle_seconds = -0.5\n", "'ssh.pool_idle_seconds' must be 0 or more"),
     ("[ssh]\npool_idle_seconds = inf\n", "'ssh.pool_idle_seconds' must be a finite number"),
+    (
+        '[ssh]\nciphers = ["arcfour"]\n',
+        "'ssh.ciphers': 'arcfour' is not offered (allowed: chacha20",
+    ),
+    ('[ssh]\nciphers = "aes128-ctr"\n', "'ssh.ciphers' must be a list of strings"),
     ("[scheduler]\nrun_all_cap = 0\n", "'scheduler.run_all_cap' must be greater than 0"),
     ("[paths]\ndata_dir = 5\n", "'paths.data_dir' must be a string"),
     ('[database]\nurl = "not a url"\n', "'database.url' is not a database URL"),

@@ -44,6 +44,7 @@ def ssh_options(settings: Settings) -> SshOptions:
         max_concurrent_connects=ssh.max_concurrent_connects,
         secret_lookup=keyring_lookup,
         ssh_config=Path(ssh.ssh_config).expanduser() if ssh.ssh_config else None,
+        ciphers=ssh.ciphers,
     )
 
 

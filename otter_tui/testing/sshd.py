@@ -93,11 +93,13 @@ class _Daemon:
 class SshdFleet:
     """``count`` servers on 127.0.0.1: :meth:`start` (or ``with``) them, :meth:`stop` them."""
 
-    def __init__(self, workdir: Path, count: int) -> None:
+    def __init__(self, workdir: Path, count: int, sshd_options: str = "") -> None:
         if count < 1:
             raise ValueError("a fleet needs at least one server")
         self.workdir = workdir
         self.count = count
+        self.sshd_options = sshd_options
+        """Extra sshd_config lines for every sshd (e.g. a ``Ciphers`` line a test needs)."""
         self.servers: list[FleetServer] = []
         self.known_hosts = workdir / "known_hosts"
         """``[127.0.0.1]:PORT`` lines for every server, with the key it had at start."""
@@ -208,6 +210,7 @@ class SshdFleet:
         listen = "".join(f"ListenAddress {HOST}:{port}\n" for port in daemon.ports)
         config.write_text(
             listen
+            + (self.sshd_options.strip() + "\n" if self.sshd_options else "")
             + _CONFIG.format(
                 host_key=daemon.host_key,
                 pid_file=self.workdir / f"sshd-{daemon.ident}.pid",

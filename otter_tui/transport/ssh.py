@@ -32,9 +32,12 @@ from otter_tui.transport.sftp_files import sftp_read, sftp_stat, sftp_write
 from otter_tui.transport.ssh_options import (
     Endpoint,
     SshOptions,
+    config_paths,
     connect_slots,
+    offered_ciphers,
     parse_hop,
     plain_keypairs,
+    resolve_endpoint,
 )
 from otter_tui.transport.ssh_remote import RemoteRun
 
@@ -113,23 +116,10 @@ class SshTransport:
 
     def endpoint(self) -> Endpoint:
         """Host, port, user and jumps after applying ssh_config (reads the file; no network)."""
-        resolved = asyncssh.SSHClientConnectionOptions(
-            config=self._config_paths(),
-            host=self.host,
-            port=self.port if self.port is not None else (),
-            username=self.user if self.user is not None else (),
-            client_keys=None,
-            agent_path=None,
-        )
-        tunnel = resolved.tunnel
-        jumps = tuple(tunnel.split(",")) if isinstance(tunnel, str) else ()
-        return Endpoint(resolved.host, resolved.port, resolved.username, jumps)
+        return resolve_endpoint(self.options, self.host, self.port, self.user)
 
     def _config_paths(self) -> list[str] | None:
-        path = self.options.ssh_config
-        if path is None or not path.expanduser().is_file():
-            return None
-        return [str(path.expanduser())]
+        return config_paths(self.options)
 
     async def connect(self) -> None:
         """Open (or reuse) the connection; a one-line ``TransportError`` when that fails."""
@@ -164,7 +154,8 @@ class SshTransport:
         tunnel: asyncssh.SSHClientConnection | None = None
         for hop in endpoint.jumps:
             user, host, port = parse_hop(hop)
-            hop_endpoint = Endpoint(host, port or DEFAULT_SSH_PORT, user or "", ())
+            configured = self._config_paths() is not None  # its Ciphers, if any, apply
+            hop_endpoint = Endpoint(host, port or DEFAULT_SSH_PORT, user or "", (), configured)
             tunnel = await self._dial(host, port, user, tunnel, keys, hop_endpoint)
             self._hops.append(tunnel)
         return await self._dial(self.host, self.port, self.user, tunnel, keys, endpoint)
@@ -206,6 +197,7 @@ class SshTransport:
                     agent_forwarding=False,
                     x11_forwarding=False,
                     keepalive_interval=self.options.keepalive_interval,
+                    encryption_algs=offered_ciphers(self.options, where),
                 )
         except asyncssh.HostKeyNotVerifiable as exc:
             raise self._host_key_error(clients, where, exc) from None

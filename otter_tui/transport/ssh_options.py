@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from otter_tui.transport.ciphers import cipher_order
 from otter_tui.transport.local import DEFAULT_OUTPUT_CAP, KILL_GRACE
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ class SshOptions:
     """Seconds a cancelled command gets between SIGTERM and SIGKILL."""
     output_cap: int = DEFAULT_OUTPUT_CAP
     """Characters of each stream a ``CommandResult`` keeps."""
+    ciphers: tuple[str, ...] = ()
+    """The operator's cipher order (``ssh.ciphers``); empty: see :func:`offered_ciphers`."""
 
     @property
     def agent_forwarding(self) -> bool:
@@ -81,6 +84,46 @@ class Endpoint:
     user: str
     jumps: tuple[str, ...]
     """``[user@]host[:port]`` hops from ProxyJump, in order."""
+    config_ciphers: bool = False
+    """ssh_config sets ``Ciphers`` for this host: asyncssh applies them, we add no order."""
+
+
+def offered_ciphers(options: SshOptions, where: Endpoint) -> tuple[str, ...]:
+    """The ``encryption_algs`` to pass: the operator's order from config.toml first, then
+    ssh_config's ``Ciphers`` (empty: asyncssh reads them), else the CPU's cheapest order."""
+    if options.ciphers or not where.config_ciphers:
+        return cipher_order(options.ciphers)
+    return ()
+
+
+def config_paths(options: SshOptions) -> list[str] | None:
+    """The ssh_config file as asyncssh takes it, or None when there is none to read."""
+    path = options.ssh_config
+    if path is None or not path.expanduser().is_file():
+        return None
+    return [str(path.expanduser())]
+
+
+def resolve_endpoint(
+    options: SshOptions, host: str, port: int | None, user: str | None
+) -> Endpoint:
+    """Where a connection really goes after ssh_config (reads the file; no network), and
+    whether that file sets ``Ciphers`` for the host (asyncssh's defaults are what it leaves)."""
+    import asyncssh
+    from asyncssh.encryption import get_default_encryption_algs
+
+    resolved = asyncssh.SSHClientConnectionOptions(
+        config=config_paths(options),
+        host=host,
+        port=port if port is not None else (),
+        username=user if user is not None else (),
+        client_keys=None,
+        agent_path=None,
+    )
+    tunnel = resolved.tunnel
+    jumps = tuple(tunnel.split(",")) if isinstance(tunnel, str) else ()
+    own_ciphers = list(resolved.encryption_algs) != get_default_encryption_algs()
+    return Endpoint(resolved.host, resolved.port, resolved.username, jumps, own_ciphers)
 
 
 def plain_keypairs(path: Path) -> Sequence[asyncssh.SSHKeyPair]:
