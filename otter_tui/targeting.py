@@ -111,6 +111,12 @@ class Inventory:
         """The servers sorted by name, the order of a job's server runs; built once too."""
         return sorted(self.servers, key=lambda s: s.name)
 
+    @cached_property
+    def resolved(self) -> dict[TargetSpec, tuple[Target, ...]]:
+        """Target specs already resolved against this snapshot: a template, a schedule or an
+        API trigger resolves the same spec job after job (1,000 servers: ~1 ms each time)."""
+        return {}
+
     def environment_closure(self, names: Sequence[str]) -> frozenset[str]:
         """The named environments and all their descendants."""
         wanted = set(names)
@@ -122,8 +128,22 @@ class Inventory:
         return frozenset(wanted)
 
 
+RESOLVED_KEPT = 256
+"""Resolved specs kept per inventory snapshot; past this many the memo starts over."""
+
+
 def resolve_targets(spec: TargetSpec, inventory: Inventory) -> list[Target]:
     """The ordered server runs for ``spec``; unknown names raise a one-line error."""
+    known = inventory.resolved.get(spec)
+    if known is None:
+        known = tuple(_resolve(spec, inventory))
+        if len(inventory.resolved) >= RESOLVED_KEPT:
+            inventory.resolved.clear()
+        inventory.resolved[spec] = known
+    return list(known)
+
+
+def _resolve(spec: TargetSpec, inventory: Inventory) -> list[Target]:
     _check_names(spec, inventory)
     if spec.empty:
         return [Target(None)]
@@ -137,7 +157,8 @@ def resolve_targets(spec: TargetSpec, inventory: Inventory) -> list[Target]:
                 Target(s.name, role) for s in eligible if role in s.roles and s.environments & envs
             ]
     elif spec.roles:
-        runs += [Target(s.name) for s in eligible if s.roles & set(spec.roles)]
+        roles = set(spec.roles)
+        runs += [Target(s.name) for s in eligible if s.roles & roles]
     elif spec.environments:
         runs += [Target(s.name) for s in eligible if s.environments & envs]
     # A server listed directly and also reached through a role or environment, with the same

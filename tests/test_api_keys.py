@@ -13,7 +13,10 @@ from sqlalchemy import select
 from otter_tui.cli import run
 from otter_tui.errors import ConflictError, NotFoundError, PermissionDenied, UsageError
 from otter_tui.runtime import Runtime
+from otter_tui.services.api_jobs import KeyedJobs
 from otter_tui.services.api_keys import ApiKeyService
+from otter_tui.services.jobs import JobRequest
+from otter_tui.services.templates import TemplateFields
 from otter_tui.store.api_models import ApiKey
 from otter_tui.store.models import AuditEvent
 from otter_tui.targeting import TargetSpec
@@ -31,6 +34,9 @@ def rt(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
     runtime = api_runtime(tmp_path, clock=clock)
     yield runtime
     runtime.close()
+
+
+PROD1 = TargetSpec(servers=("prod1",))
 
 
 def keys_as(rt: Runtime, user: str) -> ApiKeyService:
@@ -124,6 +130,27 @@ def test_adding_and_revoking_are_audited(rt: Runtime) -> None:
             ("api_key.add", "ci"),
             ("api_key.revoke", "ci"),
         ]
+
+
+def test_a_job_from_a_key_is_written_with_its_door_event_in_one_transaction(rt: Runtime) -> None:
+    view, _ = rt.api_keys.add("ci", "remediate")
+    keyed = KeyedJobs(rt.ctx, rt.plans, view)
+    rt.templates.add("greet", TemplateFields(plan="api_plans.Greet", targets=PROD1))
+    jobs = [
+        keyed.trigger("greet", {"who": "ci"}),
+        keyed.create(JobRequest("api_plans.Greet", PROD1, {"who": "ci"})),
+        keyed.remediate(PROD1, simulation=True),
+    ]
+    with rt.db.session() as s:
+        rows = s.scalars(select(AuditEvent).where(AuditEvent.object_type == "job"))
+        events = [(e.id, e.action, e.object_name, e.detail) for e in rows]
+    doors = ["api.trigger", "api.create", "api.remediate"]
+    for job, door in zip(jobs, doors, strict=True):
+        mine = [(i, action, detail) for i, action, name, detail in events if name == str(job.id)]
+        assert [action for _, action, _ in mine] == ["job.create", door]
+        assert mine[1][0] == mine[0][0] + 1  # the same transaction: nothing in between
+        assert mine[1][2]["key"] == "ci"
+    assert rt.audit.verify().intact
 
 
 # the command line ------------------------------------------------------------------------------

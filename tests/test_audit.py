@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from otter_tui.cli import run
@@ -182,3 +182,35 @@ def test_the_job_shows_its_decisions_and_a_deny_reason(
     code, out, _ = cli("audit", "--job", str(job), "--json")
     assert [e["action"] for e in json.loads(out)] == ["job.create", "job.denied"]
     deploys.close()
+
+
+def test_the_chain_holds_across_savepoints_and_transactions_of_one_session(
+    runtime: Runtime,
+) -> None:
+    """The chain's tail is read once per transaction and then remembered: a savepoint that rolls
+    back takes its events (and what was remembered in it) away, and a later transaction of the
+    same session reads the tail again after another writer appended."""
+    ctx, db = runtime.ctx, runtime.ctx.db
+    with db.transaction() as s:
+        ctx.audit(s, "test.one", "thing", "a")
+        ctx.audit(s, "test.two", "thing", "a")
+        with s.begin_nested() as savepoint:
+            ctx.audit(s, "test.dropped", "thing", "b")
+            savepoint.rollback()
+        ctx.audit(s, "test.three", "thing", "a")
+        with s.begin_nested():
+            ctx.audit(s, "test.kept", "thing", "c")
+        ctx.audit(s, "test.four", "thing", "a")
+    with db.session() as mine:
+        with mine.begin():
+            ctx.audit(mine, "test.five", "thing", "a")
+        runtime.inventory.add_role("between")  # another session appends meanwhile
+        with mine.begin():
+            ctx.audit(mine, "test.six", "thing", "a")
+    report = runtime.audit.verify()
+    assert report.intact, report.problem
+    with db.session() as s:
+        actions = s.scalars(select(AuditEvent.action).where(AuditEvent.action.like("test.%")))
+        assert list(actions) == [
+            "test.one", "test.two", "test.three", "test.kept", "test.four", "test.five", "test.six",
+        ]  # fmt: skip

@@ -155,6 +155,16 @@ def test_unknown_names_are_one_line_errors(spec: TargetSpec, message: str) -> No
     assert str(err.value) == message
 
 
+def test_a_spec_resolved_again_gives_its_own_copy_and_unknown_names_always_fail() -> None:
+    spec = TargetSpec(roles=("db",))
+    first = resolve_targets(spec, FLEET)
+    first.append(Target("intruder"))
+    assert resolve_targets(spec, FLEET) == [Target("app1"), Target("db1")]
+    for _ in range(2):
+        with pytest.raises(NotFoundError, match="unknown role 'nosuch'"):
+            resolve_targets(TargetSpec(roles=("nosuch",)), FLEET)
+
+
 def test_spec_round_trips_through_its_stored_form() -> None:
     spec = TargetSpec(("a",), ("web", "db"), ("prod",), include_inactive=True)
     assert TargetSpec.from_dict(spec.as_dict()) == spec

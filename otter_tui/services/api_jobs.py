@@ -10,15 +10,14 @@ owner's permissions, approvals, the singleton rule) is the job service's, as for
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from otter_tui.errors import PermissionDenied, UsageError
 from otter_tui.plan import sensitive_names
 from otter_tui.services.api_keys import ApiKeyService, ApiKeyView
 from otter_tui.services.context import ServiceContext
-from otter_tui.services.jobs import JobRequest, JobService, JobView
+from otter_tui.services.jobs import DoorAudit, JobRequest, JobService, JobView
 from otter_tui.services.plans import PlanService
-from otter_tui.services.templates import Overrides, TemplateService
+from otter_tui.services.templates import Overrides, TemplateService, request_for
 from otter_tui.targeting import TargetSpec
 
 
@@ -37,29 +36,22 @@ class KeyedJobs:
             raise PermissionDenied(
                 f"template '{template}' is not open to API key '{self.key.name}'"
             )
-        templates = TemplateService(self.ctx, self.plans)
-        view = templates.show(template)
+        view = TemplateService(self.ctx, self.plans).show(template)
         self._refuse_sensitive(view.plan_key, variables)
         self.keys.require_within(self.key, view.targets)
-        job = templates.run(template, Overrides(variables=variables)).job
-        self._audit("api.trigger", template, job)
-        return job
+        request = request_for(view, Overrides(variables=variables))
+        return self._jobs().create(request, door=self._door("api.trigger", template))
 
     def create(self, request: JobRequest) -> JobView:
         self._refuse_sensitive(request.plan, request.variables)
         self.keys.require_within(self.key, request.targets)
-        job = JobService(self.ctx, self.plans).create(request)
-        self._audit("api.create", request.plan, job)
-        return job
+        return self._jobs().create(request, door=self._door("api.create", request.plan))
 
     def remediate(self, targets: TargetSpec, *, simulation: bool, label: str = "") -> JobView:
         """A drift remediation of ``targets`` (Otter's remediate endpoint)."""
         self.keys.require_within(self.key, targets)
-        job = JobService(self.ctx, self.plans).create_drift(
-            targets, remediate=True, simulation=simulation
-        )
-        self._audit("api.remediate", targets.describe(), job, label=label)
-        return job
+        door = self._door("api.remediate", targets.describe(), label=label)
+        return self._jobs().create_drift(targets, remediate=True, simulation=simulation, door=door)
 
     def _refuse_sensitive(self, plan: str, variables: Mapping[str, str]) -> None:
         hidden = sorted(set(sensitive_names(self.plans.plan_class(plan).cls)) & set(variables))
@@ -69,10 +61,12 @@ class KeyedJobs:
                 "(the worker would need it stored); run this plan from the console or the CLI"
             )
 
-    def _audit(self, action: str, name: str, job: JobView, **detail: str) -> None:
-        extra: dict[str, Any] = {"key": self.key.name, "what": name, **detail}
-        with self.ctx.db.transaction() as s:
-            self.ctx.audit(s, action, "job", str(job.id), **extra)
+    def _jobs(self) -> JobService:
+        return JobService(self.ctx, self.plans)
+
+    def _door(self, action: str, name: str, **detail: str) -> DoorAudit:
+        """The API's audit event for a job, written in the job's own transaction."""
+        return action, {"key": self.key.name, "what": name, **detail}
 
 
 __all__ = ["KeyedJobs"]

@@ -139,6 +139,7 @@ class ServiceContext:
             event.detail, event.before, event.after,
         )  # fmt: skip
         session.add(event)
+        _remember_tail(session, event.hash)
 
 
 def audit_many(session: Session, at: datetime, events: Sequence[AuditEntry]) -> None:
@@ -164,14 +165,39 @@ def audit_many(session: Session, at: datetime, events: Sequence[AuditEntry]) -> 
         )  # fmt: skip
         prev = digest
     insert_numbered(session, cast(Table, AuditEvent.__table__), rows)
+    _remember_tail(session, prev)
 
 
 def _chain_tail(session: Session) -> str:
-    """The hash of the newest audit event (or the chain's start), under the writers' lock."""
+    """The hash of the newest audit event (or the chain's start), under the writers' lock.
+
+    Read once per transaction: the lock is held from that read to the commit, so no other
+    writer can append meanwhile, and this transaction's own later events are remembered as they
+    are added (a job created through the API writes two events; the second read was a tenth of
+    its cost)."""
+    remembered = session.info.get(_TAIL)
+    if remembered is not None and remembered[0] is _innermost(session):
+        return str(remembered[1])
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
     newest = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     return session.scalar(newest) or GENESIS
+
+
+_TAIL = "otter_audit_tail"
+"""``session.info`` key: (the transaction, the hash of the last event it appended)."""
+
+
+def _remember_tail(session: Session, digest: str) -> None:
+    """The chain's tail as this transaction left it, valid only while that transaction (or
+    savepoint) lasts: a new one reads it again (others may have appended meanwhile)."""
+    session.info[_TAIL] = (_innermost(session), digest)
+
+
+def _innermost(session: Session) -> object:
+    """The savepoint in progress, else the transaction: a memo made inside a savepoint is not
+    used after it, since a rolled-back savepoint takes its events with it."""
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 def check_name(kind: str, name: str) -> str:

@@ -48,6 +48,9 @@ from otter_tui.targeting import Inventory, TargetSpec, resolve_targets
 ALL_CONFIGURATION = "*"
 """The plan key of a drift job: every enabled configuration plan that applies to a server."""
 
+DoorAudit = tuple[str, Mapping[str, Any]]
+"""(action, detail) of the audit event a door adds to a job it creates (``api.trigger``)."""
+
 
 @dataclass(frozen=True)
 class JobRequest:
@@ -107,8 +110,12 @@ class JobService(JobReads):
         secrets_out: dict[str, Any] | None = None,
         inventory: Inventory | None = None,
         batch: JobBatch | None = None,
+        door: DoorAudit | None = None,
     ) -> JobView:
         """Validate and write the job. Sensitive values go to ``secrets_out``, never the store.
+
+        ``door``: the audit event of the door the job came through (the API's), written in the
+        job's own transaction: no job without it, and no second transaction per job.
 
         ``inventory``: the inventory as read in the caller's open transaction, for a caller that
         creates many jobs in one (the scheduler's batch), so it is loaded once, not per job.
@@ -124,6 +131,7 @@ class JobService(JobReads):
             self.ctx.audit(
                 s, "job.create", "job", str(job.id), plan=checked.record.key, state=job.state.value
             )
+            self._audit_door(s, job, door)
             if secrets_out is not None:
                 secrets_out.update(checked.prepared.secrets)
             return job_view(job)
@@ -251,7 +259,14 @@ class JobService(JobReads):
             return None
         return run_at + timedelta(seconds=self.ctx.settings.approvals.one_shot_window_seconds)
 
-    def create_drift(self, targets: TargetSpec, *, remediate: bool, simulation: bool) -> JobView:
+    def create_drift(
+        self,
+        targets: TargetSpec,
+        *,
+        remediate: bool,
+        simulation: bool,
+        door: DoorAudit | None = None,
+    ) -> JobView:
         """A configuration job over every enabled configuration plan that applies to each server.
 
         ``remediate=False`` is a drift check (collect only); with no targets it checks every
@@ -283,7 +298,13 @@ class JobService(JobReads):
             s.add(job)
             s.flush()
             self.ctx.audit(s, "job.create", "job", str(job.id), plan=job.plan_name)
+            self._audit_door(s, job, door)
             return job_view(job)
+
+    def _audit_door(self, s: Session, job: Job, door: DoorAudit | None) -> None:
+        if door is not None:
+            action, detail = door
+            self.ctx.audit(s, action, "job", str(job.id), **detail)
 
     # changing --------------------------------------------------------------------------------
 

@@ -114,6 +114,25 @@ def get_template(s: Session, name: str) -> JobTemplate:
     return row
 
 
+def request_for(
+    view: TemplateView, overrides: Overrides | None = None, secrets: Mapping[str, str] | None = None
+) -> JobRequest:
+    """The job a template asks for: its fields, with ``overrides`` and ``secrets`` over them."""
+    given = overrides or Overrides()
+    variables = {k: str(v) for k, v in view.variables.items()}
+    variables.update(given.variables)
+    variables.update(secrets or {})
+    simulation = view.simulation if given.simulation is None else given.simulation
+    return JobRequest(
+        plan=view.plan_key,
+        targets=given.targets if given.targets is not None else view.targets,
+        variables=variables,
+        simulation=simulation,
+        queue=view.queue,
+        template_id=view.id,
+    )
+
+
 class TemplateService:
     """Add, edit, remove, read, run and trigger job templates; the same checks for every door."""
 
@@ -219,21 +238,8 @@ class TemplateService:
         overrides: Overrides | None,
         secrets: Mapping[str, str] | None,
     ) -> TemplateRun:
-        given = overrides or Overrides()
-        variables = {k: str(v) for k, v in view.variables.items()}
-        variables.update(given.variables)
-        variables.update(secrets or {})
-        simulation = view.simulation if given.simulation is None else given.simulation
-        request = JobRequest(
-            plan=view.plan_key,
-            targets=given.targets if given.targets is not None else view.targets,
-            variables=variables,
-            simulation=simulation,
-            queue=view.queue,
-            template_id=view.id,
-        )
         out: dict[str, Any] = {}
-        job = jobs.create(request, secrets_out=out)
+        job = jobs.create(request_for(view, overrides, secrets), secrets_out=out)
         return TemplateRun(job, out)
 
     def _require(self, s: Session) -> None:
