@@ -54,6 +54,10 @@ unwanted = (
     "otter_tui.engine.worker", "otter_tui.engine.retention", "otter_tui.engine.warm",
     "otter_tui.transport.pool", "otter_tui.services.bulk_trust", "otter_tui.cli.inventory",
     "asyncssh", "cryptography", "otter_tui.transport.ssh", "tomli_w",
+    "otter_tui.transport.ssh_options", "otter_tui.services.slices", "otter_tui.services.presence",
+    "otter_tui.services.inventory", "otter_tui.plan.operations.commands",
+    "otter_tui.plan.operations.files", "otter_tui.plan.operations.lines",
+    "otter_tui.plan.operations.links", "otter_tui.plan.operations.packages",
 )
 print(json.dumps({
     "code": code,
@@ -77,9 +81,11 @@ class Hello(OrchestrationPlan):
 def test_run_on_a_current_sqlite_database_imports_only_what_it_uses(tmp_path: Path) -> None:
     """``otter-tui run`` pays its start-up on every use: with the schema at head it imports no
     Alembic, on SQLite no PostgreSQL dialect, no UI, no keyring (key login needs none), none of
-    the long-lived worker's parts (queue polling, pruning, the connection pool), on local
-    servers only no asyncssh or cryptography, no TOML writer (only ``config set`` writes), and
-    it loads the plan file it runs, not the others. In a fresh interpreter, as a user runs it."""
+    the long-lived worker's parts (queue polling, pruning, slicing, the connection pool, daemon
+    presence), on local servers only no asyncssh, cryptography or SSH options, no TOML writer
+    (only ``config set`` writes), no inventory service, no operation kinds its plan does not
+    name, and it loads the plan file it runs, not the others. In a fresh interpreter, as a user
+    runs it."""
     rt = make_runtime(tmp_path, seed=False)
     plans = rt.settings.plans_dir
     plans.mkdir(parents=True, exist_ok=True)

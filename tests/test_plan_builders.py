@@ -102,3 +102,17 @@ async def test_owner_names_come_from_one_lookup_and_a_nameless_id_shows_as_its_n
     assert found.diff == "group 0 -> app"
     assert (await ops.file("/f", owner="0", group="0").collect(server)).status is Status.DESIRED
     assert len(server.lines) == 2, "a known name is remembered, a missing one asked again"
+
+
+def test_every_public_name_of_operations_resolves_to_its_kind() -> None:
+    """The kinds are imported on first use, yet each public name is there, from its module,
+    for ``ops.name`` and ``from ... import name`` alike; a wrong name fails as usual."""
+    for name in ops.__all__:
+        value = getattr(ops, name)
+        assert value.__module__.startswith("otter_tui.plan.operations"), name
+        assert name in dir(ops)
+    from otter_tui.plan.operations import FileOp, file
+
+    assert isinstance(file("/f", "x"), FileOp)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        ops.nope  # noqa: B018

@@ -19,7 +19,6 @@ from otter_tui.plan.variables import convert_inherited
 from otter_tui.services.grants import require_on_targets
 from otter_tui.services.inventory_snapshot import load_inventory
 from otter_tui.services.jobs import ALL_CONFIGURATION, get_job
-from otter_tui.services.slices import split
 from otter_tui.services.variables import plan_defaults, server_named_layers, variables_by_scope
 from otter_tui.store.db import Database
 from otter_tui.store.models import (
@@ -128,6 +127,9 @@ def prepare_job(
             for name, role, facts in planned
         ]
         if slice_size and not secrets and len(rows) > slice_size:
+            # Only a worker slices: a job run here does not import the slice service.
+            from otter_tui.services.slices import split
+
             split(s, job, rows, slice_size)
         # One multi-row insert for every run, ids back in the order given.
         insert_runs = insert(ServerRun).returning(ServerRun.id, sort_by_parameter_order=True)

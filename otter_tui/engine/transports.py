@@ -22,11 +22,11 @@ from otter_tui.engine.targets import ServerFacts
 from otter_tui.heap import collector_paused
 from otter_tui.transport.base import Transport
 from otter_tui.transport.local import LocalTransport
-from otter_tui.transport.ssh_options import SshOptions
 
 if TYPE_CHECKING:
     from otter_tui.transport.pool import ConnectionPool
     from otter_tui.transport.ssh import SshTransport
+    from otter_tui.transport.ssh_options import SshOptions
 
 TransportFactory = Callable[[ServerFacts], Transport]
 
@@ -35,6 +35,8 @@ POOL_KEEPALIVE_SECONDS = 30.0
 
 
 def ssh_options(settings: Settings) -> SshOptions:
+    from otter_tui.transport.ssh_options import SshOptions
+
     ssh = settings.ssh
     return SshOptions(
         known_hosts=(Path(ssh.known_hosts).expanduser(), settings.app_known_hosts),
@@ -57,17 +59,23 @@ def keyring_lookup(kind: str, subject: str) -> str | None:
 
 
 def default_transports(settings: Settings, pool: ConnectionPool | None = None) -> TransportFactory:
-    """Fresh connections per run, or (``pool`` given) connections borrowed from it."""
-    options = ssh_options(settings)
+    """Fresh connections per run, or (``pool`` given) connections borrowed from it.
+
+    The SSH options are read from ``settings`` when the first SSH server's transport is made
+    (with its module), so a job on local servers only builds none of them.
+    """
     if pool is not None:
+        options = ssh_options(settings)
         return _pooled(
             pool, dataclasses.replace(options, keepalive_interval=POOL_KEEPALIVE_SECONDS)
         )
+    first_use = functools.cache(lambda: ssh_options(settings))
 
     def make(server: ServerFacts) -> Transport:
         if server.transport == "local":
             return LocalTransport(server.name)
-        return _ssh()(server.name, server.host, server.port, server.user or None, options)
+        user = server.user or None
+        return _ssh()(server.name, server.host, server.port, user, first_use())
 
     return make
 

@@ -16,7 +16,6 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from otter_tui.errors import NotFoundError
-from otter_tui.services import presence
 from otter_tui.services.context import ServiceContext
 from otter_tui.store.models import Approval, Job, JobSlice, JobState, LogEntry, ServerRun
 from otter_tui.targeting import TargetSpec
@@ -284,6 +283,8 @@ class JobReads:
 
         With ``queue``: only a daemon whose worker claims from that queue.
         """
+        from otter_tui.services import presence  # the console asks; a job run here does not
+
         now = self.ctx.now()
         daemons = presence.alive(self.ctx.db, now)
         found = next((d for d in daemons if queue is None or d.serves(queue)), None)

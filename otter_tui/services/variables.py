@@ -18,7 +18,6 @@ from otter_tui.errors import NotFoundError, UsageError
 from otter_tui.plan.variables import Variable as Declaration
 from otter_tui.plan.variables import declared
 from otter_tui.services.context import ServiceContext, check_name
-from otter_tui.services.inventory import get_environment, get_role, get_server
 from otter_tui.store.models import Environment, Role, Server, Variable
 from otter_tui.variables import JOB, PLAN_DEFAULT, NamedLayer, named_server_layers, sourced_cascade
 
@@ -46,6 +45,9 @@ def _scope_key(session: Session, scope: str, owner: str | None) -> tuple[str, di
         return "global", {}
     if not owner:
         raise UsageError(f"a {scope} variable needs the {scope}'s name")
+    # The inventory service's lookups, imported here: a job's variables are resolved without them.
+    from otter_tui.services.inventory import get_environment, get_role, get_server
+
     row: Role | Environment | Server
     if scope == "role":
         row = get_role(session, owner)
@@ -183,6 +185,8 @@ def server_named_layers(session: Session, server: str, role: str | None) -> list
     if row is None:
         raise NotFoundError(f"unknown server '{server}'")
     if role is not None and role not in {r.name for r in row.roles}:
+        from otter_tui.services.inventory import get_role
+
         get_role(session, role)  # an unknown role is NotFoundError, like everywhere else
         raise UsageError(f"server '{server}' is not in role '{role}'")
     scoped = variables_by_scope(session)
