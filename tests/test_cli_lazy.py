@@ -55,7 +55,8 @@ unwanted = (
     "otter_tui.transport.pool", "otter_tui.services.bulk_trust", "otter_tui.cli.inventory",
     "asyncssh", "cryptography", "otter_tui.transport.ssh", "tomli_w",
     "otter_tui.transport.ssh_options", "otter_tui.services.slices", "otter_tui.services.presence",
-    "otter_tui.services.inventory", "otter_tui.plan.operations.commands",
+    "otter_tui.services.inventory", "otter_tui.services.variables",
+    "otter_tui.plan.operations.commands",
     "otter_tui.plan.operations.files", "otter_tui.plan.operations.lines",
     "otter_tui.plan.operations.links", "otter_tui.plan.operations.packages",
 )
@@ -83,9 +84,9 @@ def test_run_on_a_current_sqlite_database_imports_only_what_it_uses(tmp_path: Pa
     Alembic, on SQLite no PostgreSQL dialect, no UI, no keyring (key login needs none), none of
     the long-lived worker's parts (queue polling, pruning, slicing, the connection pool, daemon
     presence), on local servers only no asyncssh, cryptography or SSH options, no TOML writer
-    (only ``config set`` writes), no inventory service, no operation kinds its plan does not
-    name, and it loads the plan file it runs, not the others. In a fresh interpreter, as a user
-    runs it."""
+    (only ``config set`` writes), no inventory or variable service (only the cascade it reads),
+    no operation kinds its plan does not name, and it loads the plan file it runs, not the
+    others. In a fresh interpreter, as a user runs it."""
     rt = make_runtime(tmp_path, seed=False)
     plans = rt.settings.plans_dir
     plans.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,11 @@ from otter_tui.plan.variables import convert_inherited
 from otter_tui.services.grants import require_on_targets
 from otter_tui.services.inventory_snapshot import load_inventory
 from otter_tui.services.jobs import ALL_CONFIGURATION, get_job
-from otter_tui.services.variables import plan_defaults, server_named_layers, variables_by_scope
+from otter_tui.services.variable_layers import (
+    plan_defaults,
+    server_named_layers,
+    variables_by_scope,
+)
 from otter_tui.store.db import Database
 from otter_tui.store.models import (
     Environment,
