@@ -110,6 +110,67 @@ def test_run_on_a_current_sqlite_database_imports_only_what_it_uses(tmp_path: Pa
     assert result == {"code": 0, "unwanted": [], "plans": ["lazy_plans"]}
 
 
+DRIFT_PROBE = """
+import json, sys
+from otter_tui.cli import run
+code = run(["--config", sys.argv[1], "drift", "check", "--servers", "here"])
+loaded = set(sys.modules)
+print(json.dumps({
+    "code": code,
+    "loaded": sorted(m for m in json.loads(sys.argv[2]) if m in loaded),
+}))
+"""
+
+DRIFT_PLANS = """
+from otter_tui.plan import ConfigurationPlan
+from otter_tui.plan import operations as ops
+
+
+class Motd(ConfigurationPlan):
+    name = "Motd"
+    roles = ("web",)
+
+    def operations(self, server):
+        yield ops.file(server.var("motd"), content="hello\\n", mode=0o644)
+"""
+
+
+def test_drift_check_imports_only_the_operation_kinds_its_plans_name(tmp_path: Path) -> None:
+    """``drift check`` on one server: the kinds its plans build (files here), not the others,
+    and it prints what it checked without the inventory or the variable service."""
+    rt = make_runtime(tmp_path, seed=False)
+    rt.settings.plans_dir.mkdir(parents=True, exist_ok=True)
+    (rt.settings.plans_dir / "drift_plans.py").write_text(DRIFT_PLANS)
+    rt.plans.sync(audit=False)
+    rt.plans.set_enabled("drift_plans.Motd", True)
+    rt.inventory.add_role("web")
+    rt.inventory.add_server("here", "localhost", transport="local", roles=["web"])
+    rt.variables.set("server", "here", "motd", str(tmp_path / "motd"))
+    admit_os_account(rt)
+    rt.close()
+    (tmp_path / "motd").write_text("hello\n")
+    (tmp_path / "motd").chmod(0o644)
+    watched = [
+        "otter_tui.plan.operations.files",
+        "otter_tui.plan.operations.lines",
+        "otter_tui.plan.operations.packages",
+        "otter_tui.services.inventory",
+        "otter_tui.services.variables",
+        "asyncssh",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", DRIFT_PROBE, str(tmp_path / "config.toml"), json.dumps(watched)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "here    current" in done.stdout
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result == {"code": 0, "loaded": ["otter_tui.plan.operations.files"]}
+
+
 GC_PROBE = """
 import gc, json, sys
 from otter_tui import cli

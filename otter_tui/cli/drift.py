@@ -9,7 +9,7 @@ import click
 from otter_tui.cli.jobs import execute_here, pass_state, spec_from, target_options
 from otter_tui.cli.output import emit_json, json_option, table
 from otter_tui.cli_state import CliState
-from otter_tui.targeting import TargetSpec, resolve_targets
+from otter_tui.targeting import TargetSpec
 
 
 @click.group()
@@ -84,8 +84,7 @@ def _print_checked(state: CliState, spec: TargetSpec) -> None:
     Not the whole fleet's table (that is ``drift show``): checking 100 servers of 1,000 printed
     1,000 rows, and cost the command their reading and printing."""
     runtime = state.runtime()
-    resolved = resolve_targets(spec, runtime.inventory.targeting_inventory())
-    rows = runtime.drift.servers(only={t.server for t in resolved if t.server})
+    rows = runtime.drift.targeted(spec)
     table(
         ["server", "drift", "checked", "drifted", "unknown"],
         [(r.server, r.status, r.checked_at, r.drifted, r.unknown) for r in rows],

@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from otter_tui.services.context import ServiceContext
-from otter_tui.services.inventory import get_server
 from otter_tui.services.inventory_snapshot import load_inventory
 from otter_tui.store.models import DriftItem, Server
+from otter_tui.targeting import TargetSpec, resolve_targets
 
 ORDER = ("error", "drifted", "unknown", "never checked", "current")
 
@@ -75,7 +75,20 @@ class DriftService:
                 out.append(ServerDrift(name, status, checked_at, drifted, unknown))
             return out
 
+    def targeted(self, spec: TargetSpec) -> list[ServerDrift]:
+        """The drift of the servers ``spec`` resolves to, as a job on ``spec`` resolves them.
+
+        From the inventory snapshot targeting keeps: a ``drift check`` prints what it checked
+        without the inventory service (its views and edits) that only the inventory commands use.
+        """
+        with self.ctx.db.session() as s:
+            inventory = load_inventory(s)
+        resolved = resolve_targets(spec, inventory)
+        return self.servers(only={t.server for t in resolved if t.server})
+
     def items(self, server: str) -> list[DriftItemView]:
+        from otter_tui.services.inventory import get_server  # the one lookup; see ``targeted``
+
         with self.ctx.db.session() as s:
             row = get_server(s, server)
             query = (
