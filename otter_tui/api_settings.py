@@ -20,6 +20,8 @@ DEFAULT_PORT = 8640
 
 @dataclass(frozen=True)
 class ApiSettings:
+    """``[api]``: where and how the HTTP API listens."""
+
     bind: str = f"127.0.0.1:{DEFAULT_PORT}"
     """``HOST:PORT`` the API listens on (``--api`` overrides it); loopback unless you say so.
     Port 0 picks a free port (the ``api.started`` log line names it)."""
@@ -41,6 +43,8 @@ class ApiSettings:
 
 @dataclass(frozen=True)
 class Bind:
+    """A parsed ``HOST:PORT`` to listen on."""
+
     host: str
     port: int
 

@@ -35,6 +35,8 @@ APP_NAME = "otter-tui"
 
 @dataclass(frozen=True)
 class PathSettings:
+    """``[paths]``: where the data and the plans live."""
+
     data_dir: str = ""
     """Where the database, the app's known_hosts and the demo sandbox live; empty: user data dir."""
     plans_dir: str = "plans"
@@ -43,6 +45,8 @@ class PathSettings:
 
 @dataclass(frozen=True)
 class EngineSettings:
+    """``[engine]``: how jobs run in this process."""
+
     max_parallel: int = 200
     """How many server runs one process (console, daemon, `run`) runs at once, across its jobs."""
     log_batch_ms: int = 50
@@ -57,6 +61,8 @@ class EngineSettings:
 
 @dataclass(frozen=True)
 class JobSettings:
+    """``[jobs]``: how a worker splits a large job."""
+
     slice_size: int = 100
     """A job run by a worker on more server runs than this is split into slices of this many,
     which any worker of its queue may claim (see docs/deploy.md)."""
@@ -64,6 +70,8 @@ class JobSettings:
 
 @dataclass(frozen=True)
 class SshSettings:
+    """``[ssh]``: how servers are reached and trusted, and the warm connection pool."""
+
     known_hosts: str = "~/.ssh/known_hosts"
     """The user's known_hosts; the app also keeps its own in the data dir."""
     connect_timeout: float = 10.0
@@ -91,6 +99,8 @@ class SshSettings:
 
 @dataclass(frozen=True)
 class RetentionSettings:
+    """``[retention]``: how long logs and jobs are kept."""
+
     log_days: int = 30
     """Log lines older than this are pruned."""
     job_days: int = 180
@@ -99,6 +109,8 @@ class RetentionSettings:
 
 @dataclass(frozen=True)
 class SchedulerSettings:
+    """``[scheduler]``: the one active scheduler, its misfires and catch-up."""
+
     lease_seconds: int = 15
     """Only one scheduler is active per database; it renews its lease this often."""
     misfire_grace_seconds: int = 3600
@@ -109,6 +121,8 @@ class SchedulerSettings:
 
 @dataclass(frozen=True)
 class DaemonSettings:
+    """``[daemon]``: how often the daemon polls for work, and how it stops."""
+
     shutdown_grace_seconds: int = 30
     """On SIGTERM the daemon claims nothing more and gives running jobs this long to finish; the
     rest are cancelled (``engine.cancel_grace_seconds`` to clean up) and marked ``interrupted``."""
@@ -118,6 +132,8 @@ class DaemonSettings:
 
 @dataclass(frozen=True)
 class ApprovalSettings:
+    """``[approvals]``: who may approve their own jobs; how late a timed job may be approved."""
+
     self_approval_exceptions: tuple[str, ...] = ()
     """Users allowed to approve their own jobs (for one-person teams)."""
     one_shot_window_seconds: int = 3600
@@ -127,6 +143,8 @@ class ApprovalSettings:
 
 @dataclass(frozen=True)
 class InventorySettings:
+    """``[inventory]``: how an inventory import reads groups."""
+
     environment_prefix: str = ""
     """``inventory import ansible``: groups whose name starts with this become environments
     (empty: only the groups named by ``--environments``)."""

@@ -18,6 +18,8 @@ QUEUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 @dataclass(frozen=True)
 class ConsoleSettings:
+    """``[console]``: what the console's own worker claims."""
+
     queues: tuple[str, ...] = ()
     """The job queues the console's own worker claims from (while no daemon serves them);
     empty: every queue whose backend is ``local``, including queues added later."""

@@ -37,6 +37,8 @@ DIALECTS = ("sqlite", "postgresql")
 
 @dataclass(frozen=True)
 class DatabaseSettings:
+    """``[database]``: which database, and how SQLite waits and shares."""
+
     url: str = ""
     """SQLAlchemy URL; empty means a SQLite file ``otter.db`` in the data dir. A relative SQLite
     file path is relative to the config file."""

@@ -29,6 +29,8 @@ class Event:
 
 @dataclass(frozen=True)
 class JobCreated(Event):
+    """A job was created (any kind, any state)."""
+
     job_id: int
     plan_name: str
     state: str
@@ -36,6 +38,8 @@ class JobCreated(Event):
 
 @dataclass(frozen=True)
 class JobStateChanged(Event):
+    """A job moved to another state."""
+
     job_id: int
     state: str
     at: datetime
@@ -44,6 +48,8 @@ class JobStateChanged(Event):
 
 @dataclass(frozen=True)
 class ServerRunStateChanged(Event):
+    """A server run moved to another state."""
+
     job_id: int
     server_run_id: int
     server: str
@@ -80,6 +86,8 @@ class LogLines(Event):
 
 @dataclass(frozen=True)
 class DriftChecked(Event):
+    """A server's drift was checked or remediated."""
+
     server: str
     status: str
     at: datetime

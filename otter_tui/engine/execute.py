@@ -46,6 +46,8 @@ DRIFT_OF = {
 
 @dataclass
 class Tally:
+    """What a server run counted as it went: changes, unknowns, warnings."""
+
     changes: int = 0
     unknowns: int = 0
     warnings: int = 0

@@ -71,6 +71,8 @@ class PlannedRun:
 
 @dataclass(frozen=True)
 class JobPlan:
+    """What the engine runs for a job: its plan, mode, limits and server runs."""
+
     job_id: int
     kind: PlanKind
     mode: str

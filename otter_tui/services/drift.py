@@ -23,6 +23,8 @@ ORDER = ("error", "drifted", "unknown", "never checked", "current")
 
 @dataclass(frozen=True)
 class ServerDrift:
+    """A server's drift, rolled up from its items."""
+
     server: str
     status: str
     checked_at: datetime | None
@@ -35,6 +37,8 @@ class ServerDrift:
 
 @dataclass(frozen=True)
 class DriftItemView:
+    """One checked item of a server, as stored by the last check."""
+
     plan_key: str
     item: str
     status: str

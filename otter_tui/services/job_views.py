@@ -23,6 +23,8 @@ from otter_tui.targeting import TargetSpec
 
 @dataclass(frozen=True)
 class ServerRunView:
+    """One server run of a job, as lists and details show it."""
+
     id: int
     server: str
     role: str
@@ -51,6 +53,8 @@ class ApprovalView:
 
 @dataclass(frozen=True)
 class JobView:
+    """A job as lists and details show it (its runs only when asked for)."""
+
     id: int
     kind: str
     plan_key: str
@@ -92,6 +96,8 @@ class JobView:
 
 @dataclass(frozen=True)
 class LogView:
+    """One stored log line."""
+
     seq: int
     at: datetime
     server: str

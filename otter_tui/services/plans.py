@@ -44,6 +44,8 @@ LIMIT_FIELDS = {"soft_time_limit", "time_limit"}
 
 @dataclass(frozen=True)
 class PlanView:
+    """A plan as its record and its class describe it."""
+
     key: str
     kind: str
     name: str
@@ -76,6 +78,8 @@ class PlanView:
 
 @dataclass
 class SyncReport:
+    """What a plan sync changed in the records, and the files it could not load."""
+
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     uninstalled: list[str] = field(default_factory=list)

@@ -51,6 +51,8 @@ BACKENDS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class QueueView:
+    """A job queue and how many jobs wait in it."""
+
     name: str
     backend: str
     concurrency: int
