@@ -149,6 +149,12 @@ class JobDetailScreen(Screen[None]):
             runtime, job_id = self.ctx.runtime, self.view.id
             run_blocking(self, lambda: read_opening(runtime, job_id), group="job-open")
 
+    def on_unmount(self) -> None:
+        """Leave the core's events: Textual's Signal holds its subscribers through their
+        callbacks until a publish finds them gone, so a quiet console kept every closed job
+        screen (501 rows and a log each), and the collector's full passes grew with them."""
+        self.ctx.events.unsubscribe(self)
+
     def _open(self, opening: Opening) -> None:
         """Show the job, its server runs and its log's tail, all in the same paint."""
         self._opening, self.view = None, opening.view
