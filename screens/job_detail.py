@@ -25,6 +25,7 @@ from otter_tui.services.jobs import JobView, LogView, ServerRunView
 from otter_tui.text import visible
 from screens.background import Coalesced, route_result, run_blocking
 from screens.breakpoints import set_breakpoints
+from screens.collector import CollectorPause
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
 from screens.job_actions import JobActions
@@ -108,11 +109,14 @@ class JobDetailScreen(Screen[None]):
         """The job as last read (with its server runs after the first read)."""
         self._opening = opening
         """Read before the push (see :class:`Opening`); None: the screen reads it when mounted."""
+        self._collector: CollectorPause | None = None
         self.actions = JobActions(self, ctx)
         """Cancel and re-run."""
         self._loads = Coalesced(self._start_load)
 
     def compose(self) -> ComposeResult:
+        if self._opening is not None:
+            self._collector = CollectorPause()  # resumed after the first paint (on_mount)
         set_breakpoints(self)
         yield Header()
         yield Static(
@@ -145,6 +149,8 @@ class JobDetailScreen(Screen[None]):
         self.set_interval(FOLLOW_SECONDS, self._follow)
         if self._opening is not None:
             self._open(self._opening)
+            if self._collector is not None:
+                self._collector.resume_after_paint(self)
         else:  # pushed with the job as a list shows it: read the rest, then show it at once
             runtime, job_id = self.ctx.runtime, self.view.id
             run_blocking(self, lambda: read_opening(runtime, job_id), group="job-open")
@@ -154,6 +160,8 @@ class JobDetailScreen(Screen[None]):
         callbacks until a publish finds them gone, so a quiet console kept every closed job
         screen (501 rows and a log each), and the collector's full passes grew with them."""
         self.ctx.events.unsubscribe(self)
+        if self._collector is not None:
+            self._collector.resume()
 
     def _open(self, opening: Opening) -> None:
         """Show the job, its server runs and its log's tail, all in the same paint."""
