@@ -10,10 +10,15 @@ of a process and the next ones). Paused, that pass comes once after the screen i
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import gc
 from typing import Any
 
 from textual.screen import Screen
+
+AT_MOST = 2.0
+"""Seconds the collector stays paused whatever happens to the screen."""
 
 
 class CollectorPause:
@@ -25,8 +30,14 @@ class CollectorPause:
             gc.disable()
 
     def resume_after_paint(self, screen: Screen[Any]) -> None:
-        """Resume once ``screen`` has been painted (call it when the screen is filled)."""
+        """Resume once ``screen`` has been painted (call it when the screen is filled), or
+        after :data:`AT_MOST` seconds if it is not painted by then (covered at once by a
+        modal, say): the collector is never left off for long."""
         screen.call_after_refresh(self.resume)
+        # A plain loop callback in an empty context: a Textual timer (or a task) made here
+        # would carry the screen in its context and keep a closed one alive until it fired.
+        loop = asyncio.get_running_loop()
+        loop.call_later(AT_MOST, self.resume, context=contextvars.Context())
 
     def resume(self) -> None:
         """Resume now; also called when the screen goes, painted or not. Idempotent."""

@@ -15,6 +15,7 @@ from otter_tui.runtime import Runtime
 from otter_tui.services.claims import ClaimService
 from otter_tui.services.jobs import JobView
 from screens.app import OtterApp
+from screens.collector import CollectorPause
 from screens.job_detail import JobDetailScreen
 from screens.job_log import FIRST_LINES
 from tests.screens_support import SIZE, deploy_runtime, rows, settle, until
@@ -104,3 +105,20 @@ async def test_closed_job_screens_are_let_go(runtime: Runtime) -> None:
         gc.collect()
         assert len([o for o in gc.get_objects() if isinstance(o, JobDetailScreen)]) <= 1
         assert gc.isenabled()  # the pause while each was built ended with its first paint
+
+
+def test_the_collector_pause_leaves_a_collector_paused_by_someone_else_paused() -> None:
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        pause = CollectorPause()
+        pause.resume()
+        assert not gc.isenabled()  # it was not ours to turn on
+    finally:
+        if was:
+            gc.enable()
+    pause = CollectorPause()
+    assert not gc.isenabled()
+    pause.resume()
+    pause.resume()
+    assert gc.isenabled() == was
