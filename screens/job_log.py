@@ -41,6 +41,8 @@ BATCH = 2000
 """Lines per read while following."""
 READ_EVERY = 0.25
 """Seconds between reads while new lines keep coming."""
+MEASURE_INLINE = 500
+"""Up to this many new lines are measured for the log's width on the UI thread (~1 us a line)."""
 MARKERS = {"warn": "! ", "warning": "! ", "error": "x "}
 SKIPPED = "... lines skipped to keep up; every line is stored: otter-tui jobs logs {job}"
 
@@ -76,6 +78,17 @@ def log_line(line: LogView, with_server: bool) -> str:
 class HistoryLog(Log):
     """A ``Log`` that also takes older lines above those it holds (the history read after the
     first paint), keeping the lines in view where they are, or following the end."""
+
+    # Log's is a thread worker (it returns the Worker): the override returns nothing.
+    def _update_size(self, updates: int, lines: list[str]) -> None:  # type: ignore[override]
+        """Measure a batch as small as a first read's on the spot: ``Log`` measures every batch
+        in a thread worker whose result lands after the first paint and lays the screen out
+        (and paints it) again, 30-40 ms for a job's screen. Larger batches stay in the thread."""
+        if len(lines) > MEASURE_INLINE:
+            super()._update_size(updates, lines)
+        elif lines:
+            width = max(cell_len(self._process_line(line)) for line in lines)
+            self._update_maximum_width(updates, width)
 
     def prepend_lines(self, lines: Sequence[str]) -> None:
         """Put ``lines`` above the first line; as many as fit under ``max_lines``, newest kept."""
@@ -134,15 +147,25 @@ class JobLogPane(Vertical):
         """The lines the widget holds now."""
         return list(self.log_widget.lines)
 
-    def show_run(self, run_id: int | None, title: str) -> None:
-        """Show the newest lines of one server run (None: the whole job) and follow it."""
+    def show_run(
+        self, run_id: int | None, title: str, tail: Sequence[LogView] | None = None
+    ) -> None:
+        """Show the newest lines of one server run (None: the whole job) and follow it.
+
+        ``tail``: its last :data:`FIRST_LINES` lines, already read (with the job, when the
+        job is opened), shown at once rather than after a read of their own, so that the
+        screen's first paint has them.
+        """
         if run_id == self.run_id and self.generation:
             return
         self.run_id, self.last_seq, self._older = run_id, 0, None
         self.generation += 1
         self.log_widget.clear()
         self.query_one("#log-title", Label).update(f"Log: {title}")
-        self._reads.request()
+        if tail is None:
+            self._reads.request()
+        else:
+            self._got(LogRead(self.generation, list(tail), first=True))
 
     def poke(self) -> None:
         """New lines may have been stored: read them at the next tick."""

@@ -29,7 +29,7 @@ from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
 from screens.job_actions import JobActions
-from screens.job_detail import JobDetailScreen
+from screens.job_detail import JobDetailScreen, Opening, read_opening
 from screens.job_format import counts_text, duration, mode_label, state_text, when
 from screens.messages import JobsChanged
 from screens.tables import Table, add_columns, cursor_key
@@ -158,7 +158,7 @@ class JobsScreen(Screen[None]):
     @on(Worker.StateChanged)
     def _worker_done(self, event: Worker.StateChanged) -> None:
         if not route_result(event, {"jobs-load": self._loaded}, self._load_failed):
-            handlers = {**self.actions.handlers, "jobs-open": self._show_job}
+            handlers = {**self.actions.handlers, "jobs-open": self._show_opening}
             route_result(event, handlers, self._failed)
 
     def _loaded(self, snapshot: JobsSnapshot) -> None:
@@ -247,11 +247,14 @@ class JobsScreen(Screen[None]):
 
     def open_job(self, job_id: int) -> None:
         """Open job ``job_id`` by number (the palette's "go to job 42"), listed or not."""
-        jobs = self.ctx.runtime.jobs
-        run_blocking(self, lambda: jobs.show(job_id), group="jobs-open")
+        runtime = self.ctx.runtime
+        run_blocking(self, lambda: read_opening(runtime, job_id), group="jobs-open")
 
     def _show_job(self, view: JobView) -> None:
         self.app.push_screen(JobDetailScreen(self.ctx, view))
+
+    def _show_opening(self, opening: Opening) -> None:
+        self.app.push_screen(JobDetailScreen(self.ctx, opening.view, opening))
 
     def action_new_job(self) -> None:
         self.actions.new_job()

@@ -3,14 +3,17 @@ what they show, so a selection survives a reload whatever the sort."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import zip_longest
 from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
+from textual.geometry import Region, Size
+from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import DuplicateKey, Row, RowKey
 
 
 class Table(DataTable[Any]):
@@ -21,12 +24,53 @@ class Table(DataTable[Any]):
     header's width (``curre`` for ``current``) until something else redrew the row.
     """
 
+    _painted_size = Size(0, 0)
+    """The size its lines were last rendered at (see :meth:`_on_resize`)."""
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._painted_size = self.size
+        return super().render_lines(crop)
+
+    def _on_resize(self, event: events.Resize) -> None:
+        """DataTable forgets every rendered row on a resize. A new screen's first layout paints
+        its tables before their Resize (to that same size) is handled, so each table was
+        rendered twice, the second time on the next repaint (30-40 ms for a job's 501 server
+        runs). Rows rendered at this size are still right (cells do not depend on the table's
+        size and its line cache is keyed by width): skip DataTable's handler then."""
+        if event.size == self._painted_size:
+            event.prevent_default()
+
     async def _on_idle(self, event: events.Idle) -> None:
         measuring = self._require_update_dimensions or bool(self._updated_cells)
         await super()._on_idle(event)
         if measuring:
             self._clear_caches()
             self.refresh()
+
+    def append_rows(self, rows: Sequence[tuple[str, Sequence[object]]]) -> None:
+        """Add one-line rows under these keys, as ``add_row`` would one at a time, but with
+        the cursor checked once for the lot: ``add_row`` sets the cursor reactive (validator
+        and all) for every row, a third of filling a job's 501 server runs."""
+        columns = self.ordered_columns
+        if any(len(cells) > len(columns) for _, cells in rows):
+            raise ValueError("More values provided than there are columns.")
+        was_empty = self.row_count == 0
+        for key, cells in rows:
+            row_key = RowKey(key)
+            if row_key in self._row_locations:
+                raise DuplicateKey(f"The row key {row_key!r} already exists.")
+            self._row_locations[row_key] = self.row_count
+            self._data[row_key] = {c.key: cell for c, cell in zip_longest(columns, cells)}
+            self.rows[row_key] = Row(row_key, 1)
+            self._new_rows.add(row_key)
+        if not rows:
+            return
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        if was_empty and self.columns and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()
+        self._update_count += 1
+        self.check_idle()
 
     def measure_now(self) -> None:
         """Measure the rows just added now rather than when idle, so that the next paint draws
@@ -50,16 +94,19 @@ class Table(DataTable[Any]):
         compute or a cell that is not one line of text are still measured by DataTable.
         """
         measured: list[RowKey] = []
+        columns = self.ordered_columns
         for row_key in new_rows:
-            row_index = self._row_locations.get(row_key)
-            row = self.rows.get(row_key)
-            if row_index is None or row is None:
+            row, cells = self.rows.get(row_key), self._data.get(row_key)
+            if row is None or cells is None:
                 continue
-            widths = [_text_width(cell) for cell in self._get_row_renderables(row_index).cells]
+            # The cells as added: DataTable's formatter hands a Text back as it is, and
+            # anything else is measured by DataTable (reading them through its renderables
+            # cache was most of this loop).
+            widths = [_text_width(cells.get(column.key)) for column in columns]
             if row.label is not None or row.auto_height or None in widths:
                 measured.append(row_key)
                 continue
-            for column, width in zip(self.ordered_columns, widths, strict=False):
+            for column, width in zip(columns, widths, strict=False):
                 column.content_width = max(column.content_width, width or 0)
         super()._update_dimensions(measured)  # and the virtual size, as DataTable sets it
 

@@ -40,3 +40,55 @@ async def test_without_measuring_now_the_idle_pass_still_widens_the_column() -> 
         await pilot.pause()
         await pilot.pause()
         assert LONG in "".join(s.text for s in table.render_line(1))
+
+
+class TwoTables(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Table(id="one-by-one")
+        yield Table(id="at-once")
+
+    def on_mount(self) -> None:
+        for table in self.query(Table):
+            table.add_columns(("name", "name"), ("state", "state"))
+
+
+async def test_rows_appended_at_once_are_the_rows_add_row_makes() -> None:
+    """``append_rows`` (a job's 501 server runs in one go) ends as ``add_row`` one at a time
+    does: same rows, keys, widths and cursor, and the first row highlighted."""
+    app = TwoTables()
+    async with app.run_test(size=(80, 20)) as pilot:
+        single, batch = app.query_one("#one-by-one", Table), app.query_one("#at-once", Table)
+        rows = [(str(n), [Text(f"srv{n:03d}"), Text(LONG if n == 7 else "ok")]) for n in range(30)]
+        for key, cells in rows:
+            single.add_row(*cells, key=key)
+        batch.append_rows(rows)
+        single.measure_now()
+        batch.measure_now()
+        await pilot.pause()
+        for table in (single, batch):
+            assert [str(table.get_row_at(r)[0]) for r in range(table.row_count)] == [
+                f"srv{n:03d}" for n in range(30)
+            ]
+            assert [key.value for key in table.rows] == [key for key, _ in rows]
+        assert [c.content_width for c in batch.ordered_columns] == [6, len(LONG)]
+        assert [c.content_width for c in single.ordered_columns] == [6, len(LONG)]
+        assert batch.cursor_row == single.cursor_row == 0
+        batch.append_rows([("30", [Text("srv030")])])
+        assert batch.row_count == 31 and batch.get_row("30")[1] is None
+
+
+async def test_a_table_is_drawn_again_at_its_new_width_when_the_terminal_shrinks() -> None:
+    """The first Resize (to the size it was painted at) keeps the rows drawn; a real resize
+    draws them at the new width."""
+    app = OneTable()
+    async with app.run_test(size=(80, 10)) as pilot:
+        table = app.query_one(Table)
+        table.add_row(Text(LONG), key="1")
+        table.measure_now()
+        await pilot.pause()
+        assert table.render_line(1).cell_length == 80
+        await pilot.resize_terminal(12, 10)
+        await pilot.pause()
+        await pilot.pause()
+        line = table.render_line(1)
+        assert line.cell_length == 12 and LONG[:10] in line.text
