@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -26,12 +27,23 @@ print(json.dumps({"code": code, "heavy": heavy}))
 """
 
 
-def test_version_imports_no_command_module() -> None:
+def probe(script: str, *args: str, env: dict[str, str] | None = None) -> tuple[str, Any]:
+    """Run ``script`` in a fresh interpreter (nothing imported yet): its output, and the JSON
+    its last line prints."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.splitlines()[-1])
+    return done.stdout, json.loads(done.stdout.splitlines()[-1])
+
+
+def test_version_imports_no_command_module() -> None:
+    _out, result = probe(PROBE)
     assert result == {"code": 0, "heavy": []}
 
 
@@ -97,16 +109,8 @@ def test_run_on_a_current_sqlite_database_imports_only_what_it_uses(tmp_path: Pa
     rt.inventory.add_server("here", "localhost", transport="local")
     admit_os_account(rt)
     rt.close()
-    done = subprocess.run(
-        [sys.executable, "-c", RUN_PROBE, str(tmp_path / "config.toml")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "[here] hello" in done.stdout
-    result = json.loads(done.stdout.splitlines()[-1])
+    out, result = probe(RUN_PROBE, str(tmp_path / "config.toml"))
+    assert "[here] hello" in out
     assert result == {"code": 0, "unwanted": [], "plans": ["lazy_plans"]}
 
 
@@ -158,16 +162,8 @@ def test_drift_check_imports_only_the_operation_kinds_its_plans_name(tmp_path: P
         "otter_tui.services.variables",
         "asyncssh",
     ]
-    done = subprocess.run(
-        [sys.executable, "-c", DRIFT_PROBE, str(tmp_path / "config.toml"), json.dumps(watched)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "here    current" in done.stdout
-    result = json.loads(done.stdout.splitlines()[-1])
+    out, result = probe(DRIFT_PROBE, str(tmp_path / "config.toml"), json.dumps(watched))
+    assert "here    current" in out
     assert result == {"code": 0, "loaded": ["otter_tui.plan.operations.files"]}
 
 
@@ -191,15 +187,7 @@ def test_command_import_pauses_the_collector_and_only_the_command_freezes(
     still frees its cycles); the installed command (``main``) then freezes what the import
     made, while a program calling :func:`otter_tui.cli.run` keeps its heap as it was."""
     config = write_config(tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-c", GC_PROBE, str(config), entry],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.splitlines()[-1])
+    _out, result = probe(GC_PROBE, str(config), entry)
     assert result == {"code": 0, "enabled": True, "frozen": frozen}
 
 
@@ -223,11 +211,7 @@ def test_store_import_builds_and_configures_mappers_from_evaluated_annotations()
     __future__ import annotations`` in a module that maps a class; forward references are
     quoted), and the mappers are configured by the import, inside the caller's collector pause,
     not by the first query. Together ~80 M instructions of a one-server ``otter-tui run``."""
-    done = subprocess.run(
-        [sys.executable, "-c", STORE_PROBE], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.splitlines()[-1])
+    _out, result = probe(STORE_PROBE)
     assert result["configured"] is True
     assert result["postponed"] == []
     assert "otter_tui.store.models" in result["modules"]
@@ -245,14 +229,7 @@ def test_config_show_on_the_default_database_imports_no_sqlalchemy(tmp_path: Pat
     """Reading config.toml parses a database URL only when one is set: ``config show`` on the
     default (empty) ``database.url`` costs ~280 M instructions instead of ~960 M."""
     config = write_config(tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-c", CONFIG_PROBE, str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={k: v for k, v in os.environ.items() if k != ENV_URL},
+    _out, result = probe(
+        CONFIG_PROBE, str(config), env={k: v for k, v in os.environ.items() if k != ENV_URL}
     )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.splitlines()[-1])
     assert result == {"code": 0, "sqlalchemy": False}
