@@ -162,7 +162,7 @@ def _workload_rows(
     )
     db_cpu = median([r["db_cpu"] for r in products])
     ctx.report.add(Row(label, str(n), "in-process CPU in DB thread", db_cpu, "s"))
-    per_server = [median([r["channels"] / n for r in runs]) for runs in (products, floors)]
+    per_server = [median([r["channels"] / n for r in each]) for each in (products, floors)]
     ctx.report.add(Row(label, str(n), "SSH channels/server", per_server[0], "", per_server[1]))
     rss = median([r["rss_mb"] for r in products])
     floor_rss = median([r["rss_mb"] for r in floors])
