@@ -128,9 +128,10 @@ class Inventory:
         return frozenset(wanted)
 
 
-RESOLVED_KEPT = 32
-"""Resolved specs kept per inventory snapshot; past this many the memo starts over (a few
-specs come back again and again; 32 of 10,000 servers each is still only a few MB)."""
+RESOLVED_KEPT = 8
+"""Resolved specs kept per inventory snapshot; past this many the memo starts over. A few specs
+come back again and again; a resolved spec of 10,000 servers holds about 2-3 MB, so the memo
+stays under ~25 MB on the largest fleets."""
 
 
 def resolve_targets(spec: TargetSpec, inventory: Inventory) -> list[Target]:
