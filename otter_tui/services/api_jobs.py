@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sqlalchemy.orm import Session
+
 from otter_tui.errors import PermissionDenied, UsageError
 from otter_tui.plan import sensitive_names
 from otter_tui.services.api_keys import ApiKeyService, ApiKeyView
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.jobs import DoorAudit, JobRequest, JobService, JobView
 from otter_tui.services.plans import PlanService
-from otter_tui.services.templates import Overrides, TemplateService, request_for
+from otter_tui.services.templates import Overrides, get_template, request_for, template_view
 from otter_tui.targeting import TargetSpec
 
 
@@ -36,11 +38,14 @@ class KeyedJobs:
             raise PermissionDenied(
                 f"template '{template}' is not open to API key '{self.key.name}'"
             )
-        view = TemplateService(self.ctx, self.plans).show(template)
-        self._refuse_sensitive(view.plan_key, variables)
-        self.keys.require_within(self.key, view.targets)
-        request = request_for(view, Overrides(variables=variables))
-        return self._jobs().create(request, door=self._door("api.trigger", template))
+
+        def request_in(s: Session) -> JobRequest:
+            view = template_view(get_template(s, template))
+            self._refuse_sensitive(view.plan_key, variables)
+            self.keys.require_within(self.key, view.targets)
+            return request_for(view, Overrides(variables=variables))
+
+        return self._jobs().create(request_in, door=self._door("api.trigger", template))
 
     def create(self, request: JobRequest) -> JobView:
         self._refuse_sensitive(request.plan, request.variables)

@@ -71,6 +71,14 @@ def grants_of(session: Session, actor: str) -> tuple[bool, list[Grant]]:
     return user.is_admin, [Grant(r.permission, r.scope_kind, r.scope_name) for r in rows]
 
 
+def require_held(known: tuple[bool, list[Grant]], actor: str, permission: str) -> None:
+    """Raise ``PermissionDenied`` unless ``known`` (an actor's :func:`grants_of`) is an admin's or
+    holds ``permission`` in some scope: :meth:`ServiceContext.require` on grants already read."""
+    admin, grants = known
+    if not admin and not any(g.permission == permission for g in grants):
+        raise PermissionDenied(f"user '{actor}' lacks permission '{permission}'")
+
+
 def require_on_targets(
     session: Session,
     actor: str,

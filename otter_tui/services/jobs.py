@@ -9,7 +9,7 @@ why a plan with sensitive variables can run now but not be scheduled.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from otter_tui.errors import ConflictError, UsageError
 from otter_tui.plan import sensitive_names, validate_variables
 from otter_tui.services.context import ServiceContext
-from otter_tui.services.grants import require_on_targets
+from otter_tui.services.grants import Grant, grants_of, require_held, require_on_targets
 from otter_tui.services.inventory_snapshot import load_inventory
 from otter_tui.services.job_batch import JobBatch
 from otter_tui.services.job_checks import check_simulation_of, editable, refuse_second_singleton
@@ -105,7 +105,7 @@ class JobService(JobReads):
 
     def create(
         self,
-        request: JobRequest,
+        request: JobRequest | Callable[[Session], JobRequest],
         *,
         secrets_out: dict[str, Any] | None = None,
         inventory: Inventory | None = None,
@@ -113,6 +113,9 @@ class JobService(JobReads):
         door: DoorAudit | None = None,
     ) -> JobView:
         """Validate and write the job. Sensitive values go to ``secrets_out``, never the store.
+
+        ``request``: or a function that reads it in the job's own transaction (a template's
+        job: the template is read where the job is written, one transaction, not two).
 
         ``door``: the audit event of the door the job came through (the API's), written in the
         job's own transaction: no job without it, and no second transaction per job.
@@ -122,8 +125,10 @@ class JobService(JobReads):
         ``batch``: the same, and also the permission check, plan records, plan classes and
         queues, read once per transaction (see :class:`JobBatch`; it brings its inventory).
         """
-        run_at = request.run_at or self.ctx.now()
         with self.ctx.db.transaction() as s:
+            if not isinstance(request, JobRequest):
+                request = request(s)
+            run_at = request.run_at or self.ctx.now()
             checked = self.check(s, request, run_at, inventory=inventory, batch=batch)
             job = Job(**self.job_values(checked, request, run_at))
             s.add(job)
@@ -152,13 +157,15 @@ class JobService(JobReads):
         """
         permission = "jobs.run" if request.simulation_of is None else "jobs.approve"
         if batch is None:
-            self.ctx.require(s, permission)
+            known = grants_of(s, self.ctx.actor)  # read once: the permission, then the targets
+            require_held(known, self.ctx.actor, permission)
             record = get_record(s, request.plan)
         else:
             batch.require(self.ctx, s, permission)
             record = batch.record(s, request.plan)
             inventory = batch.inventory
-        prepared = self._prepare(s, record, request, inventory, batch)
+            known = batch.grants(s, self.ctx.actor)
+        prepared = self._prepare(s, record, request, known, inventory, batch)
         deferred = run_at > self.ctx.now() or request.schedule_id is not None
         if prepared.secrets and deferred:
             raise UsageError(
@@ -183,6 +190,7 @@ class JobService(JobReads):
         s: Session,
         record: PlanRecord,
         request: JobRequest,
+        known: tuple[bool, list[Grant]],
         inventory: Inventory | None = None,
         batch: JobBatch | None = None,
     ) -> PreparedJob:
@@ -193,7 +201,6 @@ class JobService(JobReads):
         inventory = load_inventory(s) if inventory is None else inventory
         targets = resolve_targets(request.targets, inventory)
         permission = "jobs.run" if request.simulation_of is None else "jobs.approve"
-        known = None if batch is None else batch.grants(s, self.ctx.actor)
         require_on_targets(s, self.ctx.actor, permission, record.key, targets, inventory, known)
         if record.kind is PlanKind.CONFIGURATION and request.targets.empty:
             raise UsageError(f"configuration plan '{record.name}' needs targets")

@@ -33,6 +33,7 @@ from otter_tui.scheduling import (
     resolve_wall,
 )
 from otter_tui.services.context import ServiceContext, check_name
+from otter_tui.services.grants import grants_of
 from otter_tui.services.jobs import JobRequest, JobService
 from otter_tui.services.plans import PlanService, get_record
 from otter_tui.services.schedule_views import (
@@ -324,7 +325,8 @@ class ScheduleService:
             simulation=row.simulation,
             queue=row.queue_name,
         )
-        prepared = JobService(self.ctx, self.plans)._prepare(s, record, request)
+        known = grants_of(s, self.ctx.actor)
+        prepared = JobService(self.ctx, self.plans)._prepare(s, record, request, known)
         if prepared.secrets:
             raise UsageError(_sensitive_message(self.plans, record))
 
