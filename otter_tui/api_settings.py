@@ -39,6 +39,9 @@ class ApiSettings:
     stream_send_timeout_seconds: float = 10.0
     """A live log client that takes longer than this to accept a batch is dropped (it may
     reconnect with ``Last-Event-ID``); the server never buffers for it."""
+    workers: int = 2
+    """Threads that run requests' database work. Python runs one of them at a time, so more
+    only help while they wait on the database: on PostgreSQL over a network, not on SQLite."""
 
 
 @dataclass(frozen=True)

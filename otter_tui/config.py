@@ -98,6 +98,7 @@ POSITIVE = {
     "max_body_bytes",
     "key_failures_per_minute",
     "stream_send_timeout_seconds",
+    "workers",
 }
 NON_NEGATIVE = {
     "cancel_grace_seconds",

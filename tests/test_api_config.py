@@ -50,6 +50,8 @@ def test_a_bad_bind_is_refused_naming_it(text: str) -> None:
         ("max_body_bytes = 0", "'api.max_body_bytes' must be greater than 0"),
         ("trusted_proxy_headers = 1", "'api.trusted_proxy_headers' must be true or false"),
         ("colour = 1", "unknown key 'api.colour'"),
+        ("workers = 0", "'api.workers' must be greater than 0"),
+        ('workers = "two"', "'api.workers' must be an integer"),
     ],
 )
 def test_a_bad_api_table_is_refused_in_one_line(tmp_path: Path, body: str, message: str) -> None:

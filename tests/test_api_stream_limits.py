@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import insert
 
@@ -83,3 +84,28 @@ def test_a_client_that_stops_reading_is_dropped(rt: Runtime) -> None:
         teardown_logging(handler)
     assert received < LINES * WIDTH  # what was sent before the drop, then the end of the stream
     assert f"job={job.id}" in log.getvalue()
+
+
+def test_streams_do_not_hold_the_only_worker(tmp_path: Path) -> None:
+    """``api.workers = 1``: three clients follow a waiting job's log (each polls the store on
+    the one worker), and a script's requests are still answered, in turn, not refused or hung."""
+    runtime = api_runtime(tmp_path / "one", sections={"api": {"workers": 1}})
+    try:
+        token = ApiKeyService(runtime.ctx).add("one", "trigger")[1]
+        job = runtime.jobs.create(JobRequest(plan="api_plans.Greet", variables={"who": "x"}))
+        with serving(runtime) as url:
+            port = int(url.rsplit(":", 1)[1])
+            followers = [request(port, f"/v1/jobs/{job.id}/logs/stream", token) for _ in range(3)]
+            for sock in followers:
+                assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+            with httpx.Client(base_url=url, headers={"X-ApiKey": token}, timeout=GUARD) as http:
+                shown = [http.get(f"/v1/jobs/{job.id}") for _ in range(5)]
+                made = http.post(
+                    "/v1/jobs", json={"plan": "api_plans.Greet", "variables": {"who": "y"}}
+                )
+            for sock in followers:
+                sock.close()
+    finally:
+        runtime.close()
+    assert [answer.json()["state"] for answer in shown] == ["queued"] * 5
+    assert made.status_code == 201 and made.json()["id"] == job.id + 1

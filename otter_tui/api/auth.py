@@ -4,22 +4,30 @@ Keys are accepted as Otter accepts them: the ``X-ApiKey`` header (the safe way: 
 of access logs, browser history and proxies' URL logs), a ``key`` query or form field, or an
 ``API_Key`` JSON property. A client that sends ``api.key_failures_per_minute`` bad keys within a
 minute gets 429 until the minute is over, whatever it sends, so keys cannot be guessed quickly.
+
+A request's key is checked and its work done in one trip to a worker thread (:func:`acting`):
+a second trip per request cost more than the key check itself (~0.5 ms of thread hand-offs on
+the loop, a request of ~5 ms at 1,000 servers).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 
 from otter_tui.api.refusals import Refused
-from otter_tui.api.state import api_state, client_address
+from otter_tui.api.state import ApiState, api_state, client_address
 from otter_tui.errors import PermissionDenied
 from otter_tui.services.api_keys import ApiKeyView
 
 HEADER = "x-apikey"
+T = TypeVar("T")
+
+
+class BadKey(Exception):
+    """Raised on a worker for a token that is no live key; the loop counts and refuses it."""
 
 
 def check_rate(request: Request) -> None:
@@ -44,10 +52,11 @@ def token_of(request: Request, fields: Mapping[str, Any]) -> str:
     return token
 
 
-async def key_for(request: Request, token: str) -> ApiKeyView | None:
-    """The live API key ``token`` is, or None (the caller decides how to refuse)."""
+def authenticated(request: Request, state: ApiState, token: str) -> ApiKeyView | None:
+    """The live API key ``token`` is, or None; on a worker. Noted on the request, so a refusal
+    after this point is audited under the key's owner."""
     try:
-        key = await asyncio.to_thread(api_state(request).runtime.api_keys.authenticate, token)
+        key = state.runtime.api_keys.authenticate(token)
     except PermissionDenied:
         return None
     request.scope["otter.key"] = key
@@ -65,14 +74,35 @@ def require_scope(key: ApiKeyView, action: str) -> None:
         raise Refused(403, f"API key '{key.name}' has scope '{key.scope}': it may not {action}")
 
 
-async def caller(request: Request, action: str, fields: Mapping[str, Any]) -> ApiKeyView:
-    """The key of a request that may ``action`` (``view``, ``trigger``, ``remediate``)."""
+async def acting(
+    request: Request, action: str, fields: Mapping[str, Any], work: Callable[[ApiKeyView], T]
+) -> T:
+    """``work(key)`` for a request whose key may ``action`` (``view``, ``trigger``,
+    ``remediate``), key check and work in one trip to a worker: a bad key is 403 and counted,
+    a key without the scope 403, before ``work`` runs."""
     check_rate(request)
-    key = await key_for(request, token_of(request, fields))
-    if key is None:
-        raise bad_key(request)
-    require_scope(key, action)
-    return key
+    token = token_of(request, fields)
+    state = api_state(request)
+
+    def checked_then_work() -> T:
+        key = authenticated(request, state, token)
+        if key is None:
+            raise BadKey
+        require_scope(key, action)
+        return work(key)
+
+    try:
+        return await state.call(checked_then_work)
+    except BadKey:
+        raise bad_key(request) from None
 
 
-__all__ = ["bad_key", "caller", "check_rate", "key_for", "require_scope", "token_of"]
+__all__ = [
+    "BadKey",
+    "acting",
+    "authenticated",
+    "bad_key",
+    "check_rate",
+    "require_scope",
+    "token_of",
+]

@@ -9,7 +9,6 @@ they are the database's, whichever process serves them; the request figures are 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -135,7 +134,8 @@ async def healthz(request: Request) -> Json:
 
 
 async def readyz(request: Request) -> Json:
-    ready = await asyncio.to_thread(readiness, api_state(request).runtime.ctx)
+    state = api_state(request)
+    ready = await state.call(readiness, state.runtime.ctx)
     body: dict[str, Any] = {
         "database": "ok" if ready.database else "unreachable",
         "scheduler_leader": ready.scheduler_leader,
@@ -145,7 +145,7 @@ async def readyz(request: Request) -> Json:
 
 
 async def metrics(request: Request) -> Response:
-    text = await asyncio.to_thread(request.app.state.metrics.render)
+    text = await api_state(request).call(request.app.state.metrics.render)
     return Response(text, media_type=CONTENT_TYPE_LATEST)
 
 

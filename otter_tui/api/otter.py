@@ -12,19 +12,27 @@ as well as an API key, as Otter accepts both.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from otter_tui.api.auth import bad_key, caller, check_rate, key_for, require_scope, token_of
+from otter_tui.api.auth import (
+    BadKey,
+    acting,
+    authenticated,
+    bad_key,
+    check_rate,
+    require_scope,
+    token_of,
+)
 from otter_tui.api.bodies import body_fields, text_value, unique_query
 from otter_tui.api.refusals import Refused
 from otter_tui.api.state import ApiState, api_state
 from otter_tui.errors import NotFoundError, PermissionDenied
 from otter_tui.services.api_jobs import KeyedJobs
+from otter_tui.services.api_keys import ApiKeyView
 from otter_tui.services.jobs import JobView, LogView
 from otter_tui.targeting import TargetSpec
 
@@ -66,16 +74,25 @@ async def trigger(request: Request) -> PlainTextResponse:
         fields.pop(field, None)
     variables = {k: text_value(k, v) for k, v in fields.items()}
     state = api_state(request)
-    key = await key_for(request, token)
-    if key is None:
-        job = await asyncio.to_thread(_template_key, state, name, token, variables)
-        if job is None:
-            raise bad_key(request)
-    else:
-        require_scope(key, "trigger")
-        keyed = KeyedJobs(state.runtime.ctx, state.runtime.plans, key)
-        job = await asyncio.to_thread(keyed.trigger, name, variables)
+    try:
+        job = await state.call(_triggered, request, state, name, token, variables)
+    except BadKey:
+        raise bad_key(request) from None
     return text(str(job.id))
+
+
+def _triggered(
+    request: Request, state: ApiState, name: str, token: str, variables: dict[str, str]
+) -> JobView:
+    """The job an API key (or else the template's own trigger key) creates; on a worker."""
+    key = authenticated(request, state, token)
+    if key is None:
+        job = _template_key(state, name, token, variables)
+        if job is None:
+            raise BadKey
+        return job
+    require_scope(key, "trigger")
+    return KeyedJobs(state.runtime.ctx, state.runtime.plans, key).trigger(name, variables)
 
 
 def _template_key(
@@ -99,15 +116,15 @@ def _template_key(
 
 async def status(request: Request) -> PlainTextResponse:
     fields = unique_query(request)
-    await caller(request, "view", fields)
-    job = await asyncio.to_thread(api_state(request).runtime.jobs.show, job_token(fields))
+    jobs = api_state(request).runtime.jobs
+    job = await acting(request, "view", fields, lambda _: jobs.show(job_token(fields)))
     return text(otter_status(job.state))
 
 
 async def logs(request: Request) -> PlainTextResponse:
     fields = unique_query(request)
-    await caller(request, "view", fields)
-    lines = await asyncio.to_thread(whole_log, api_state(request), job_token(fields))
+    state = api_state(request)
+    lines = await acting(request, "view", fields, lambda _: whole_log(state, job_token(fields)))
     return PlainTextResponse("".join(otter_log_line(x) + "\n" for x in lines))
 
 
@@ -129,9 +146,20 @@ def job_token(fields: dict[str, str]) -> int:
 
 
 async def remediate(request: Request) -> PlainTextResponse:
-    kind, name = request.path_params["kind"], request.path_params["name"]
     fields = unique_query(request)
-    key = await caller(request, "remediate", fields)
+    state = api_state(request)
+    path = request.path_params
+    job = await acting(
+        request, "remediate", fields, lambda key: _remediated(state, key, path, fields)
+    )
+    return text(str(job.id))
+
+
+def _remediated(
+    state: ApiState, key: ApiKeyView, path: dict[str, Any], fields: dict[str, str]
+) -> JobView:
+    """The remediation job of the path's target (on a worker, after the key was checked)."""
+    kind, name = path["kind"], path["name"]
     if not flag(fields, "start", True):
         raise Refused(400, "start=false is not supported: a remediation job starts when claimed")
     targets = {
@@ -141,12 +169,9 @@ async def remediate(request: Request) -> PlainTextResponse:
     }.get(kind)
     if targets is None:
         raise Refused(404, f"unknown target kind '{kind}' (use server, role or environment)")
-    state = api_state(request)
     keyed = KeyedJobs(state.runtime.ctx, state.runtime.plans, key)
     simulate = flag(fields, "simulate", False)
-    label = fields.get("job", "")
-    job = await asyncio.to_thread(keyed.remediate, targets, simulation=simulate, label=label)
-    return text(str(job.id))
+    return keyed.remediate(targets, simulation=simulate, label=fields.get("job", ""))
 
 
 def flag(fields: dict[str, str], name: str, default: bool) -> bool:

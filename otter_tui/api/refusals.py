@@ -8,7 +8,6 @@ traceback and the client gets ``internal error`` and nothing more.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from starlette.requests import Request
@@ -87,7 +86,7 @@ async def audit_refusal(request: Request, status: int, message: str) -> None:
     path, method = request.url.path, request.method
     emit("api.refused", logging.WARNING, path=path, status=status, reason=message, key=name)
     detail = {"status": status, "reason": message, "method": method, "client": client, "key": name}
-    await asyncio.to_thread(state.audit, actor, "api.refused", path, detail)
+    await state.call(state.audit, actor, "api.refused", path, detail)
 
 
 __all__ = ["Refused", "on_otter_error", "on_refused", "on_unexpected"]

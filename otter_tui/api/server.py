@@ -91,6 +91,7 @@ class ApiServer:
         self.app.state.api.closing.set()
         self._server.should_exit = True
         await self._task
+        self.app.state.api.workers.shutdown()  # idle by now: uvicorn waited for every request
         emit("api.stopped", bind=f"{self.bind.host}:{self.port}")
         for handler in self._log_handlers:
             logging.getLogger("uvicorn").removeHandler(handler)

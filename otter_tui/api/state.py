@@ -1,4 +1,4 @@
-"""What every handler shares: the runtime, the bad-key limiter, the closing flag and metrics.
+"""What every handler shares: the runtime, the bad-key limiter, the closing flag, the workers.
 
 Built once per app by :func:`otter_tui.api.app.build_app` and kept on ``app.state.api``.
 """
@@ -6,10 +6,14 @@ Built once per app by :func:`otter_tui.api.app.build_app` and kept on ``app.stat
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import time
 from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from starlette.requests import HTTPConnection
 
@@ -18,6 +22,8 @@ from otter_tui.runtime import Runtime
 from otter_tui.services.context import ServiceContext
 
 WINDOW_SECONDS = 60.0
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class FailureLimiter:
@@ -67,6 +73,23 @@ class ApiState:
     limiter: FailureLimiter
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the server stops: live log streams end so the shutdown is not held open."""
+    workers: ThreadPoolExecutor = field(init=False, repr=False)
+    """Where handlers run the services (which block on the database), ``api.workers`` threads.
+
+    Not the loop's default executor (``asyncio.to_thread``, 6 threads on 2 cores): the work is
+    Python under one GIL, so more threads add no throughput, only GIL hand-offs and SQLite
+    write-lock waits (each a sleep of 1 ms or more in SQLite's busy handler) between them. In a
+    daemon the API keeps to its own threads, whatever else uses the default executor."""
+
+    def __post_init__(self) -> None:
+        self.workers = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="otter-api")
+
+    async def call(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(*args, **kwargs)`` on a worker, with the caller's context variables (as
+        ``asyncio.to_thread`` does); the loop goes on meanwhile."""
+        loop = asyncio.get_running_loop()
+        run = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        return await loop.run_in_executor(self.workers, run)
 
     @property
     def settings(self) -> ApiSettings:

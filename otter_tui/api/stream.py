@@ -23,7 +23,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from otter_tui.api.auth import caller
+from otter_tui.api.auth import acting
 from otter_tui.api.bodies import job_id, known_query
 from otter_tui.api.refusals import Refused
 from otter_tui.api.state import ApiState, api_state
@@ -105,7 +105,7 @@ class LogStream:
         """Send pages until the job ends; False when the client was dropped or went away."""
         finished: JobState | None = None
         while not self.gone.is_set() and not self.state.closing.is_set():
-            page = await asyncio.to_thread(
+            page = await self.state.call(
                 log_page, self.state, self.job, self.after, self.server, PAGE
             )
             self.after = page.after
@@ -117,7 +117,7 @@ class LogStream:
             if finished is not None:
                 end = json.dumps({"state": finished.value, "after": self.after})
                 return await self._send(send, f"event: end\ndata: {end}\n\n".encode())
-            state = await asyncio.to_thread(job_state, self.state.runtime.ctx, self.job)
+            state = await self.state.call(job_state, self.state.runtime.ctx, self.job)
             if state.finished:
                 finished = state  # one more page: lines stored before the state was
             elif time.monotonic() - self.sent_at > HEARTBEAT_SECONDS:
@@ -151,12 +151,17 @@ class LogStream:
                 return
 
 
+def _known_job(state: ApiState, request: Request) -> int:
+    """The path's job id, once the job is known to exist (404 otherwise)."""
+    job = job_id(request)
+    job_state(state.runtime.ctx, job)
+    return job
+
+
 async def stream_logs(request: Request) -> LogStream:
     fields = known_query(request, ("after", "server"))
-    await caller(request, "view", fields)
-    job = job_id(request)
     state = api_state(request)
-    await asyncio.to_thread(job_state, state.runtime.ctx, job)
+    job = await acting(request, "view", fields, lambda _: _known_job(state, request))
     resume = request.headers.get("last-event-id") or fields.get("after") or "0"
     if not resume.isdigit():
         raise Refused(400, f"Last-Event-ID must be a log seq, got {resume!r}")

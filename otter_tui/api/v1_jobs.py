@@ -6,21 +6,21 @@ Creating and cancelling act as the key's owner, through the same services as the
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.routing import Route
 
-from otter_tui.api.auth import caller
+from otter_tui.api.auth import acting
 from otter_tui.api.bodies import job_id, json_fields, known_query, number, text_value, unique_query
 from otter_tui.api.refusals import Refused
 from otter_tui.api.render import Json
 from otter_tui.api.state import ApiState, api_state
-from otter_tui.api.stream import log_page, stream_logs
+from otter_tui.api.stream import LogPage, log_page, stream_logs
 from otter_tui.services.api_jobs import KeyedJobs
 from otter_tui.services.api_keys import ApiKeyView
+from otter_tui.services.context import ServiceContext
 from otter_tui.services.job_queries import JobFilter, find_jobs
 from otter_tui.services.jobs import JobRequest, JobService, JobView
 from otter_tui.targeting import TargetSpec
@@ -33,7 +33,11 @@ PAGE = 1000
 
 async def list_jobs(request: Request) -> Json:
     fields = known_query(request, LIST_FIELDS)
-    await caller(request, "view", fields)
+    ctx = api_state(request).runtime.ctx
+    return Json({"jobs": await acting(request, "view", fields, lambda _: _found(ctx, fields))})
+
+
+def _found(ctx: ServiceContext, fields: dict[str, str]) -> list[JobView]:
     where = JobFilter(
         states=tuple(x for x in fields.get("state", "").split(",") if x),
         plan=fields.get("plan", ""),
@@ -41,15 +45,13 @@ async def list_jobs(request: Request) -> Json:
         before=number(fields, "before", None),
         limit=number(fields, "limit", 100) or 0,
     )
-    ctx = api_state(request).runtime.ctx
-    return Json({"jobs": await asyncio.to_thread(find_jobs, ctx, where)})
+    return find_jobs(ctx, where)
 
 
 async def create_job(request: Request) -> Json:
     body = await json_fields(request, CREATE_FIELDS)
-    key = await caller(request, "trigger", body)
     state = api_state(request)
-    job = await asyncio.to_thread(_create, state, key, body)
+    job = await acting(request, "trigger", body, lambda key: _create(state, key, body))
     return Json(job, status_code=201)
 
 
@@ -125,28 +127,33 @@ def _time(raw: Any) -> datetime | None:
 
 
 async def show_job(request: Request) -> Json:
-    await caller(request, "view", known_query(request, ()))
     jobs = api_state(request).runtime.jobs
-    return Json(await asyncio.to_thread(jobs.show, job_id(request)))
+    fields = known_query(request, ())
+    return Json(await acting(request, "view", fields, lambda _: jobs.show(job_id(request))))
 
 
 async def cancel_job(request: Request) -> Json:
     body = await json_fields(request, ())
-    key = await caller(request, "trigger", {**unique_query(request), **body})
     state = api_state(request)
-    jobs = JobService(state.ctx_for(key.owner), state.runtime.plans)
-    return Json(await asyncio.to_thread(jobs.cancel, job_id(request)))
+
+    def cancel(key: ApiKeyView) -> JobView:
+        jobs = JobService(state.ctx_for(key.owner), state.runtime.plans)
+        return jobs.cancel(job_id(request))
+
+    return Json(await acting(request, "trigger", {**unique_query(request), **body}, cancel))
 
 
 async def job_logs(request: Request) -> Json:
     fields = known_query(request, ("after", "server", "limit"))
-    await caller(request, "view", fields)
-    limit = number(fields, "limit", PAGE) or PAGE
-    after = number(fields, "after", 0) or 0
     state = api_state(request)
-    page = await asyncio.to_thread(
-        log_page, state, job_id(request), after, fields.get("server", ""), min(limit, PAGE)
-    )
+
+    def read(_: ApiKeyView) -> LogPage:
+        limit = number(fields, "limit", PAGE) or PAGE
+        after = number(fields, "after", 0) or 0
+        job = job_id(request)
+        return log_page(state, job, after, fields.get("server", ""), min(limit, PAGE))
+
+    page = await acting(request, "view", fields, read)
     return Json({"lines": page.lines, "after": page.after, "more": page.more})
 
 

@@ -7,48 +7,53 @@ cannot decide on their own job.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from starlette.requests import Request
 from starlette.routing import Route
 
-from otter_tui.api.auth import caller
+from otter_tui.api.auth import acting
 from otter_tui.api.bodies import json_fields, unique_query
 from otter_tui.api.refusals import Refused
 from otter_tui.api.render import Json
 from otter_tui.api.state import ApiState, api_state
+from otter_tui.services.api_keys import ApiKeyView
 from otter_tui.services.approvals import ApprovalService
 from otter_tui.services.drift import DriftService
+from otter_tui.services.jobs import JobView
 from otter_tui.services.schedules import ScheduleService
 
 NEXT_FIRINGS = 3
 
 
 async def list_approvals(request: Request) -> Json:
-    await caller(request, "view", unique_query(request))
-    state = api_state(request)
-    return Json({"jobs": await asyncio.to_thread(state.runtime.approvals.pending)})
+    approvals = api_state(request).runtime.approvals
+    fields = unique_query(request)
+    return Json({"jobs": await acting(request, "view", fields, lambda _: approvals.pending())})
 
 
 async def decide(request: Request) -> Json:
     body = await json_fields(request, ("comment",))
-    key = await caller(request, "trigger", {**unique_query(request), **body})
-    comment = body.get("comment", "")
-    if not isinstance(comment, str):
-        raise Refused(400, "'comment' must be a string")
-    raw, verb = request.path_params["job_id"], request.path_params["decision"]
-    if not raw.isdigit() or verb not in ("approve", "deny"):
-        raise Refused(404, f"no such decision: {verb} on job {raw}")
     state = api_state(request)
-    approvals = ApprovalService(state.ctx_for(key.owner), state.runtime.plans)
-    act = approvals.approve if verb == "approve" else approvals.deny
-    return Json(await asyncio.to_thread(act, int(raw), comment))
+
+    def act(key: ApiKeyView) -> JobView:
+        comment = body.get("comment", "")
+        if not isinstance(comment, str):
+            raise Refused(400, "'comment' must be a string")
+        raw, verb = request.path_params["job_id"], request.path_params["decision"]
+        if not raw.isdigit() or verb not in ("approve", "deny"):
+            raise Refused(404, f"no such decision: {verb} on job {raw}")
+        approvals = ApprovalService(state.ctx_for(key.owner), state.runtime.plans)
+        decided = approvals.approve if verb == "approve" else approvals.deny
+        return decided(int(raw), comment)
+
+    return Json(await acting(request, "trigger", {**unique_query(request), **body}, act))
 
 
 async def list_schedules(request: Request) -> Json:
-    await caller(request, "view", unique_query(request))
-    return Json({"schedules": await asyncio.to_thread(_schedules, api_state(request))})
+    state = api_state(request)
+    found = await acting(request, "view", unique_query(request), lambda _: _schedules(state))
+    return Json({"schedules": found})
 
 
 def _schedules(state: ApiState) -> list[dict[str, Any]]:
@@ -64,18 +69,19 @@ def _schedules(state: ApiState) -> list[dict[str, Any]]:
 
 
 async def drift(request: Request) -> Json:
-    await caller(request, "view", unique_query(request))
     service = DriftService(api_state(request).runtime.ctx)
-    servers = await asyncio.to_thread(service.servers)
-    groups = await asyncio.to_thread(service.groups)
+    fields = unique_query(request)
+    servers, groups = await acting(
+        request, "view", fields, lambda _: (service.servers(), service.groups())
+    )
     return Json({"servers": servers, **groups})
 
 
 async def drift_of_server(request: Request) -> Json:
-    await caller(request, "view", unique_query(request))
     service = DriftService(api_state(request).runtime.ctx)
-    items = await asyncio.to_thread(service.items, request.path_params["server"])
-    return Json({"server": request.path_params["server"], "items": items})
+    server = request.path_params["server"]
+    items = await acting(request, "view", unique_query(request), lambda _: service.items(server))
+    return Json({"server": server, "items": items})
 
 
 ROUTES = [
