@@ -39,7 +39,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 POLL_SECONDS = 0.1
 """How often an idle stream looks for new lines in the store (the lag it adds, at most)."""
-PAGE = 1000
+PAGE = 5000
 HEARTBEAT_SECONDS = 15.0
 """An idle stream sends a comment this often, so proxies keep it open and a gone client shows."""
 HEADERS = [
@@ -84,6 +84,25 @@ def log_page(state: ApiState, job: int, after: int, server: str, limit: int) -> 
             return LogPage(found, after, False)
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """One trip of a stream to a worker: a page, its events, and the job's state after it."""
+
+    page: LogPage
+    body: bytes
+    """The page's lines as SSE events, built on the worker rather than on the event loop,
+    which a daemon shares with the SSH sessions producing the lines."""
+    state: JobState | None
+    """Read after the page when it was not full (None when it was): a finished state means
+    every line is stored, so one more page ends the stream."""
+
+
+def next_chunk(state: ApiState, job: int, after: int, server: str) -> Chunk:
+    page = log_page(state, job, after, server, PAGE)
+    body = b"".join(event(x) for x in page.lines)
+    return Chunk(page, body, None if page.more else job_state(state.runtime.ctx, job))
+
+
 class LogStream:
     """The ASGI response of one stream: pages from the store, sent with a timeout."""
 
@@ -105,21 +124,17 @@ class LogStream:
         """Send pages until the job ends; False when the client was dropped or went away."""
         finished: JobState | None = None
         while not self.gone.is_set() and not self.state.closing.is_set():
-            page = await self.state.call(
-                log_page, self.state, self.job, self.after, self.server, PAGE
-            )
-            self.after = page.after
-            body = b"".join(event(x) for x in page.lines)
-            if body and not await self._send(send, body):
+            chunk = await self.state.call(next_chunk, self.state, self.job, self.after, self.server)
+            self.after = chunk.page.after
+            if chunk.body and not await self._send(send, chunk.body):
                 return False
-            if page.more:
+            if chunk.page.more:
                 continue
             if finished is not None:
                 end = json.dumps({"state": finished.value, "after": self.after})
                 return await self._send(send, f"event: end\ndata: {end}\n\n".encode())
-            state = await self.state.call(job_state, self.state.runtime.ctx, self.job)
-            if state.finished:
-                finished = state  # one more page: lines stored before the state was
+            if chunk.state is not None and chunk.state.finished:
+                finished = chunk.state  # one more page: lines stored before the state was
             elif time.monotonic() - self.sent_at > HEARTBEAT_SECONDS:
                 if not await self._send(send, b": keep-alive\n\n"):
                     return False
