@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 import tomli_w
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from bench.fleet import PLAN_KEYS, BenchFleet
 from bench.report import Row
@@ -36,7 +36,7 @@ from otter_tui.runtime import open_runtime
 from otter_tui.services.api_jobs import KeyedJobs
 from otter_tui.services.api_keys import ApiKeyService
 from otter_tui.services.templates import TemplateFields
-from otter_tui.store.models import Job, JobState
+from otter_tui.store.models import Job, JobState, LogEntry
 from otter_tui.targeting import TargetSpec
 
 STARTED = re.compile(r"event=api\.started bind=(\S+)")
@@ -222,13 +222,36 @@ def _sse_rows(ctx: Any, config: Path, token: str, n: int, seconds: int) -> None:
             note="" if state == "succeeded" else f"job {state}",
         )
     )
-    ctx.report.add(Row("API", size, "SSE lines delivered", len(lags), "", float(len(floor))))
+    stored = _stored_lines(config, job)
+    ctx.report.add(
+        Row(
+            "API",
+            size,
+            "SSE lines delivered (floor: stored)",
+            len(lags),
+            "",
+            float(stored),
+            "every line",
+            len(lags) == stored,
+            note=f"store poller read {len(floor):,}",
+        )
+    )
     ctx.report.footnotes.append(
         f"API SSE: `otter-tui daemon --api` runs the streaming plan on {n} servers ({rate} "
         f"lines/s each for {seconds} s); one client follows /v1/jobs/ID/logs/stream. Lag: the "
         "line's arrival stamp in the engine to the client parsing its event. Floor: a reader "
         f"polling the store every {POLL * 1000:.0f} ms in the bench process, same job."
     )
+
+
+def _stored_lines(config: Path, job: int) -> int:
+    """The job's lines in the store once it has ended: what a follower must have been sent."""
+    runtime = open_runtime(config, seed=False, sync_plans=False)
+    try:
+        with runtime.db.session() as s:
+            return int(s.scalar(select(func.count()).where(LogEntry.job_id == job)) or 0)
+    finally:
+        runtime.close()
 
 
 def _follow(http: httpx.Client, job: int) -> tuple[list[float], str]:
