@@ -6,8 +6,8 @@ of access logs, browser history and proxies' URL logs), a ``key`` query or form 
 minute gets 429 until the minute is over, whatever it sends, so keys cannot be guessed quickly.
 
 A request's key is checked and its work done in one trip to a worker thread (:func:`acting`):
-a second trip per request cost more than the key check itself (~0.5 ms of thread hand-offs on
-the loop, a request of ~5 ms at 1,000 servers).
+two trips per request were twice the thread hand-offs, and the API under load spent 11% of its
+CPU switching threads (docs/bench-findings.md, "API threads and the SSE stream").
 """
 
 from __future__ import annotations
