@@ -121,6 +121,21 @@ def test_a_key_bound_to_dev_reaches_dev_servers_only(rt: Runtime) -> None:
         rt.api_keys.require_within(view, TargetSpec())
 
 
+def test_a_key_bound_to_dev_triggers_a_template_on_dev_only(rt: Runtime) -> None:
+    """The template is read in the job's transaction, and the key's limit checked there: a
+    refused trigger writes no job."""
+    view, _ = rt.api_keys.add("dev-only", "trigger", environments=("dev",))
+    keyed = KeyedJobs(rt.ctx, rt.plans, view)
+    rt.templates.add("on-prod", TemplateFields(plan="api_plans.Greet", targets=PROD1))
+    dev = TargetSpec(environments=("dev",))
+    rt.templates.add("on-dev", TemplateFields(plan="api_plans.Greet", targets=dev))
+    with pytest.raises(PermissionDenied, match="may not reach server 'prod1'"):
+        keyed.trigger("on-prod", {"who": "x"})
+    assert rt.jobs.recent() == []
+    job = keyed.trigger("on-dev", {"who": "x"})
+    assert [j.id for j in rt.jobs.recent()] == [job.id]
+
+
 def test_adding_and_revoking_are_audited(rt: Runtime) -> None:
     rt.api_keys.add("ci", "view")
     rt.api_keys.revoke("ci")

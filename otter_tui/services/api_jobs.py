@@ -42,7 +42,7 @@ class KeyedJobs:
         def request_in(s: Session) -> JobRequest:
             view = template_view(get_template(s, template))
             self._refuse_sensitive(view.plan_key, variables)
-            self.keys.require_within(self.key, view.targets)
+            self.keys.require_within(self.key, view.targets, s)
             return request_for(view, Overrides(variables=variables))
 
         return self._jobs().create(request_in, door=self._door("api.trigger", template))

@@ -135,12 +135,20 @@ class ApiKeyService:
                 s.execute(update(ApiKey).where(ApiKey.id == view.id).values(last_used_at=now))
         return view
 
-    def require_within(self, key: ApiKeyView, targets: TargetSpec) -> None:
-        """Refuse targets outside the key's environments (a job with no server is outside)."""
+    def require_within(
+        self, key: ApiKeyView, targets: TargetSpec, session: Session | None = None
+    ) -> None:
+        """Refuse targets outside the key's environments (a job with no server is outside).
+
+        ``session``: read the inventory there (the job's own transaction) rather than in a
+        session of its own."""
         if not key.environments:
             return
-        with self.ctx.db.session() as s:
-            inventory = load_inventory(s)
+        if session is None:
+            with self.ctx.db.session() as s:
+                inventory = load_inventory(s)
+        else:
+            inventory = load_inventory(session)
         allowed = inventory.environment_closure(key.environments)
         by_name = {x.name: x for x in inventory.servers}
         for target in resolve_targets(targets, inventory):
