@@ -112,10 +112,15 @@ async def test_the_header_and_the_runner_follow_a_daemon_coming_and_going(
         assert header() == "scheduler: this console"
 
         daemon_starts(runtime)
-        job = deploy(runtime)
         await renewal_passes()
         assert header() == f"scheduler: daemon {DAEMON}"
         assert not scheduler.is_leader
+        runner.notify()
+        await until(pilot, lambda: runner.daemon == DAEMON, GUARD)
+        # Queued only now: a poll that looked for a daemon just before it started may still
+        # claim (harmless: a claim is atomic), which is not what this test is about.
+        job = deploy(runtime)
+        runner.claims.daemons.clear()  # refilled by the next poll, which must not claim it
         runner.notify()
         await until(pilot, lambda: runner.daemon == DAEMON, GUARD)
         assert runtime.jobs.show(job.id).state == "queued"  # the daemon's to run
