@@ -20,8 +20,8 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from otter_tui.engine.log_store import MARKS
 from otter_tui.store.db import Database
+from otter_tui.store.log_counts import MARKS
 from otter_tui.store.models import RunState, ServerRun
 
 CHUNK = 500

@@ -2,8 +2,8 @@
 
 A worker claims a slice (:meth:`otter_tui.services.slices.SliceService.claim_next`) and runs it
 here with the same engine code as a whole job's runs: time limits, per-server exclusive locks,
-log batching, run states. The slice's lines go to the job's log from the slice's own ``seq``
-base (a part of its own for the log writer, so one process may run several slices of a job).
+log batching, run states. The slice's lines go to the job's log as a part of their own for the
+log writer (so one process may run several slices of a job).
 A cancel of the job reaches the slice through :meth:`Engine.cancel`; one asked before the slice
 started ends each of its runs ``cancelled`` without connecting. When its runs and lines are
 stored the slice ends; the process ending the last slice ends the job and publishes its state.
@@ -20,7 +20,7 @@ from otter_tui.engine.logs import JobLog
 from otter_tui.engine.runner import ActiveJob, Engine
 from otter_tui.engine.targets import JobPlan, prepare_slice, variable_sources
 from otter_tui.events import JobStateChanged
-from otter_tui.services.slices import ClaimedSlice, JobEnd, SliceService, fail_runs, seq_base
+from otter_tui.services.slices import ClaimedSlice, JobEnd, SliceService, fail_runs
 from otter_tui.store.db import Database
 from otter_tui.store.models import Job
 
@@ -77,7 +77,6 @@ def _slice_log(engine: Engine, plan: JobPlan, number: int) -> JobLog:
         batch_ms=settings.log_batch_ms,
         batch_lines=settings.log_batch_lines,
         pressure=engine.writer.pressure,
-        start_seq=seq_base(number, plan.slices),
         part=number,
     )
 

@@ -12,9 +12,11 @@ A slice whose lease ran out belonged to a dead worker: any live worker marks its
 live worker of its queue; once none is left, its own lease runs out and it is ended as any
 orphaned job is (:func:`otter_tui.services.orphans.end_unfinished`, which ends its slices too).
 
-Log lines: each slice numbers its lines from its own base (:func:`seq_base`), so lines written by
-several processes at once never share a ``seq``; each server's lines are in order, slice after
-slice; the final line comes last.
+Log lines: a slice is a part of its job's log of its own in the process that runs it (so one
+process may run several slices of a job). A stored line's ``seq`` is its place in the job's
+log in the order lines were stored, whichever process stored them
+(:mod:`otter_tui.store.log_counts`), so a follower never skips a slice's line. Each server's
+lines are in order; the final line, written when the last slice ends, comes last.
 """
 
 from __future__ import annotations
@@ -30,13 +32,10 @@ from sqlalchemy.orm import Session
 from otter_tui.services.context import ServiceContext
 from otter_tui.services.outcomes import format_summary, job_state, summarize
 from otter_tui.store.db import Database
+from otter_tui.store.log_counts import reserve
 from otter_tui.store.models import Job, JobSlice, JobState, LogEntry, RunState, ServerRun
 from otter_tui.store.states import SliceState
 
-SEQ_SPACE = 2_000_000_000
-"""Log ``seq`` numbers shared out among a job's slices (a 32-bit column holds up to 2^31 - 1)."""
-FINAL_SEQ = SEQ_SPACE + 1
-"""The seq of a sliced job's last line, written by the process that ends the job."""
 ENDED = (SliceState.DONE, SliceState.INTERRUPTED)
 UNFINISHED_RUNS = (RunState.PENDING, RunState.RUNNING)
 
@@ -54,11 +53,6 @@ class JobEnd:
 
     job_id: int
     state: JobState
-
-
-def seq_base(number: int, count: int) -> int:
-    """Where slice ``number`` (of ``count``) starts numbering its log lines."""
-    return number * (SEQ_SPACE // (count + 1))
 
 
 def split(s: Session, job: Job, rows: list[dict[str, Any]], size: int) -> int:
@@ -226,8 +220,8 @@ def _end_job(s: Session, job: Job, now: datetime, reason: str) -> JobState:
         job.error = why[0] if why else reason or "a worker stopped before its slice finished"
     level = "info" if state in (JobState.SUCCEEDED, JobState.WARNING) else "error"
     line = f"job {state.value}: {format_summary(summary)} in {job.slices} slices"
+    seq = reserve(s.connection(), {job.id: 1})[job.id]  # after every line its slices stored
     s.execute(
-        insert(LogEntry),
-        [{"job_id": job.id, "seq": FINAL_SEQ, "at": now, "level": level, "text": line}],
+        insert(LogEntry), [{"job_id": job.id, "seq": seq, "at": now, "level": level, "text": line}]
     )
     return state

@@ -301,7 +301,8 @@ class ServerRun(Base):
 
 
 class LogEntry(Base):
-    """One log line. ``seq`` orders the lines of a job; the writer stores them in batches."""
+    """One log line. ``seq`` is its place in the job's log, in the order lines were stored
+    (1, 2, 3... with no gap; see :class:`LogCount`); the writer stores them in batches."""
 
     __tablename__ = "log_entries"
     __table_args__ = (
@@ -318,6 +319,18 @@ class LogEntry(Base):
     level: Mapped[str] = mapped_column(String(8), default="info")
     stream: Mapped[str] = mapped_column(String(8), default="")
     text: Mapped[str] = mapped_column(Text)
+
+
+class LogCount(Base):
+    """How many lines a job's log holds; a stored batch takes the next ``seq`` numbers from
+    here in its own transaction, so ``seq`` is the order lines were stored
+    (:mod:`otter_tui.store.log_counts`)."""
+
+    __tablename__ = "log_counts"
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    lines: Mapped[int] = mapped_column(Integer)
 
 
 class DriftItem(Base):
