@@ -8,8 +8,8 @@ stored value is exactly what the ORM would have written, and a batch is one driv
 ``executemany`` of tuples, built on the database thread, not the loop.
 
 The ``seq`` stored is the line's place in its job's log, taken in the same transaction
-(:mod:`otter_tui.store.log_counts`); the number a process gave the line in memory (per slice,
-from the slice's own base) only tracks what is stored (``LogWriter.wait_stored``).
+(:mod:`otter_tui.store.log_counts`); the number a process gave the line in memory (per job,
+or per slice of a job) only tracks what is stored (``LogWriter.wait_stored``).
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ class LogInsert:
             if at is not last:
                 last, stamp = at, convert(at)
             if job_id != current:  # a batch holds runs of one job's lines: switch seldom
-                place[current], current = seq, job_id
-                seq = place[job_id]
+                place[current] = seq  # where this job's numbers go on, if it comes back
+                current, seq = job_id, place[job_id]
             add((job_id, run_id, seq, stamp, level, stream, text))
             seq += 1
         return out

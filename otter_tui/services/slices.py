@@ -186,7 +186,10 @@ def _end_slice(
     job_id = s.scalar(select(JobSlice.job_id).where(JobSlice.id == slice_id))
     if job_id is None:
         return None
-    job = s.scalar(select(Job).where(Job.id == job_id).with_for_update())
+    # FOR NO KEY UPDATE: a log writer storing this job's lines holds its log_counts row and
+    # then takes a key-share lock on this row (the lines' foreign key); FOR UPDATE would wait
+    # for it while the last slice's end waits for that log_counts row: a deadlock.
+    job = s.scalar(select(Job).where(Job.id == job_id).with_for_update(key_share=True))
     piece = s.get(JobSlice, slice_id)
     if job is None or piece is None or piece.state is not SliceState.RUNNING:
         return None
