@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select, text
 
+from otter_tui.engine.dbthread import DbThread
 from otter_tui.engine.log_store import LogInsert
 from otter_tui.events import LogLine
 from otter_tui.services.slices import _end_slice
 from otter_tui.store.db import Database
 from otter_tui.store.log_counts import reserve
-from otter_tui.store.models import Job, JobSlice, JobState
+from otter_tui.store.models import Job, JobSlice, JobState, LogCount
 from otter_tui.store.states import SliceState
 from otter_tui.targeting import TargetSpec
 from tests.engine_support import add_local, create, engine_runtime
@@ -40,6 +42,12 @@ def running_job_with_one_slice(rt_db: Database, job_id: int) -> int:
         s.add(piece)
         s.flush()
         return piece.id
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + GUARD
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def waiting_on_a_lock(db: Database) -> bool:
@@ -69,9 +77,7 @@ def test_the_last_slice_ends_while_a_writer_stores_the_jobs_lines(
                 connection = s.connection()
                 first = reserve(connection, {job_id: 1})
                 reserved.set()
-                deadline = time.monotonic() + GUARD
-                while not waiting_on_a_lock(rt.db) and time.monotonic() < deadline:
-                    time.sleep(0.01)  # until the slice's end waits for this log_counts row
+                wait_for(lambda: waiting_on_a_lock(rt.db))  # the end waits for log_counts
                 connection.exec_driver_sql(store.sql, store.rows(lines, first))
         except Exception as exc:  # the assertion below names it
             errors.append(exc)
@@ -92,4 +98,45 @@ def test_the_last_slice_ends_while_a_writer_stores_the_jobs_lines(
     assert texts[2][1].startswith("job succeeded")
     with rt.db.session() as s:
         assert s.scalar(select(Job.state).where(Job.id == job_id)) is JobState.SUCCEEDED
+    rt.close()
+
+
+async def test_a_deadlocks_victim_on_the_engines_database_thread_runs_again(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """Two transactions take two jobs' ``log_counts`` rows in opposite orders; the server kills
+    the engine's (the other waits longer before it looks for a deadlock), which runs again."""
+    rt = engine_runtime(tmp_path, url=pg_url)
+    add_local(rt, "here")
+    a, b = (create(rt, "Echo", TargetSpec(servers=("here",))).id for _ in range(2))
+    holds_a, other_db, attempts = threading.Event(), Database(pg_url), []
+
+    def other() -> None:
+        with other_db.transaction() as s:
+            s.execute(text("SET LOCAL deadlock_timeout = '30s'"))
+            reserve(s.connection(), {a: 1})
+            holds_a.set()
+            wait_for(lambda: waiting_on_a_lock(rt.db))  # the engine's side waits for a
+            reserve(s.connection(), {b: 1})
+
+    def engines() -> None:
+        attempts.append(1)
+        with rt.db.transaction() as s:
+            reserve(s.connection(), {b: 1})
+            if len(attempts) == 1:
+                assert holds_a.wait(GUARD)
+                reserve(s.connection(), {a: 1})  # waits for the other; a deadlock once it asks b
+            else:
+                reserve(s.connection(), {a: 1})
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    await DbThread().run(engines)
+    thread.join(GUARD)
+    other_db.engine.dispose()
+
+    assert len(attempts) == 2, "killed once, then run again whole"
+    with rt.db.session() as s:
+        counts = {job: n for job, n in s.execute(select(LogCount.job_id, LogCount.lines))}
+    assert counts == {a: 2, b: 2}, "both transactions committed, each once"
     rt.close()

@@ -7,7 +7,8 @@ the engine's writers never contend with each other for SQLite's single write loc
 Other processes do contend for it (the CLI, the console, a second worker). A write that still
 finds the database locked after SQLite's busy timeout is retried with a growing pause: it failed
 at ``BEGIN IMMEDIATE``, before writing anything, so running it again is safe. A job must not end
-up stuck ``running`` because someone held the lock for a while.
+up stuck ``running`` because someone held the lock for a while. A PostgreSQL transaction killed
+as a deadlock's victim was rolled back whole, and is run again the same way.
 
 A database that went away (PostgreSQL restarting: connection refused, sessions ended) is waited
 for in the same way, with pauses growing to 5 s, for up to :data:`OUTAGE_LIMIT`: each call is its
@@ -37,10 +38,19 @@ OUTAGE_LIMIT = 600.0
 """How long a call waits for a database that went away (a PostgreSQL restart) before failing."""
 
 
+RETRY_STATES = frozenset({"40P01", "40001"})
+"""PostgreSQL's deadlock_detected and serialization_failure: the server rolled the transaction
+back to let another go on, and says to run it again."""
+
+
 def is_busy(exc: BaseException) -> bool:
-    """SQLite's "database is locked" / "busy": another connection holds the write lock."""
+    """Another transaction is in the way, and running this one again whole is the cure:
+    SQLite's "database is locked" / "busy" (another connection holds the write lock), or a
+    PostgreSQL transaction chosen as a deadlock's victim."""
     if not isinstance(exc, OperationalError):
         return False
+    if getattr(exc.orig, "sqlstate", None) in RETRY_STATES:
+        return True
     text = str(exc.orig).lower()
     return "locked" in text or "busy" in text
 
