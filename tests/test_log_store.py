@@ -88,3 +88,22 @@ async def test_batches_queued_meanwhile_are_stored_together_in_order(
     await writer.close()
     dbthread.close()
     rt.close()
+
+
+def test_repeated_and_alternating_stamps_read_back_line_by_line(
+    tmp_path: Path, store_url: str | None
+) -> None:
+    """Reads remember the last stamp converted (lines of one read share one): a stamp that comes
+    back after another, or that differs by a microsecond, is still its own."""
+    rt = engine_runtime(tmp_path, url=store_url)
+    add_local(rt, "here")
+    job_id = create(rt, "Echo", TargetSpec(servers=("here",))).id
+    a = datetime(2026, 5, 6, 7, 8, 9, 100, tzinfo=UTC)
+    b, c = a + timedelta(microseconds=1), a + timedelta(hours=3)
+    stamps = [a, a, b, a, c, c, a]
+    lines = [LogLine(job_id, None, "", i + 1, at, "info", "", "x") for i, at in enumerate(stamps)]
+    LogInsert(rt.db).store(lines)
+    assert [x.at for x in rt.jobs.logs(job_id)] == stamps
+    assert [x.at for x in rt.jobs.logs(job_id, after_seq=3)] == stamps[3:]
+    assert all(x.at.tzinfo is UTC for x in rt.jobs.logs(job_id))
+    rt.close()
