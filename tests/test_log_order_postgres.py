@@ -24,7 +24,7 @@ from otter_tui.events import LogLine
 from otter_tui.services.slices import _end_slice
 from otter_tui.store.db import Database
 from otter_tui.store.log_counts import reserve
-from otter_tui.store.models import Job, JobSlice, JobState, LogCount
+from otter_tui.store.models import LOG_COUNTS, Job, JobSlice, JobState
 from otter_tui.store.states import SliceState
 from otter_tui.targeting import TargetSpec
 from tests.engine_support import add_local, create, engine_runtime
@@ -137,6 +137,6 @@ async def test_a_deadlocks_victim_on_the_engines_database_thread_runs_again(
 
     assert len(attempts) == 2, "killed once, then run again whole"
     with rt.db.session() as s:
-        counts = {job: n for job, n in s.execute(select(LogCount.job_id, LogCount.lines))}
+        counts = {job: n for job, n in s.execute(select(LOG_COUNTS.c.job_id, LOG_COUNTS.c.lines))}
     assert counts == {a: 2, b: 2}, "both transactions committed, each once"
     rt.close()

@@ -19,7 +19,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import Connection
+from sqlalchemy import Column, Connection, ForeignKey, Integer, Table
+
+from otter_tui.store.base import Base
+
+LOG_COUNTS = Table(
+    "log_counts",
+    Base.metadata,
+    Column(
+        "job_id", ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    ),
+    Column("lines", Integer, nullable=False),
+)
+"""How many lines each job's log holds (migration 0013). A plain table, not a mapped class:
+only this module's SQL uses it, and mapping a class costs every process a few ms of start-up."""
 
 MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 """Positional placeholders of the drivers we know (sqlite3: qmark; psycopg: pyformat)."""

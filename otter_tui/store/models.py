@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from otter_tui.store.access import AuditEvent, User, UserPermission
 from otter_tui.store.base import NAMING, Base, UTCDateTime, enum_column, utcnow
 from otter_tui.store.coordination import Lease, ServerLock
+from otter_tui.store.log_counts import LOG_COUNTS
 from otter_tui.store.scheduling import Schedule, ScheduleFiring
 from otter_tui.store.slices import JobSlice
 from otter_tui.store.states import (
@@ -39,6 +40,7 @@ from otter_tui.store.states import (
 
 __all__ = [
     "ACTIVE_JOB_STATES",
+    "LOG_COUNTS",
     "NAMING",
     "AuditEvent",
     "Base",
@@ -302,7 +304,7 @@ class ServerRun(Base):
 
 class LogEntry(Base):
     """One log line. ``seq`` is its place in the job's log, in the order lines were stored
-    (1, 2, 3... with no gap; see :class:`LogCount`); the writer stores them in batches."""
+    (1, 2, 3... with no gap; see :data:`LOG_COUNTS`); the writer stores them in batches."""
 
     __tablename__ = "log_entries"
     __table_args__ = (
@@ -319,18 +321,6 @@ class LogEntry(Base):
     level: Mapped[str] = mapped_column(String(8), default="info")
     stream: Mapped[str] = mapped_column(String(8), default="")
     text: Mapped[str] = mapped_column(Text)
-
-
-class LogCount(Base):
-    """How many lines a job's log holds; a stored batch takes the next ``seq`` numbers from
-    here in its own transaction, so ``seq`` is the order lines were stored
-    (:mod:`otter_tui.store.log_counts`)."""
-
-    __tablename__ = "log_counts"
-    job_id: Mapped[int] = mapped_column(
-        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    )
-    lines: Mapped[int] = mapped_column(Integer)
 
 
 class DriftItem(Base):
