@@ -152,8 +152,9 @@ class ConsoleRunner:
 
     @property
     def running(self) -> list[int]:
-        """Ids of the jobs running in this process."""
-        return sorted(self.worker.running) if self._built("worker") else []
+        """Ids of the jobs running in this process, whole or as slices (what quitting would
+        interrupt)."""
+        return self.worker.jobs_here() if self._built("worker") else []
 
     async def start(self) -> None:
         # Import the engine off the event loop: the console has painted and stays responsive.

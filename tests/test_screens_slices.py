@@ -1,21 +1,28 @@
-"""The job detail of a sliced job, driven with Pilot: a run's log pane says which slice it is in
-and which worker runs it, so an operator sees which daemon ran which part of a big job."""
+"""Sliced jobs in the console, driven with Pilot: a run's log pane says which slice it is in and
+which worker runs it, so an operator sees which daemon ran which part of a big job; and a job
+whose slices run in this console counts as running here when the operator quits."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from textual.widgets import Label
+from textual.widgets import Label, Static
 
 from otter_tui.engine.targets import prepare_job
 from otter_tui.runtime import Runtime
 from otter_tui.services.claims import ClaimService
+from otter_tui.services.jobs import JobRequest
 from otter_tui.services.slices import SliceService
+from otter_tui.targeting import TargetSpec
 from screens.job_detail import JobDetailScreen
+from screens.jobs import JobsScreen
+from screens.modals import ConfirmModal
+from tests.fixtures_core import FixedClock, make_runtime
 from tests.screens_support import SIZE, deploy_runtime, rows, settle, until
-from tests.test_screens_jobs import console, deploy, open_section
+from tests.test_screens_jobs import SLOW_PLAN, console, deploy, open_section
 
 
 @pytest.fixture
@@ -43,3 +50,38 @@ async def test_a_runs_log_title_names_its_slice_and_worker(runtime: Runtime) -> 
         await pilot.press("down", "down")
         await until(pilot, lambda: "demo-web2" in str(title.render()))
         assert str(title.render()) == "Log: demo-web2 (slice 2 on no worker yet)"
+
+
+async def test_quitting_while_slices_run_here_asks_first(tmp_path: Path) -> None:
+    """A job on more servers than ``jobs.slice_size`` runs as slices; while they run in this
+    console, quitting would interrupt them, so the console asks, as for a job run whole."""
+    plans = tmp_path / "slowplans"
+    plans.mkdir()
+    (plans / "slow.py").write_text(SLOW_PLAN)
+    sections: dict[str, dict[str, Any]] = {
+        "paths": {"plans_dir": str(plans)},
+        "engine": {"cancel_grace_seconds": 1},
+        "jobs": {"slice_size": 1},
+    }
+    rt = make_runtime(tmp_path, clock=FixedClock(), sections=sections)
+    rt.plans.set_enabled("slow.Slow", True)
+    app, _bus = console(rt)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await open_section(pilot, "2")
+            targets = TargetSpec(servers=("demo-db1", "demo-web1"))
+            job = rt.jobs.create(JobRequest("slow.Slow", targets))
+            assert app.runner is not None
+            app.runner.notify()
+            await until(pilot, lambda: rt.jobs.show(job.id).slices == 2)
+            await until(pilot, lambda: app.runner is not None and app.runner.running != [])
+            assert app.runner.running == [job.id]
+            await pilot.press("ctrl+q")
+            await settle(pilot)
+            assert isinstance(app.screen, ConfirmModal)
+            assert str(job.id) in str(app.screen.query_one("#confirm-question", Static).visual)
+            await pilot.press("n")
+            await settle(pilot)
+            assert app.is_running and isinstance(app.screen, JobsScreen)
+    finally:
+        rt.close()

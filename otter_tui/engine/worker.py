@@ -111,7 +111,7 @@ class Worker:
         """A slice of a started job first (it finishes what others began), then a new job."""
         dbthread = self.engine.dbthread
         for queue in await dbthread.run(self._queues_with_room):
-            busy, grace = self._busy_jobs(), self.poll_seconds
+            busy, grace = self.jobs_here(), self.poll_seconds
             part = await dbthread.run(self.slices.claim_next, [queue], busy, grace)
             if part is not None:
                 self._launch_slice(part, queue)
@@ -122,9 +122,11 @@ class Worker:
                 return True
         return False
 
-    def _busy_jobs(self) -> list[int]:
-        """Jobs this worker runs a part of: it leaves their slices to others for a poll."""
-        return [*self.running, *(part.job_id for part, _, _ in self.parts.values())]
+    def jobs_here(self) -> list[int]:
+        """Jobs running in this worker, whole or as one or more of their slices (a job on more
+        servers than ``jobs.slice_size`` runs only as slices): what stopping would interrupt.
+        Leases are kept for these, and a poll leaves their other slices to other workers."""
+        return sorted({*self.running, *(part.job_id for part, _, _ in self.parts.values())})
 
     def _launch_slice(self, part: ClaimedSlice, queue: str) -> None:
         log.info("job=%s slice=%s state=running worker=%s", part.job_id, part.number, self.name)
@@ -178,7 +180,7 @@ class Worker:
         return [q for q in self.queues if busy.get(q, 0) < limits.get(q, 4)]
 
     async def _lease_loop(self) -> None:
-        await keep_leases(self.claims, self.engine, self._busy_jobs, on_renew=self._renew_slices)
+        await keep_leases(self.claims, self.engine, self.jobs_here, on_renew=self._renew_slices)
 
     async def _renew_slices(self) -> None:
         """Renew our slices' leases, keep sliced jobs of our queues alive, end dead ones' slices."""
