@@ -8,6 +8,7 @@ import asyncio
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,14 @@ import pytest
 from otter_tui import cli
 from otter_tui.engine.runner import Engine
 from otter_tui.engine.worker import Worker
+from otter_tui.errors import NotFoundError
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
+from otter_tui.services.jobs import JobRequest
+from otter_tui.store.models import Job, JobState
+from otter_tui.targeting import TargetSpec
 from otter_tui.testing.sshd import SshdFleet
-from tests.engine_support import add_fleet, engine_runtime
+from tests.engine_support import add_fleet, engine_runtime, run_now
 from tests.fixtures_core import admit_os_account
 
 OTTER = str(Path(sys.executable).with_name("otter-tui"))
@@ -60,6 +65,26 @@ def test_run_follow_prefixes_lines_and_exits_by_result(
     assert otter(tmp_path, "run", "engine_plans.Echo", "--roles", "fleet") == 1
     out = capsys.readouterr().out.splitlines()
     assert "[srv002] boom" in out and out[-1].endswith(" failed")
+    fleet_rt.close()
+
+
+def test_the_last_line_reads_the_job_without_its_server_runs(fleet_rt: Runtime) -> None:
+    """``brief`` (the last line of ``run``, the poll of ``jobs logs --follow``) says what
+    ``show`` says of the job itself, a failed one's error included; only the runs are left out."""
+    ok = fleet_rt.jobs.create(JobRequest("engine_plans.Echo", TargetSpec(roles=("fleet",))))
+    assert run_now(fleet_rt, ok.id) == "succeeded"
+    failed = fleet_rt.jobs.create(JobRequest("engine_plans.Echo", TargetSpec(roles=("fleet",))))
+    with fleet_rt.ctx.db.transaction() as s:  # as the engine records a job that cannot start
+        job = s.get(Job, failed.id)
+        assert job is not None
+        job.state, job.error = JobState.FAILED, "could not start: its plan file is gone"
+    for job_id in (ok.id, failed.id):
+        whole = fleet_rt.jobs.show(job_id)
+        assert whole.server_runs or job_id == failed.id
+        assert fleet_rt.jobs.brief(job_id) == replace(whole, server_runs=(), approvals=())
+    assert fleet_rt.jobs.brief(failed.id).error == "could not start: its plan file is gone"
+    with pytest.raises(NotFoundError):
+        fleet_rt.jobs.brief(failed.id + 1)
     fleet_rt.close()
 
 

@@ -138,7 +138,7 @@ def execute_here(state: CliState, view: JobView, secrets: dict[str, Any], follow
             f"job {view.id} was claimed by another worker; follow it with jobs logs --follow"
         )
         return 0
-    return finish(runtime.jobs.show(view.id))
+    return finish(runtime.jobs.brief(view.id))
 
 
 @click.command("run")
@@ -255,13 +255,13 @@ def jobs_show(state: CliState, job_id: int, as_json: bool) -> None:
 def jobs_logs(state: CliState, job_id: int, follow: bool, server: str | None) -> int:
     """Print a job's log; with --follow, until it ends (exit code by its result)."""
     service = state.runtime().jobs
-    view = service.show(job_id)
+    view = service.brief(job_id)
     seq = print_log(service, job_id, 0, server)
     if seq == 0 and "log_pruned_at" in view.summary:
         click.echo(f"(log pruned by retention at {view.summary['log_pruned_at']})")
     while follow and not JobState(view.state).finished:
         time.sleep(0.3)
-        view = service.show(job_id)  # read before the lines: the last ones are stored first
+        view = service.brief(job_id)  # read before the lines: the last ones are stored first
         seq = print_log(service, job_id, seq, server)
     return finish(view) if follow else 0
 

@@ -210,6 +210,13 @@ class JobReads:
                 query = query.where(Job.state.in_([JobState(x) for x in states]))
             return [job_view(j) for j in s.scalars(query)]
 
+    def brief(self, job_id: int) -> JobView:
+        """A job's own row: no server runs, no approvals. What a command's last line and a
+        follower's poll need: ``show`` loads every server run, ~20 ms of CPU on a 1,000-server
+        job (~1 ms for this), and ``jobs logs --follow`` reads the job every 0.3 s."""
+        with self.ctx.db.session() as s:
+            return job_view(get_job(s, job_id))
+
     def show(self, job_id: int) -> JobView:
         with self.ctx.db.session() as s:
             query = select(Job).where(Job.id == job_id).options(selectinload(Job.server_runs))
