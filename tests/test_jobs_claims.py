@@ -3,10 +3,12 @@ then two engines) on one SQLite file never running the same job twice."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -190,3 +192,35 @@ def test_the_oldest_due_job_goes_first_even_one_checked_after_its_claim(
     assert claims.claim_next(["default"]) == later
     assert claims.claim_next(["default"]) is None
     rt.close()
+
+
+async def test_a_wake_up_during_a_claim_pass_is_not_lost(tmp_path: Path) -> None:
+    """Something that wakes the worker while a pass is looking (a split job's slices ready, a
+    job queued) gets a pass of its own at once, not at the next poll, 5 minutes away here."""
+    rt = engine_runtime(tmp_path)
+    engine = Engine(rt.ctx, EventBus(), plans=rt.plans)
+    loop = asyncio.get_running_loop()
+    second_pass = asyncio.Event()
+
+    class WakesDuringTheFirstPass:
+        calls = 0
+
+        def claim_next(self, queues: Sequence[str]) -> int | None:  # on the database thread
+            self.calls += 1
+            if self.calls == 1:
+                loop.call_soon_threadsafe(worker.notify)  # e.g. a job's run ended meanwhile
+            else:
+                loop.call_soon_threadsafe(second_pass.set)
+            return None
+
+    worker = Worker(
+        engine, poll_seconds=300, name="w", backend=WakesDuringTheFirstPass(), prune_every=None
+    )
+    await engine.start()
+    await worker.start()
+    try:
+        await asyncio.wait_for(second_pass.wait(), timeout=30)
+    finally:
+        await worker.stop(5)
+        await engine.close()
+        rt.close()

@@ -77,11 +77,10 @@ async def test_quitting_while_slices_run_here_asks_first(tmp_path: Path) -> None
             await until(pilot, lambda: app.runner is not None and app.runner.running != [])
             assert app.runner.running == [job.id]
             await pilot.press("ctrl+q")
-            await settle(pilot)
-            assert isinstance(app.screen, ConfirmModal)
+            await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
             assert str(job.id) in str(app.screen.query_one("#confirm-question", Static).visual)
             await pilot.press("n")
-            await settle(pilot)
-            assert app.is_running and isinstance(app.screen, JobsScreen)
+            await until(pilot, lambda: isinstance(app.screen, JobsScreen))
+            assert app.is_running
     finally:
         rt.close()

@@ -94,6 +94,11 @@ class Worker:
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
+            # Cleared before the pass, not after: a wake-up that comes while it runs (a job
+            # queued, a split job's slices ready, a run ended) makes one more pass at once.
+            # Cleared after it, that wake-up was lost until the next poll: a console (which
+            # polls rather seldom) left a big job's slices waiting.
+            self.wake.clear()
             try:
                 claimed = await self._claim_what_fits()
             except Exception:  # e.g. the database was locked for too long: try again later
@@ -101,8 +106,7 @@ class Worker:
                 claimed = False
             if claimed:
                 continue
-            self.wake.clear()
-            if self._stopping:  # stop() may have set the wake-up this line just cleared
+            if self._stopping:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
