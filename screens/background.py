@@ -76,14 +76,24 @@ class Coalesced:
     """One load at a time: requests made while one runs become exactly one more load after it.
 
     Live screens are told "something changed" far more often than they can usefully reload (a
-    job with 200 servers changes state 400 times); this keeps them at one read in flight.
+    job with 200 servers changes state 400 times); this keeps them at one read in flight. With
+    ``spacing`` (and ``later``, a timer such as ``Widget.set_timer``), that one more load starts
+    ``spacing`` seconds after the last ended, not at once: a job detail whose 500 server runs
+    change state all the time reloaded back to back, and its reads and row updates took the
+    event loop from the keys (bench/keys.py). A request with nothing in flight starts at once.
     """
 
-    def __init__(self, start: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        start: Callable[[], object],
+        spacing: float = 0.0,
+        later: Callable[[float, Callable[[], None]], object] | None = None,
+    ) -> None:
         self.start = start
         """Starts the load (a thread worker); the handler of its result calls :meth:`done`."""
+        self.spacing, self.later = spacing, later
         self.busy = False
-        """A load is in flight."""
+        """A load is in flight, or the next one is waiting out ``spacing``."""
         self.again = False
         """Something changed while it was in flight: load once more when it ends."""
 
@@ -95,6 +105,14 @@ class Coalesced:
         self.start()
 
     def done(self) -> None:
+        if self.again and self.spacing and self.later is not None:
+            self.again = False
+            self.later(self.spacing, self._resume)  # still busy: requests meanwhile fold in
+            return
         self.busy = False
         if self.again:
             self.request()
+
+    def _resume(self) -> None:
+        self.busy = False
+        self.request()

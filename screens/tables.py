@@ -13,7 +13,7 @@ from textual import events
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import DuplicateKey, Row, RowKey
+from textual.widgets.data_table import CellKey, ColumnKey, DuplicateKey, Row, RowKey
 
 
 class Table(DataTable[Any]):
@@ -109,6 +109,33 @@ class Table(DataTable[Any]):
             for column, width in zip(columns, widths, strict=False):
                 column.content_width = max(column.content_width, width or 0)
         super()._update_dimensions(measured)  # and the virtual size, as DataTable sets it
+
+    def _update_column_widths(self, updated_cells: set[CellKey]) -> None:
+        """Fit each column a changed cell is in to its widest cell, reading each column once.
+
+        DataTable measures each changed cell through the console and, when it is narrower than
+        its column, measures the whole column again: rows x changes. A job's 501 server runs,
+        refreshed while a 500-server job streams its log, kept the console's event loop 97%
+        busy in here and a key waited up to seconds (bench/keys.py). Columns with a cell that is
+        not one line of text, or in a row that is not one line high, are left to DataTable.
+        """
+        columns: dict[ColumnKey, list[CellKey]] = {}
+        for cell_key in updated_cells:
+            columns.setdefault(cell_key.column_key, []).append(cell_key)
+        left: set[CellKey] = set()
+        one_line = all(row.height == 1 and row.label is None for row in self.rows.values())
+        for column_key, cells in columns.items():
+            column = self.columns.get(column_key)
+            if column is None:
+                continue
+            widths = [_text_width(row.get(column_key)) for row in self._data.values()]
+            if not one_line or None in widths:
+                left.update(cells)
+                continue
+            column.content_width = max([cell_len(column.label.plain), *(w or 0 for w in widths)])
+        if left:
+            super()._update_column_widths(left)
+        self._require_update_dimensions = True
 
 
 def _text_width(cell: object) -> int | None:

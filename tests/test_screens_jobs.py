@@ -16,14 +16,14 @@ import pytest
 from sqlalchemy import insert
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from otter_tui.engine.targets import prepare_job
-from otter_tui.events import EventBus, JobStateChanged, LogLine, LogLines
+from otter_tui.events import EventBus, JobStateChanged, LogLine, LogLines, ServerRunStateChanged
 from otter_tui.runtime import Runtime
 from otter_tui.services.claims import ClaimService
 from otter_tui.services.jobs import JobRequest, JobView, RunCounts
-from otter_tui.store.models import Lease, LogEntry
+from otter_tui.store.models import Lease, LogEntry, RunState, ServerRun
 from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
 from screens.job_detail import JobDetailScreen
@@ -192,6 +192,42 @@ async def test_job_detail_shows_log_lines_as_they_arrive(runtime: Runtime) -> No
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, JobsScreen)
+
+
+async def test_job_detail_rows_follow_their_runs_and_leave_the_others_be(runtime: Runtime) -> None:
+    """A run that ends shows its state and counts; the cells of runs that did not change are
+    left as they are (the very same objects: nothing for the table to measure again), so a
+    500-server job's reloads cost what changed, not the whole table."""
+    job = deploy(runtime)
+    ClaimService(runtime.ctx, "elsewhere").claim(job.id)
+    plan = prepare_job(runtime.ctx.db, job.id, {})
+    web1 = next(run.run_id for run in plan.runs if run.server and run.server.name == "demo-web1")
+    app, bus = console(runtime, runs_jobs=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "2")
+        await pilot.press("enter")
+        await settle(pilot)
+        table = app.screen.query_one("#runs", DataTable)
+        assert [r[:3] for r in rows(app, "#runs")][1:] == [
+            ["demo-db1", "pending", "0"],
+            ["demo-web1", "pending", "0"],
+            ["demo-web2", "pending", "0"],
+        ]
+        untouched = table.get_row_at(1)
+        now = runtime.ctx.now()
+        with runtime.ctx.db.transaction() as s:
+            run = s.get(ServerRun, web1)
+            assert run is not None
+            run.state, run.started_at, run.finished_at, run.changes = (
+                RunState.SUCCEEDED,
+                now,
+                now,
+                2,
+            )
+        await bus.publish(ServerRunStateChanged(job.id, web1, "demo-web1", "", "succeeded", now))
+        await until(pilot, lambda: rows(app, "#runs")[2][1] == "succeeded")
+        assert rows(app, "#runs")[2][:3] == ["demo-web1", "succeeded", "2"]
+        assert all(a is b for a, b in zip(table.get_row_at(1), untouched, strict=True))
 
 
 async def test_job_detail_shows_the_tail_and_reads_the_lines_above_when_scrolled_up(

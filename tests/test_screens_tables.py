@@ -92,3 +92,32 @@ async def test_a_table_is_drawn_again_at_its_new_width_when_the_terminal_shrinks
         await pilot.pause()
         line = table.render_line(1)
         assert line.cell_length == 12 and LONG[:10] in line.text
+
+
+async def test_changed_cells_fit_their_column_as_datatable_would() -> None:
+    """Cells updated in place (a job's server runs as they end) widen their column, and the
+    column narrows again when its widest cell gets shorter; a cell that is not one line of
+    text is still measured by DataTable. Measured once a column, not once a changed cell."""
+    app = OneTable()
+    async with app.run_test(size=(80, 10)) as pilot:
+        table = app.query_one(Table)
+        column = table.ordered_columns[0]
+        table.append_rows([(str(i), [Text("ok")]) for i in range(300)])
+        table.measure_now()
+        assert column.content_width == len("drift")  # the header is the widest
+
+        table.update_cell("7", "drift", Text(LONG), update_width=True)
+        await pilot.pause()
+        await pilot.pause()
+        assert column.content_width == len(LONG)
+        assert LONG in "".join(s.text for s in table.render_line(8))
+
+        table.update_cell("7", "drift", Text("failed"), update_width=True)
+        await pilot.pause()
+        await pilot.pause()
+        assert column.content_width == len("failed")
+
+        table.update_cell("8", "drift", "two\nlines", update_width=True)
+        await pilot.pause()
+        await pilot.pause()
+        assert column.content_width == len("failed")  # DataTable's own measure of the lot
