@@ -27,16 +27,42 @@ def error_line(error: BaseException | None) -> str:
     return f"unexpected error: {type(error).__name__}: {error} (details in the log)"
 
 
+class Handoff:
+    """A worker's result, given to its handler once and then let go.
+
+    Textual keeps a finished worker in a reference cycle (the worker, its task, the task's
+    context, which holds the worker), so whatever the worker returned lived until a full
+    collection: a job log pane's reads (lists of thousands of lines, ten a second while a job
+    streams) were half of the cyclic garbage, and the full collections they brought on (100-
+    150 ms each, more than one a second) were the console's worst key delays (bench/keys.py).
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value: object = value
+
+    def take(self) -> Any:
+        value, self.value = self.value, None
+        return value
+
+
 def run_blocking(
     node: DOMNode, call: Callable[[], T], *, group: str, exclusive: bool = False
-) -> Worker[T]:
+) -> Worker[Handoff]:
     """Run ``call`` in a thread worker named and grouped ``group``; failures never exit the app.
 
     With ``exclusive`` an earlier worker of the group is cancelled, so a stale result (the
-    previous cursor position, an older reload) never lands after a newer one.
+    previous cursor position, an older reload) never lands after a newer one. The result
+    reaches the handler through :func:`route_result` (see :class:`Handoff`).
     """
     return node.run_worker(
-        call, name=group, group=group, thread=True, exclusive=exclusive, exit_on_error=False
+        lambda: Handoff(call()),
+        name=group,
+        group=group,
+        thread=True,
+        exclusive=exclusive,
+        exit_on_error=False,
     )
 
 
@@ -64,7 +90,8 @@ def route_result(
     if worker.group not in handlers:
         return False
     if event.state is WorkerState.SUCCESS:
-        handlers[worker.group](worker.result)
+        result = worker.result
+        handlers[worker.group](result.take() if isinstance(result, Handoff) else result)
     elif event.state is WorkerState.ERROR:
         if not isinstance(worker.error, OtterError):
             log.error("worker %r failed", worker.name, exc_info=worker.error)

@@ -1,11 +1,19 @@
-"""How live screens reload (screens/background.py ``Coalesced``): one read in flight, changes
-meanwhile folded into one more read, and with a spacing that read waits for its turn."""
+"""How live screens read (screens/background.py): one read in flight, changes meanwhile folded
+into one more read, with a spacing that read waits for its turn; a read's result is let go once
+handled; and the console's collector thresholds for a long run (otter_tui/heap.py)."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 
-from screens.background import Coalesced
+from textual import on
+from textual.app import App
+from textual.worker import Worker
+
+from otter_tui.heap import LONG_RUN_THRESHOLDS, tune_for_long_run
+from screens.background import Coalesced, Handoff, route_result, run_blocking
+from tests.screens_support import until
 
 
 class Loads:
@@ -53,3 +61,37 @@ def test_with_a_spacing_the_next_read_waits_its_turn_and_takes_every_change() ->
     assert loads.started == 2 and len(loads.timers) == 1  # quiet: no read, no timer
     coalesced.request()
     assert loads.started == 3  # at once
+
+
+class Reads(App[None]):
+    """Runs one blocking read and routes its result, as the live screens do."""
+
+    got: list[object]
+    worker: Worker[Handoff]
+
+    def on_mount(self) -> None:
+        self.got = []
+        self.worker = run_blocking(self, lambda: ["a line"] * 1000, group="read")
+
+    @on(Worker.StateChanged)
+    def _done(self, event: Worker.StateChanged) -> None:
+        route_result(event, {"read": self.got.append}, self.got.append)
+
+
+async def test_a_read_is_let_go_once_handled() -> None:
+    """Textual keeps a finished worker in a cycle; what it returned must not stay with it
+    until a full collection (a log pane's reads were half the console's cyclic garbage)."""
+    app = Reads()
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: bool(app.got))
+        assert app.got == [["a line"] * 1000]
+        assert isinstance(app.worker.result, Handoff) and app.worker.result.value is None
+
+
+def test_a_long_run_collects_young_objects_less_often_and_old_ones_rarely() -> None:
+    before = gc.get_threshold()
+    try:
+        tune_for_long_run()
+        assert gc.get_threshold() == LONG_RUN_THRESHOLDS == (5_000, 10, 100)
+    finally:
+        gc.set_threshold(*before)
