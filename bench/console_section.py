@@ -56,23 +56,44 @@ def console(ctx: Context) -> None:
         "spawn to the Servers section's first paint once the runtime is open "
         "(OTTER_TUI_EXIT_AFTER_FIRST_FRAME=section), the time until the console shows data. "
         "Key latency: the console app in App.run_test (headless) with its own job runner on the "
-        "same loop; a local-transport job prints 10,000 lines/s while its detail screen follows "
-        "the log; End pressed every 100 ms, press to the screen's action; the streamed rate is "
-        "stored lines / job run time."
+        "same loop runs a job whose detail screen follows the log: on one local-transport "
+        "server printing 10,000 lines/s, and on the fleet's 500 servers (its largest size up "
+        f"to 500) printing {KEYS_RATE:,} lines/s between them; a thread of its own posts End "
+        "every 100 ms as a terminal driver does, and the latency is from that post to the "
+        "screen's action (time waiting for a busy loop included). The streamed rate is stored "
+        "lines / job run time: below the rate asked when the fleet, on the same cores as the "
+        "console, cannot print it."
     )
 
 
+KEYS_RATE = 20_000
+"""Lines a second asked of the streaming job in all (issue 15: 500 servers, 20,000 lines/s)."""
+
+
 def _key_rows(ctx: Context) -> None:
+    """Key latency while the console runs and follows a streaming job: on one local-transport
+    server at 10,000 lines/s, and on the fleet's 500 servers (or its largest size below that)
+    at 20,000 lines/s between them."""
     seconds = 4 if ctx.plan.quick else 10
-    result = measure({"kind": "keys", "rate": 10_000, "seconds": seconds, "fleet": ctx.info})
-    if not result.get("ok"):
-        ctx.report.add(Row("Console", "", "key p99", None, note=f"FAIL: {result.get('error')}"))
-        return
-    rate = result["lines_per_s"]
-    size = f"{rate:,.0f} lines/s"
-    p99 = result["p99"] * 1000
-    ctx.report.add(Row("Console", size, "key press p99", p99, "ms", None, "< 100 ms", p99 < 100))
-    ctx.report.add(Row("Console", size, "key press p50", result["p50"] * 1000, "ms"))
+    fleet_size = max((n for n in ctx.plan.sizes if n <= 500), default=0)
+    runs: list[tuple[int, int, float | None]] = [(0, 10_000, None)]
+    if fleet_size:
+        runs.append((fleet_size, KEYS_RATE, 50.0))
+    for servers, rate, target in runs:
+        spec = {"kind": "keys", "rate": rate, "seconds": seconds, "servers": servers}
+        result = measure({**spec, "fleet": ctx.info})
+        where = f"{servers} srv" if servers else "1 local"
+        if not result.get("ok"):
+            note = f"FAIL: {result.get('error')}"
+            ctx.report.add(Row("Console", where, "key press p99", None, note=note))
+            continue
+        size = f"{where}, {result['lines_per_s']:,.0f} lines/s"
+        p99 = result["p99"] * 1000
+        row = Row("Console", size, "key press p99", p99, "ms")
+        if target is not None:
+            row.target, row.ok = f"< {target:g} ms", p99 < target
+        ctx.report.add(row)
+        ctx.report.add(Row("Console", size, "key press p50", result["p50"] * 1000, "ms"))
 
 
 def _section_rows(ctx: Context) -> None:

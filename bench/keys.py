@@ -1,18 +1,28 @@
 """Key latency in the real console app (headless) while it runs a job that streams its log.
 
 The app is built as the console builds it (runtime, bus, the console's own job runner). A job
-on a local-transport server prints ``rate`` lines a second; it is created through the job
-service and run by the console's worker, and its detail screen is open, following the log. Every
-100 ms the pilot presses ``End`` (follow the log) and the time from the press to the screen's
-action is recorded.
+on ``servers`` SSH servers of the bench fleet (role ``nN``; 0: the local-transport server) prints
+``rate`` lines a second in all, each server its share; it is created through the job service and
+run by the console's worker, on the app's own event loop, and its detail screen is open,
+following the log.
+
+Keys arrive the way a terminal's do: a thread of its own (Textual's drivers read stdin in a
+thread) posts an ``End`` key to the app every 100 ms, whatever the app is doing, and notes when;
+the detail screen notes when the key's action runs. Latency is the one minus the other, so time
+the key waited for a busy event loop counts. (``Pilot.press`` is no good here: it only presses
+once the loop gets to it and then waits for the app to go idle, up to 2 s under a stream, so it
+saw a few presses, each just after the loop had caught up.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from textual import events
 
 import screens.app
 from bench.fleet import LOCAL_SERVER, PLAN_KEYS
@@ -27,7 +37,7 @@ from screens.job_detail import JobDetailScreen
 from screens.job_runner import ConsoleRunner
 
 WARM_UP = 1.0
-"""Seconds of streaming before the first press, so the stream is at its steady rate."""
+"""Seconds of streaming before the first key, so the stream is at its steady rate."""
 PRESS_EVERY = 0.1
 KEY = "end"
 
@@ -46,19 +56,37 @@ class _App(OtterApp):
     CSS_PATH = str(Path(screens.app.__file__).with_name("otter.tcss"))
 
 
+class _Typist(threading.Thread):
+    """Posts ``KEY`` to the app every ``PRESS_EVERY`` seconds from its own thread, as a
+    terminal driver's input thread does, noting when each was sent."""
+
+    def __init__(self, app: _App) -> None:
+        super().__init__(name="bench-typist", daemon=True)
+        self.app, self.sent, self.done = app, [], threading.Event()
+
+    sent: list[float]
+
+    def run(self) -> None:
+        while not self.done.wait(PRESS_EVERY):
+            self.sent.append(time.perf_counter())
+            self.app.post_message(events.Key(KEY, None))
+
+
 async def measure_keys_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    return await measure_keys(spec["fleet"]["config"], spec["rate"], spec["seconds"])
+    config = spec["fleet"]["config"]
+    return await measure_keys(config, spec["rate"], spec["seconds"], spec.get("servers", 0))
 
 
-async def measure_keys(config: str, rate: int, seconds: int) -> dict[str, Any]:
+async def measure_keys(config: str, rate: int, seconds: int, servers: int = 0) -> dict[str, Any]:
     runtime = open_runtime(config, seed=False, sync_plans=False)
     runtime.plans.plan_class(PLAN_KEYS["stream"])
     bus = EventBus()
     runner = ConsoleRunner(runtime, bus)
-    app = _App(runtime, bus, runner)
-    latencies: list[float] = []
-    async with app.run_test(size=(160, 40)) as pilot:
-        view = _create_job(runtime, rate, seconds)
+    app = _App(runtime, bus, runner, prebuild=True)  # as the console runs (screens/warm.py)
+    async with app.run_test(size=(160, 40)):
+        while any(w.group == "prebuild" and not w.is_finished for w in app.workers):
+            await asyncio.sleep(0.05)
+        view = _create_job(runtime, rate, seconds, servers)
         started, cpu = time.perf_counter(), cpu_seconds()
         runner.notify()
         detail = _TimedDetail(ConsoleContext(runtime, app.core_events, runner), view)
@@ -67,20 +95,31 @@ async def measure_keys(config: str, rate: int, seconds: int) -> dict[str, Any]:
         await asyncio.sleep(WARM_UP)
         while not runner.running and time.perf_counter() - started < 10:
             await asyncio.sleep(0.05)
+        typist = _Typist(app)
+        typist.start()
         while runner.running:
-            latencies.append(await _press(pilot, detail))
             await asyncio.sleep(PRESS_EVERY)
+        typist.done.set()
+        await asyncio.to_thread(typist.join)
+        deadline = time.perf_counter() + 5
+        while len(detail.handled) < len(typist.sent) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
         wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-    job = runtime.jobs.show(view.id)
+    job = runtime.jobs.brief(view.id)
     state, lines = job.state, runner.engine.writer.stored
     ended, began = job.finished_at, job.started_at
     ran = (ended - began).total_seconds() if ended and began else 0.0
     runtime.close()
+    latencies = [done - sent for sent, done in zip(typist.sent, detail.handled, strict=False)]
+    error = "" if state == "succeeded" else f"stream job {state}"
+    if len(detail.handled) != len(typist.sent):
+        error = f"{len(typist.sent)} keys sent, {len(detail.handled)} handled"
     return {
-        "ok": state == "succeeded" and bool(latencies),
-        "error": "" if state == "succeeded" else f"stream job {state}",
+        "ok": not error and bool(latencies),
+        "error": error,
         "p50": percentile(latencies, 0.5) if latencies else None,
         "p99": percentile(latencies, 0.99) if latencies else None,
+        "max": max(latencies) if latencies else None,
         "presses": len(latencies),
         "lines_per_s": lines / ran if ran else 0.0,
         "wall": wall,
@@ -88,21 +127,14 @@ async def measure_keys(config: str, rate: int, seconds: int) -> dict[str, Any]:
     }
 
 
-def _create_job(runtime: Any, rate: int, seconds: int) -> JobView:
+def _create_job(runtime: Any, rate: int, seconds: int, servers: int) -> JobView:
+    targets = TargetSpec(roles=(f"n{servers}",)) if servers else TargetSpec(servers=(LOCAL_SERVER,))
+    each = max(1, rate // servers) if servers else rate
     request = JobRequest(
         PLAN_KEYS["stream"],
-        TargetSpec(servers=(LOCAL_SERVER,)),
-        {"rate": str(rate), "seconds": str(seconds)},
+        targets,
+        {"rate": str(each), "seconds": str(seconds)},
         simulation=False,
     )
     view: JobView = runtime.jobs.create(request)
     return view
-
-
-async def _press(pilot: Any, screen: _TimedDetail) -> float:
-    before = len(screen.handled)
-    pressed = time.perf_counter()
-    await pilot.press(KEY)
-    while len(screen.handled) <= before:
-        await asyncio.sleep(0.001)
-    return screen.handled[before] - pressed

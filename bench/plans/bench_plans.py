@@ -59,16 +59,20 @@ class PrintLines(OrchestrationPlan):
 STREAM = """\
 import sys, time
 rate, seconds = int(sys.argv[1]), int(sys.argv[2])
-step, start, n = max(1, rate // 100), time.monotonic(), 0
-for tick in range(seconds * 100):
-    sys.stdout.write("".join(f"stream line {n + i}\\n" for i in range(step)))
+ticks = max(1, min(100, rate))
+start, n = time.monotonic(), 0
+for tick in range(seconds * ticks):
+    upto = rate * (tick + 1) // ticks
+    sys.stdout.write("".join(f"stream line {i}\\n" for i in range(n, upto)))
     sys.stdout.flush()
-    n += step
-    delay = start + (tick + 1) / 100 - time.monotonic()
+    n = upto
+    delay = start + (tick + 1) / ticks - time.monotonic()
     if delay > 0:
         time.sleep(delay)
 """
-"""Prints ``rate`` lines a second in 10 ms bursts for ``seconds``."""
+"""Prints ``rate`` lines a second for ``seconds``: in bursts 10 ms apart, or one line at a time
+below 100 lines a second (bursts of ``rate // 100`` lines, at least one, made 40 a second
+into 100, and 250 into 200)."""
 
 
 class StreamLines(OrchestrationPlan):
