@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import DataTable
@@ -53,3 +54,32 @@ def rows(app: OtterApp, table_id: str) -> list[list[str]]:
     """The cells of a table on the current screen, as text."""
     table: DataTable[object] = app.screen.query_one(table_id, DataTable)
     return [[str(c) for c in table.get_row_at(r)] for r in range(table.row_count)]
+
+
+SLOW_PLAN = '''
+from otter_tui.plan import Command, OrchestrationPlan, RunContext
+
+
+class Slow(OrchestrationPlan):
+    """Runs until stopped."""
+
+    name = "Slow"
+
+    async def run(self, ctx: RunContext) -> None:
+        await ctx.shell(Command.argv("sleep", "60"))
+'''
+
+
+def slow_runtime(tmp_path: Path, **jobs: object) -> Runtime:
+    """A runtime whose plan ``slow.Slow`` (enabled) runs until stopped; ``jobs``: [jobs]."""
+    plans = tmp_path / "slowplans"
+    plans.mkdir()
+    (plans / "slow.py").write_text(SLOW_PLAN)
+    sections: dict[str, dict[str, Any]] = {
+        "paths": {"plans_dir": str(plans)},
+        "engine": {"cancel_grace_seconds": 1},
+        **({"jobs": dict(jobs)} if jobs else {}),
+    }
+    rt = make_runtime(tmp_path, clock=FixedClock(), sections=sections)
+    rt.plans.set_enabled("slow.Slow", True)
+    return rt

@@ -33,7 +33,7 @@ from screens.job_runner import ConsoleRunner, console_runner
 from screens.jobs import JobsScreen, job_cells
 from screens.modals import ConfirmModal, FormModal
 from tests.fixtures_core import FixedClock, make_runtime
-from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, rows, settle, until
+from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, rows, settle, slow_runtime, until
 
 
 @pytest.fixture
@@ -147,16 +147,26 @@ def store_lines(runtime: Runtime, job: JobView, run_id: int | None, texts: list[
     return LogLines(lines)
 
 
-async def test_job_detail_shows_log_lines_as_they_arrive(runtime: Runtime) -> None:
+def running_elsewhere(runtime: Runtime) -> tuple[JobView, int]:
+    """A deploy job claimed and prepared by another process; the id of its demo-web1 run."""
     job = deploy(runtime)
-    ClaimService(runtime.ctx, "elsewhere").claim(job.id)  # running in another process
+    ClaimService(runtime.ctx, "elsewhere").claim(job.id)
     plan = prepare_job(runtime.ctx.db, job.id, {})
     web1 = next(run.run_id for run in plan.runs if run.server and run.server.name == "demo-web1")
+    return job, web1
+
+
+async def open_first_job(pilot: Pilot[None]) -> None:
+    await open_section(pilot, "2")
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_job_detail_shows_log_lines_as_they_arrive(runtime: Runtime) -> None:
+    job, web1 = running_elsewhere(runtime)
     app, bus = console(runtime, runs_jobs=False)
     async with app.run_test(size=SIZE) as pilot:
-        await open_section(pilot, "2")
-        await pilot.press("enter")
-        await settle(pilot)
+        await open_first_job(pilot)
         detail = app.screen
         assert isinstance(detail, JobDetailScreen)
         assert [r[0] for r in rows(app, "#runs")] == ["all", "demo-db1", "demo-web1", "demo-web2"]
@@ -198,15 +208,10 @@ async def test_job_detail_rows_follow_their_runs_and_leave_the_others_be(runtime
     """A run that ends shows its state and counts; the cells of runs that did not change are
     left as they are (the very same objects: nothing for the table to measure again), so a
     500-server job's reloads cost what changed, not the whole table."""
-    job = deploy(runtime)
-    ClaimService(runtime.ctx, "elsewhere").claim(job.id)
-    plan = prepare_job(runtime.ctx.db, job.id, {})
-    web1 = next(run.run_id for run in plan.runs if run.server and run.server.name == "demo-web1")
+    job, web1 = running_elsewhere(runtime)
     app, bus = console(runtime, runs_jobs=False)
     async with app.run_test(size=SIZE) as pilot:
-        await open_section(pilot, "2")
-        await pilot.press("enter")
-        await settle(pilot)
+        await open_first_job(pilot)
         table = app.screen.query_one("#runs", DataTable)
         assert [r[:3] for r in rows(app, "#runs")][1:] == [
             ["demo-db1", "pending", "0"],
@@ -320,27 +325,8 @@ async def test_rerun_opens_the_form_filled_from_the_job(runtime: Runtime) -> Non
         ]
 
 
-SLOW_PLAN = '''
-from otter_tui.plan import Command, OrchestrationPlan, RunContext
-
-
-class Slow(OrchestrationPlan):
-    """Runs until stopped."""
-
-    name = "Slow"
-
-    async def run(self, ctx: RunContext) -> None:
-        await ctx.shell(Command.argv("sleep", "60"))
-'''
-
-
 async def test_quitting_with_a_running_job_asks_then_marks_it_interrupted(tmp_path: Path) -> None:
-    plans = tmp_path / "slowplans"
-    plans.mkdir()
-    (plans / "slow.py").write_text(SLOW_PLAN)
-    sections = {"paths": {"plans_dir": str(plans)}, "engine": {"cancel_grace_seconds": 1}}
-    rt = make_runtime(tmp_path, clock=FixedClock(), sections=sections)
-    rt.plans.set_enabled("slow.Slow", True)
+    rt = slow_runtime(tmp_path)
     app, _bus = console(rt)
     try:
         async with app.run_test(size=SIZE) as pilot:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from textual.widgets import Label, Static
@@ -20,9 +19,8 @@ from otter_tui.targeting import TargetSpec
 from screens.job_detail import JobDetailScreen
 from screens.jobs import JobsScreen
 from screens.modals import ConfirmModal
-from tests.fixtures_core import FixedClock, make_runtime
-from tests.screens_support import SIZE, deploy_runtime, rows, settle, until
-from tests.test_screens_jobs import SLOW_PLAN, console, deploy, open_section
+from tests.screens_support import SIZE, deploy_runtime, rows, settle, slow_runtime, until
+from tests.test_screens_jobs import console, deploy, open_section
 
 
 @pytest.fixture
@@ -55,16 +53,7 @@ async def test_a_runs_log_title_names_its_slice_and_worker(runtime: Runtime) -> 
 async def test_quitting_while_slices_run_here_asks_first(tmp_path: Path) -> None:
     """A job on more servers than ``jobs.slice_size`` runs as slices; while they run in this
     console, quitting would interrupt them, so the console asks, as for a job run whole."""
-    plans = tmp_path / "slowplans"
-    plans.mkdir()
-    (plans / "slow.py").write_text(SLOW_PLAN)
-    sections: dict[str, dict[str, Any]] = {
-        "paths": {"plans_dir": str(plans)},
-        "engine": {"cancel_grace_seconds": 1},
-        "jobs": {"slice_size": 1},
-    }
-    rt = make_runtime(tmp_path, clock=FixedClock(), sections=sections)
-    rt.plans.set_enabled("slow.Slow", True)
+    rt = slow_runtime(tmp_path, slice_size=1)
     app, _bus = console(rt)
     try:
         async with app.run_test(size=SIZE) as pilot:
