@@ -50,8 +50,9 @@ A young collection every 700 allocations comes every few milliseconds while a jo
 them and is promoted; a quarter of the heap's survivors promoted brings a full collection, and
 the console had 14 or 15 of 100-145 ms in a 10 s stream, its worst key delays. Young passes
 every 5,000 allocations let those lines die young, and a full pass waits for 100 older-
-generation passes as well: none over 10 ms in the same stream, key p99 44-115 -> ~32 ms,
-CPU 10.7 -> 8.4 s, peak RSS unchanged (110 MB; bench/keys.py, docs/bench-findings.md).
+generation passes as well: none over 10 ms in the same stream, CPU 10.7 -> 8.4 s, peak RSS
+unchanged (110 MB); the bench's key p99 there went from 181 to 24 ms with the change of
+``screens.background.Handoff`` (bench/keys.py, docs/bench-findings.md).
 """
 
 

@@ -119,18 +119,18 @@ class Table(DataTable[Any]):
         busy in here and a key waited up to seconds (bench/keys.py). Columns with a cell that is
         not one line of text, or in a row that is not one line high, are left to DataTable.
         """
-        columns: dict[ColumnKey, list[CellKey]] = {}
+        changed: dict[ColumnKey, list[CellKey]] = {}
         for cell_key in updated_cells:
-            columns.setdefault(cell_key.column_key, []).append(cell_key)
+            changed.setdefault(cell_key.column_key, []).append(cell_key)
         left: set[CellKey] = set()
         one_line = all(row.height == 1 and row.label is None for row in self.rows.values())
-        for column_key, cells in columns.items():
+        for column_key, keys in changed.items():
             column = self.columns.get(column_key)
             if column is None:
                 continue
-            widths = [_text_width(row.get(column_key)) for row in self._data.values()]
+            widths = [_text_width(cells.get(column_key)) for cells in self._data.values()]
             if not one_line or None in widths:
-                left.update(cells)
+                left.update(keys)
                 continue
             column.content_width = max([cell_len(column.label.plain), *(w or 0 for w in widths)])
         if left:
