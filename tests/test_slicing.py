@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ from otter_tui.engine.worker import Worker
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
 from otter_tui.services.claims import ClaimService
-from otter_tui.services.slices import SliceService
+from otter_tui.services.slices import ClaimedSlice, SliceService
 from otter_tui.store.models import JobSlice, ServerRun
 from otter_tui.targeting import TargetSpec
 from screens.job_detail import run_title
@@ -55,10 +55,10 @@ class Workers:
         self.rt = rt
         self.workers: list[Worker] = []
 
-    async def start(self, *names: str) -> None:
+    async def start(self, *names: str, poll_seconds: float = 0.05) -> None:
         for name in names:
             engine = Engine(self.rt.ctx, EventBus(), plans=self.rt.plans)
-            worker = Worker(engine, poll_seconds=0.05, name=name, prune_every=None)
+            worker = Worker(engine, poll_seconds=poll_seconds, name=name, prune_every=None)
             await engine.start()
             await worker.start()
             self.workers.append(worker)
@@ -202,3 +202,59 @@ async def test_a_slice_whose_worker_died_is_interrupted_and_never_rerun(
     view = rt.jobs.show(job.id)
     assert view.error == "worker gone:1 stopped before its slice finished"
     assert view.summary["states"] == {"interrupted": 3, "succeeded": 5}
+
+
+SliceClaim = Callable[[Sequence[str], Sequence[int], float], ClaimedSlice | None]
+
+
+async def lone_worker(
+    workers: Workers, claim: Callable[[Worker, SliceClaim], SliceClaim]
+) -> Worker:
+    """One worker that claims only when woken (a 300 s poll), its slice claims wrapped."""
+    await workers.start("w1", poll_seconds=300)
+    worker = workers.workers[0]
+    worker.slices.claim_next = claim(worker, worker.slices.claim_next)  # type: ignore[method-assign]
+    return worker
+
+
+async def test_a_job_split_here_is_here_until_its_first_slice_is_claimed(
+    rt: Runtime, workers: Workers
+) -> None:
+    """Between splitting a job and claiming its first slice the job is still this worker's (the
+    console asks before quitting then: it would leave the job waiting for another worker)."""
+    here_at_first_claim: list[list[int]] = []
+
+    def noting(worker: Worker, claim: SliceClaim) -> SliceClaim:
+        def claim_next(queues: Sequence[str], busy: Sequence[int] = (), grace: float = 0.0):
+            here = worker.jobs_here()
+            part = claim(queues, busy, grace)
+            if part is not None and not here_at_first_claim:
+                here_at_first_claim.append(here)
+            return part
+
+        return claim_next
+
+    worker = await lone_worker(workers, noting)
+    job = create(rt, "Echo", FLEET, lines="1")
+    worker.notify()
+    assert await finished(rt, job.id) == "succeeded"
+    assert here_at_first_claim == [[job.id]]
+    assert worker.jobs_here() == []
+
+
+async def test_a_job_split_here_whose_slices_others_run_is_not_here(
+    rt: Runtime, workers: Workers
+) -> None:
+    """A worker that finds none of its split job's slices left for it (other workers took them
+    all) no longer counts the job as its own: quitting it interrupts nothing."""
+    worker = await lone_worker(workers, lambda _worker, _claim: lambda *_args: None)
+    job = create(rt, "Echo", FLEET, lines="1")
+    worker.notify()
+    deadline = time.monotonic() + 30
+    while len(slices_of(rt, job.id)) < 3 or worker.jobs_here():
+        assert time.monotonic() < deadline, (slices_of(rt, job.id), worker.jobs_here())
+        await asyncio.sleep(0.05)
+    assert rt.jobs.show(job.id).state == "running"
+    assert {state for _, state, _ in slices_of(rt, job.id)} == {"queued"}
+    await workers.start("w2")
+    assert await finished(rt, job.id) == "succeeded"

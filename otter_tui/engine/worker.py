@@ -27,6 +27,7 @@ from otter_tui.services.claims import ClaimService
 from otter_tui.services.queues import QueueBackend
 from otter_tui.services.slices import ClaimedSlice, JobEnd, SliceService
 from otter_tui.store.models import JobQueue
+from otter_tui.store.states import JobState
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,9 @@ class Worker:
         """The queue each running job was claimed from (its share of that queue's concurrency)."""
         self.parts: dict[int, tuple[ClaimedSlice, str, asyncio.Task[object]]] = {}
         """Running slices by id, with their queue (a slice takes a share as a job does)."""
+        self.split_here: set[int] = set()
+        """Jobs this worker split into slices and has not yet claimed a slice of: still ours
+        (quitting now would leave them waiting) until a claim pass takes a slice or finds none."""
         self.wake = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -99,6 +103,7 @@ class Worker:
             # Cleared after it, that wake-up was lost until the next poll: a console (which
             # polls rather seldom) left a big job's slices waiting.
             self.wake.clear()
+            split_before = set(self.split_here)
             try:
                 claimed = await self._claim_what_fits()
             except Exception:  # e.g. the database was locked for too long: try again later
@@ -106,6 +111,8 @@ class Worker:
                 claimed = False
             if claimed:
                 continue
+            # A whole pass found no slice of the jobs split before it: others run what is left.
+            self.split_here -= split_before
             if self._stopping:
                 break
             with contextlib.suppress(TimeoutError):
@@ -115,9 +122,10 @@ class Worker:
         """A slice of a started job first (it finishes what others began), then a new job."""
         dbthread = self.engine.dbthread
         for queue in await dbthread.run(self._queues_with_room):
-            busy, grace = self.jobs_here(), self.poll_seconds
+            busy, grace = sorted(self._running_parts()), self.poll_seconds
             part = await dbthread.run(self.slices.claim_next, [queue], busy, grace)
             if part is not None:
+                self.split_here.discard(part.job_id)
                 self._launch_slice(part, queue)
                 return True
             job_id = await dbthread.run(self.backend.claim_next, [queue])
@@ -128,9 +136,15 @@ class Worker:
 
     def jobs_here(self) -> list[int]:
         """Jobs running in this worker, whole or as one or more of their slices (a job on more
-        servers than ``jobs.slice_size`` runs only as slices): what stopping would interrupt.
-        Leases are kept for these, and a poll leaves their other slices to other workers."""
-        return sorted({*self.running, *(part.job_id for part, _, _ in self.parts.values())})
+        servers than ``jobs.slice_size`` runs only as slices), or just split here and waiting
+        for this worker's next claim: what stopping would interrupt. Leases are kept for these.
+        """
+        return sorted({*self._running_parts(), *self.split_here})
+
+    def _running_parts(self) -> set[int]:
+        """Jobs with a task here: a claim pass leaves their other slices to other workers for a
+        while (a job only split here is not one: its first slice is this worker's to take)."""
+        return {*self.running, *(part.job_id for part, _, _ in self.parts.values())}
 
     def _launch_slice(self, part: ClaimedSlice, queue: str) -> None:
         log.info("job=%s slice=%s state=running worker=%s", part.job_id, part.number, self.name)
@@ -166,8 +180,11 @@ class Worker:
         if task is not None and not task.cancelled():
             if task.exception() is not None:
                 log.error("job=%s crashed", job_id, exc_info=task.exception())
+            elif (state := task.result()) is JobState.RUNNING:
+                log.info("job=%s state=running slices=split", job_id)
+                self.split_here.add(job_id)  # its slices are claimed from the next pass on
             else:
-                log.info("job=%s state=%s", job_id, getattr(task.result(), "value", ""))
+                log.info("job=%s state=%s", job_id, getattr(state, "value", ""))
         self.wake.set()
 
     def _queues_with_room(self) -> list[str]:
