@@ -56,8 +56,12 @@ class DaemonAwareClaims:
         return next(filter(None, self.daemons.values()), None)
 
     def claim_next(self, queues: Sequence[str]) -> int | None:
-        free = [q for q in queues if self._daemon_of(q) is None]
+        free = [q for q in queues if not self.yields(q)]
         return self.claims.claim_next(free) if free else None
+
+    def yields(self, queue: str) -> bool:
+        """A live daemon serves ``queue``: its jobs, and the slices of jobs it split, are its."""
+        return self._daemon_of(queue) is not None
 
     def _daemon_of(self, queue: str) -> str | None:
         self.daemons[queue] = self.jobs.daemon_holder(queue)

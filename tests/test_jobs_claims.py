@@ -213,6 +213,9 @@ async def test_a_wake_up_during_a_claim_pass_is_not_lost(tmp_path: Path) -> None
                 loop.call_soon_threadsafe(second_pass.set)
             return None
 
+        def yields(self, queue: str) -> bool:
+            return False
+
     worker = Worker(
         engine, poll_seconds=300, name="w", backend=WakesDuringTheFirstPass(), prune_every=None
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,11 +24,13 @@ from otter_tui.engine.targets import prepare_job
 from otter_tui.engine.worker import Worker
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
+from otter_tui.services import presence
 from otter_tui.services.claims import ClaimService
 from otter_tui.services.slices import ClaimedSlice, SliceService
 from otter_tui.store.models import JobSlice, ServerRun
 from otter_tui.targeting import TargetSpec
 from screens.job_detail import run_title
+from screens.job_runner import ConsoleRunner
 from tests.engine_support import add_local, create, engine_runtime
 from tests.fixtures_core import ACTOR
 from tests.fixtures_ssh import unique_sleep
@@ -37,6 +40,7 @@ pytestmark = pytest.mark.both_stores
 SERVERS = 8
 SIZE = 3
 FLEET = TargetSpec(roles=("fleet",))
+LEASE = timedelta(minutes=5)
 
 
 @pytest.fixture
@@ -258,3 +262,39 @@ async def test_a_job_split_here_whose_slices_others_run_is_not_here(
     assert {state for _, state, _ in slices_of(rt, job.id)} == {"queued"}
     await workers.start("w2")
     assert await finished(rt, job.id) == "succeeded"
+
+
+async def test_a_console_leaves_a_daemons_slices_to_it_until_the_daemon_is_gone(
+    rt: Runtime,
+) -> None:
+    """While a daemon serves the queue the console claims nothing of it, not even a slice of a
+    job the daemon split (it ran them all before); once the daemon is gone it runs them."""
+    daemon = "otter-host:4242"
+    now = rt.ctx.now()
+    presence.announce(rt.db, daemon, scheduler=False, queues=("default",), now=now, length=LEASE)
+    job = create(rt, "Echo", FLEET, lines="1")
+    assert ClaimService(rt.ctx, daemon, 300).claim(job.id)
+    prepare_job(rt.db, job.id, {}, None, SIZE)
+    runner = ConsoleRunner(rt, EventBus(), poll_seconds=0.05)
+    passes = 0
+    look = runner.worker._queues_with_room
+
+    def counted() -> list[str]:
+        nonlocal passes
+        passes += 1
+        return look()
+
+    runner.worker._queues_with_room = counted  # type: ignore[method-assign]
+    await runner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while passes < 3:  # two whole claim passes, and a third begun
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        assert runner.daemon == daemon and runner.running == []
+        assert {state for _, state, _ in slices_of(rt, job.id)} == {"queued"}
+        presence.withdraw(rt.db, daemon)
+        assert await finished(rt, job.id) == "succeeded"
+        assert {worker for _, _, worker in slices_of(rt, job.id)} == {runner.name}
+    finally:
+        await runner.stop()

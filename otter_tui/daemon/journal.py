@@ -79,6 +79,9 @@ class LoggedClaims:
             emit("job.claimed", job=job_id, plan=plan, queue=queue, worker=self.worker)
         return job_id
 
+    def yields(self, queue: str) -> bool:
+        return self.backend.yields(queue)
+
 
 class Journal:
     """Subscribes to the bus and logs each event as one line."""

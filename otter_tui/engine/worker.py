@@ -188,7 +188,8 @@ class Worker:
         self.wake.set()
 
     def _queues_with_room(self) -> list[str]:
-        """Queues where this worker runs fewer jobs than the queue's concurrency."""
+        """Queues where this worker runs fewer jobs than the queue's concurrency, and that no
+        other process serves in its stead (:meth:`QueueBackend.yields`)."""
         with self.ctx.db.session() as s:
             query = select(JobQueue.name, JobQueue.concurrency, JobQueue.backend)
             rows = list(s.execute(query.order_by(JobQueue.id)))
@@ -198,7 +199,8 @@ class Worker:
         busy: dict[str, int] = {}
         for queue in [*self.queue_of.values(), *(q for _, q, _ in self.parts.values())]:
             busy[queue] = busy.get(queue, 0) + 1
-        return [q for q in self.queues if busy.get(q, 0) < limits.get(q, 4)]
+        room = [q for q in self.queues if busy.get(q, 0) < limits.get(q, 4)]
+        return [q for q in room if not self.backend.yields(q)]
 
     async def _lease_loop(self) -> None:
         await keep_leases(self.claims, self.engine, self.jobs_here, on_renew=self._renew_slices)

@@ -63,6 +63,10 @@ class ClaimService:
         self.worker = worker
         self.lease = timedelta(seconds=lease_seconds)
 
+    def yields(self, queue: str) -> bool:
+        """Never: a worker claiming straight from the database serves its queues itself."""
+        return False
+
     def claim_next(self, queues: Sequence[str]) -> int | None:
         """Claim the oldest due job in ``queues``; None when there is none.
 

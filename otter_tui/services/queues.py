@@ -42,6 +42,11 @@ class QueueBackend(Protocol):
         """Claim the next due job in ``queues`` for the caller; None when there is none."""
         ...
 
+    def yields(self, queue: str) -> bool:
+        """True: another process serves ``queue`` now; the worker claims nothing of it, not
+        even a slice of a job split there (a console while a daemon runs the queue)."""
+        ...
+
 
 BACKENDS: dict[str, str] = {
     "local": "run in the process that claims the job (claimed from the shared database)",
