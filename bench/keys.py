@@ -12,6 +12,10 @@ the detail screen notes when the key's action runs. Latency is the one minus the
 the key waited for a busy event loop counts. (``Pilot.press`` is no good here: it only presses
 once the loop gets to it and then waits for the app to go idle, up to 2 s under a stream, so it
 saw a few presses, each just after the loop had caught up.)
+
+With ``daemon`` set, an ``otter-tui daemon`` process (scheduler off) serves the queue and runs the
+job, as it would for a fleet that size; the console claims nothing and only follows the job from
+the store, and the rate is the lines stored over the job's run time.
 """
 
 from __future__ import annotations
@@ -19,17 +23,21 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
 from textual import events
 
 import screens.app
 from bench.fleet import LOCAL_SERVER, PLAN_KEYS
 from bench.timing import cpu_seconds, percentile
+from bench.warm_daemon import READY_SECONDS, daemon_config, start_daemon, stop_daemon
 from otter_tui.events import EventBus
-from otter_tui.runtime import open_runtime
+from otter_tui.runtime import Runtime, open_runtime
 from otter_tui.services.jobs import JobRequest, JobView
+from otter_tui.store.models import LogEntry
 from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
 from screens.context import ConsoleContext
@@ -74,10 +82,22 @@ class _Typist(threading.Thread):
 
 async def measure_keys_spec(spec: dict[str, Any]) -> dict[str, Any]:
     config = spec["fleet"]["config"]
-    return await measure_keys(config, spec["rate"], spec["seconds"], spec.get("servers", 0))
+    args = (config, spec["rate"], spec["seconds"], spec.get("servers", 0))
+    if not spec.get("daemon"):
+        return await measure_keys(*args)
+    workdir = Path(config).parent
+    process, ready = start_daemon(daemon_config(Path(config), workdir), workdir / "keys-daemon.log")
+    try:
+        if not await asyncio.to_thread(ready.wait, READY_SECONDS):
+            return {"ok": False, "error": "the daemon did not start"}
+        return await measure_keys(*args, daemon=True)
+    finally:
+        await asyncio.to_thread(stop_daemon, process)
 
 
-async def measure_keys(config: str, rate: int, seconds: int, servers: int = 0) -> dict[str, Any]:
+async def measure_keys(
+    config: str, rate: int, seconds: int, servers: int = 0, *, daemon: bool = False
+) -> dict[str, Any]:
     runtime = open_runtime(config, seed=False, sync_plans=False)
     runtime.plans.plan_class(PLAN_KEYS["stream"])
     bus = EventBus()
@@ -86,6 +106,8 @@ async def measure_keys(config: str, rate: int, seconds: int, servers: int = 0) -
     async with app.run_test(size=(160, 40)):
         while any(w.group == "prebuild" and not w.is_finished for w in app.workers):
             await asyncio.sleep(0.05)
+        if daemon and not await _daemon_seen(runner):
+            return {"ok": False, "error": "the console did not see the daemon"}
         view = _create_job(runtime, rate, seconds, servers)
         started, cpu = time.perf_counter(), cpu_seconds()
         runner.notify()
@@ -93,11 +115,12 @@ async def measure_keys(config: str, rate: int, seconds: int, servers: int = 0) -
         detail.handled = []
         await app.push_screen(detail)
         await asyncio.sleep(WARM_UP)
-        while not runner.running and time.perf_counter() - started < 10:
+        running = _ran_elsewhere(runtime, view.id) if daemon else _ran_here(runner)
+        while not await running() and time.perf_counter() - started < 10:
             await asyncio.sleep(0.05)
         typist = _Typist(app)
         typist.start()
-        while runner.running:
+        while await running():
             await asyncio.sleep(PRESS_EVERY)
         typist.done.set()
         await asyncio.to_thread(typist.join)
@@ -106,7 +129,8 @@ async def measure_keys(config: str, rate: int, seconds: int, servers: int = 0) -
             await asyncio.sleep(0.01)
         wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     job = runtime.jobs.brief(view.id)
-    state, lines = job.state, runner.engine.writer.stored
+    state = job.state
+    lines = _stored_lines(runtime, view.id) if daemon else runner.engine.writer.stored
     ended, began = job.finished_at, job.started_at
     ran = (ended - began).total_seconds() if ended and began else 0.0
     runtime.close()
@@ -138,3 +162,36 @@ def _create_job(runtime: Any, rate: int, seconds: int, servers: int) -> JobView:
     )
     view: JobView = runtime.jobs.create(request)
     return view
+
+
+async def _daemon_seen(runner: ConsoleRunner) -> bool:
+    """Wait until the console's worker has seen the daemon serving the queue (so the job goes to
+    the daemon, not to the console)."""
+    deadline = time.perf_counter() + READY_SECONDS
+    while runner.daemon is None and time.perf_counter() < deadline:
+        runner.notify()
+        await asyncio.sleep(0.1)
+    return runner.daemon is not None
+
+
+def _ran_here(runner: ConsoleRunner) -> Callable[[], Awaitable[bool]]:
+    async def running() -> bool:
+        return bool(runner.running)
+
+    return running
+
+
+def _ran_elsewhere(runtime: Runtime, job_id: int) -> Callable[[], Awaitable[bool]]:
+    """Whether the job is running, read off the event loop (the key presses wait for it)."""
+
+    async def running() -> bool:
+        state = await asyncio.to_thread(lambda: runtime.jobs.brief(job_id).state)
+        return state == "running"
+
+    return running
+
+
+def _stored_lines(runtime: Runtime, job_id: int) -> int:
+    with runtime.db.session() as s:
+        query = select(func.count()).select_from(LogEntry).where(LogEntry.job_id == job_id)
+        return int(s.scalar(query) or 0)

@@ -35,8 +35,8 @@ def daemon_warm(info: dict[str, Any], n: int, workdir: Path) -> dict[str, Any]:
     from bench.product import _verify, create_job
     from otter_tui.runtime import open_runtime
 
-    config = _daemon_config(Path(info["config"]), workdir)
-    process, ready = _start(config, workdir / "warm-daemon.log")
+    config = daemon_config(Path(info["config"]), workdir)
+    process, ready = start_daemon(config, workdir / "warm-daemon.log")
     runtime = open_runtime(config, seed=False, sync_plans=False)
     result: dict[str, Any] = {"ok": True, "error": ""}
     try:
@@ -55,7 +55,7 @@ def daemon_warm(info: dict[str, Any], n: int, workdir: Path) -> dict[str, Any]:
                 result.update(ok=False, error=f"{label}: {check['error']}")
     finally:
         runtime.close()
-        _stop(process)
+        stop_daemon(process)
     return result
 
 
@@ -66,7 +66,7 @@ def _state(runtime: Runtime, job_id: int) -> JobState:
         return JobState(s.scalars(select(Job.state).where(Job.id == job_id)).one())
 
 
-def _daemon_config(base: Path, workdir: Path) -> Path:
+def daemon_config(base: Path, workdir: Path) -> Path:
     document = tomllib.loads(base.read_text())
     document["daemon"] = {**document.get("daemon", {}), "poll_seconds": POLL}
     path = workdir / "warm-daemon.toml"
@@ -74,7 +74,7 @@ def _daemon_config(base: Path, workdir: Path) -> Path:
     return path
 
 
-def _start(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], threading.Event]:
+def start_daemon(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], threading.Event]:
     console = Path(sys.executable).with_name("otter-tui")
     argv = [str(console), "--config", str(config), "daemon", "--no-scheduler"]
     process = subprocess.Popen(
@@ -101,7 +101,7 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_daemon(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:

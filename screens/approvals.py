@@ -29,6 +29,7 @@ from screens.job_detail import JobDetailScreen
 from screens.job_format import describe_job, mode_label, variables_text, when
 from screens.messages import JobsChanged
 from screens.modals import FormField, FormModal
+from screens.shown import ShownReloads
 from screens.tables import Table, add_columns, cursor_key
 
 COLUMNS = ("id", "plan", "targets", "variables", "mode", "requested by", "requested", "run at")
@@ -76,6 +77,7 @@ class ApprovalsScreen(Screen[None]):
         self.simulations: dict[int, SimulationView] = {}
         """The latest simulation of each job on show that has one."""
         self._loads = Coalesced(self._start_load)
+        self._shown = ShownReloads(self, self.action_reload)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -89,6 +91,9 @@ class ApprovalsScreen(Screen[None]):
         add_columns(self.query_one("#approvals", DataTable), COLUMNS)
         self.ctx.events.subscribe(self, self._core_event)
         self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self._shown.resumed()
 
     def selected(self) -> JobView | None:
         key = cursor_key(self.query_one("#approvals", DataTable))
@@ -111,7 +116,7 @@ class ApprovalsScreen(Screen[None]):
     def _core_event(self, event: Event) -> None:
         moved = isinstance(event, StoreChanged) and event.touches("approvals")
         if moved or isinstance(event, JobStateChanged | Resync):
-            self.action_reload()
+            self._shown.request()
 
     @on(Worker.StateChanged)
     def _worker_done(self, event: Worker.StateChanged) -> None:

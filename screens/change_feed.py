@@ -19,6 +19,7 @@ from textual.signal import Signal
 
 from otter_tui.events import Event
 from screens.sections import SECTIONS
+from screens.shown import shown
 
 if TYPE_CHECKING:  # imported on the first read: the first frame is painted before the store opens
     from otter_tui.services.changes import Marker
@@ -86,10 +87,11 @@ class ChangeFeed:
 def follow_store(
     events: Signal[Event], node: DOMNode, section: str, reload: Callable[[], object]
 ) -> None:
-    """Call ``reload`` (on the UI thread) when the feed says what ``section`` shows changed."""
+    """Call ``reload`` (on the UI thread) when the feed says what ``section`` shows changed,
+    while ``node``'s screen is shown: a hidden one must reload when it is shown again."""
 
     def changed(event: Event) -> None:
-        if isinstance(event, StoreChanged) and event.touches(section):
+        if isinstance(event, StoreChanged) and event.touches(section) and shown(node.screen):
             reload()
 
     events.subscribe(node, changed)

@@ -36,6 +36,7 @@ from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
 from screens.modals import ConfirmModal
+from screens.shown import shown
 from screens.tables import Table, add_columns, cursor_key
 
 SERVER_COLUMNS = ("", "server", "drift", "checked", "drifted", "unknown")
@@ -127,6 +128,8 @@ class DriftScreen(Screen[None]):
             self.action_reload()
 
     def _core_event(self, event: Event) -> None:
+        if not shown(self):
+            return  # hidden: it reloads when shown again (on_screen_resume)
         moved = isinstance(event, StoreChanged) and event.touches("drift")
         if moved or isinstance(event, DriftChecked | Resync | JobStateChanged):
             self.action_reload()

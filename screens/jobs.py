@@ -32,6 +32,7 @@ from screens.job_actions import JobActions
 from screens.job_detail import JobDetailScreen, Opening, read_opening
 from screens.job_format import counts_text, duration, mode_label, state_text, when
 from screens.messages import JobsChanged
+from screens.shown import ShownReloads
 from screens.tables import Table, add_columns, cursor_key
 
 COLUMNS = ("id", "plan", "state", "mode", "targets", "created", "duration", "server runs", "worker")
@@ -98,6 +99,8 @@ class JobsScreen(Screen[None]):
         self.actions = JobActions(self, ctx)
         """New job, re-run, cancel."""
         self._loads = Coalesced(self._start_load)
+        self._shown = ShownReloads(self, self.action_reload)
+        """Changes seen while hidden (behind a job's detail) reload once it is shown."""
         self._select: int | None = None
         self.wanted = JobFilter()
         """The filter in force (empty: the newest jobs)."""
@@ -118,6 +121,9 @@ class JobsScreen(Screen[None]):
         add_columns(self.query_one("#jobs", DataTable), COLUMNS)
         self.ctx.events.subscribe(self, self._core_event)
         self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self._shown.resumed()
 
     def selected(self) -> JobView | None:
         key = cursor_key(self.query_one("#jobs", DataTable))
@@ -148,7 +154,7 @@ class JobsScreen(Screen[None]):
     def _core_event(self, event: Event) -> None:
         moved = isinstance(event, StoreChanged) and event.touches("jobs")
         if moved or isinstance(event, STATE_EVENTS):
-            self.action_reload()
+            self._shown.request()
 
     @on(JobsChanged)
     def _jobs_changed(self, message: JobsChanged) -> None:

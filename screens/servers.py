@@ -31,6 +31,7 @@ from screens.messages import InventoryChanged
 from screens.modals import ConfirmModal
 from screens.server_detail import ServerDetail, address
 from screens.server_form import add_server_modal, edit_server_modal
+from screens.shown import ShownReloads
 from screens.snapshot import InventorySnapshot, load_snapshot
 from screens.tables import Table
 
@@ -273,6 +274,7 @@ class ServersScreen(Screen[None]):
         self.events = ctx.events
         """Core events from the app's bridge."""
         self._select_after_load: str | None = None
+        self._shown = ShownReloads(self, self.action_reload)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -287,6 +289,9 @@ class ServersScreen(Screen[None]):
         self.events.subscribe(self, self._core_event)
         self.query_one("#servers", DataTable).focus()
         self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self._shown.resumed()
 
     def action_reload(self, select: str | None = None) -> None:
         """Read the inventory again; ``select``: put the cursor on that server once read. A
@@ -329,4 +334,4 @@ class ServersScreen(Screen[None]):
         elif isinstance(event, Resync) or (
             isinstance(event, StoreChanged) and event.touches("servers")
         ):
-            self.action_reload()
+            self._shown.request()
