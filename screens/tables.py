@@ -3,13 +3,14 @@ what they show, so a selection survives a reload whatever the sort."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import zip_longest
 from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
+from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widgets import DataTable
@@ -27,9 +28,51 @@ class Table(DataTable[Any]):
     _painted_size = Size(0, 0)
     """The size its lines were last rendered at (see :meth:`_on_resize`)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._changed_cells: set[CellKey] = set()
+        """Cells updated since the last paint, whose renders are forgotten before the next."""
+
     def render_lines(self, crop: Region) -> list[Strip]:
+        self._forget_changed_cells()
         self._painted_size = self.size
         return super().render_lines(crop)
+
+    def update_cell(
+        self,
+        row_key: RowKey | str,
+        column_key: ColumnKey | str,
+        value: object,
+        *,
+        update_width: bool = False,
+    ) -> None:
+        """Update one cell and re-render only it at the next paint, not every visible cell.
+
+        DataTable keys every render it caches by one update count for the whole table, so one
+        changed cell re-rendered every visible cell. A job's detail updates its runs' cells
+        every 0.5 s while the job runs (their times move), and redrawing the whole visible
+        table each time was a fifth of the console's event loop while a 500-server job streamed
+        (bench/keys.py). The count is put back, and the renders of this cell (and of the lines
+        and row its cell is in) are forgotten before the next paint.
+        """
+        kept = self._update_count
+        super().update_cell(row_key, column_key, value, update_width=update_width)
+        self._update_count = kept
+        row = row_key if isinstance(row_key, RowKey) else RowKey(row_key)
+        column = column_key if isinstance(column_key, ColumnKey) else ColumnKey(column_key)
+        self._changed_cells.add(CellKey(row, column))
+
+    def _forget_changed_cells(self) -> None:
+        """Drop the cached renders that show a cell updated since the last paint."""
+        if not self._changed_cells:
+            return
+        cells, self._changed_cells = self._changed_cells, set()
+        rows = {cell.row_key for cell in cells}
+        indexes = {self._row_locations.get(row) for row in rows}
+        _discard(self._cell_render_cache, lambda key: (key[0], key[1]) in cells)
+        _discard(self._row_render_cache, lambda key: key[0] in rows)
+        _discard(self._row_renderable_cache, lambda key: key[1] in indexes)
+        self._line_cache.clear()  # lines are cut from the rows' renders: cheap to cut again
 
     def _on_resize(self, event: events.Resize) -> None:
         """DataTable forgets every rendered row on a resize. A new screen's first layout paints
@@ -42,9 +85,10 @@ class Table(DataTable[Any]):
 
     async def _on_idle(self, event: events.Idle) -> None:
         measuring = self._require_update_dimensions or bool(self._updated_cells)
+        widths = [column.content_width for column in self.ordered_columns]
         await super()._on_idle(event)
-        if measuring:
-            self._clear_caches()
+        if measuring and [column.content_width for column in self.ordered_columns] != widths:
+            self._clear_caches()  # rows drawn before at the old widths
             self.refresh()
 
     def append_rows(self, rows: Sequence[tuple[str, Sequence[object]]]) -> None:
@@ -136,6 +180,13 @@ class Table(DataTable[Any]):
         if left:
             super()._update_column_widths(left)
         self._require_update_dimensions = True
+
+
+def _discard(cache: LRUCache[Any, Any], stale: Callable[[Any], bool]) -> None:
+    """Drop the entries of one of DataTable's render caches whose key ``stale`` picks."""
+    keys = cache.keys()
+    for key in [key for key in keys if stale(key)]:
+        cache.discard(key)
 
 
 def _text_width(cell: object) -> int | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.renderables.styled import Styled
 
 from screens.tables import Table
 
@@ -121,3 +124,34 @@ async def test_changed_cells_fit_their_column_as_datatable_would() -> None:
         await pilot.pause()
         await pilot.pause()
         assert column.content_width == len("failed")  # DataTable's own measure of the lot
+
+
+async def test_an_updated_cell_is_drawn_anew_and_only_it_is_rendered_again() -> None:
+    """A job's detail updates its running runs' times every 0.5 s: the next paint shows each new
+    value (never a render cached from before), in a row that keeps its other cells, and renders
+    only the cells that changed rather than every visible one."""
+    app = TwoTables()
+    async with app.run_test(size=(80, 20)) as pilot:
+        table = app.query_one("#at-once", Table)
+        table.append_rows([(str(i), [Text(f"srv{i:02d}"), Text("running 1s")]) for i in range(9)])
+        table.measure_now()
+        await pilot.pause()
+        assert "srv03" in table.render_line(4).text and "running 1s" in table.render_line(4).text
+        rendered: list[str] = []  # what a cell's render was made of (cached ones are not)
+        render_lines = app.console.render_lines
+
+        def counted(renderable: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(renderable, Styled):  # a cell: Styled(Padding(cell))
+                rendered.append(str(renderable.renderable.renderable))
+            return render_lines(renderable, *args, **kwargs)
+
+        app.console.render_lines = counted  # type: ignore[method-assign]
+        table.update_cell("3", "state", Text("running 2s"))
+        table.update_cell("5", "state", Text("failed"), update_width=True)
+        await pilot.pause()
+        await pilot.pause()
+        lines = [table.render_line(y).text for y in range(1, 10)]
+        assert "srv03" in lines[3] and "running 2s" in lines[3]
+        assert "srv05" in lines[5] and "failed" in lines[5] and "running" not in lines[5]
+        assert all("running 1s" in line for n, line in enumerate(lines) if n not in (3, 5))
+        assert sorted(rendered) == ["failed", "running 2s"]
