@@ -27,6 +27,7 @@ from bench.timing import ChannelCounter, DbThreadCpu, cpu_seconds
 from otter_tui.engine.local_run import run_claimed
 from otter_tui.engine.runner import Engine
 from otter_tui.events import EventBus, LogLine
+from otter_tui.heap import tune_for_long_run
 from otter_tui.runtime import Runtime, open_runtime
 from otter_tui.services.jobs import JobRequest, JobView
 from otter_tui.store.models import LogEntry, RunState, ServerRun
@@ -112,6 +113,7 @@ async def run_product(spec: dict[str, Any]) -> dict[str, Any]:
         engine.writer.observers.append(lambda lines: _record_delays(lines, delays))
         return engine
 
+    tune_for_long_run()  # as `otter-tui run` and the daemon run a job (otter_tui/heap.py)
     channels = ChannelCounter().install()
     db_cpu = DbThreadCpu().install()
     started, cpu = time.perf_counter(), cpu_seconds()

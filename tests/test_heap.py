@@ -6,6 +6,7 @@ import gc
 
 import pytest
 
+from otter_tui import heap
 from otter_tui.heap import collector_paused
 
 
@@ -25,3 +26,20 @@ def test_pause_restores_the_callers_collector_and_freezes_nothing_of_theirs(
         assert gc.get_freeze_count() == frozen_before
     finally:
         (gc.enable if was else gc.disable)()
+
+
+@pytest.mark.parametrize("ours", [True, False])
+def test_a_long_run_in_our_process_collects_young_objects_less_often(
+    ours: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon and a job run by the command use the long-run thresholds (lines in flight
+    die young: ~20% more lines stored a second), the daemon freezing what its start-up left;
+    a program embedding otter-tui keeps its collector as it set it."""
+    monkeypatch.setattr(heap, "_owned", ours)
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    try:
+        heap.settle_for_long_run(freeze=True)
+        assert gc.get_threshold() == (heap.LONG_RUN_THRESHOLDS if ours else before)
+        assert (gc.get_freeze_count() > frozen) is ours
+    finally:
+        gc.set_threshold(*before)

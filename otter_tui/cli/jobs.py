@@ -27,6 +27,7 @@ from otter_tui.cli_state import CliState
 from otter_tui.engine.local_run import run_claimed
 from otter_tui.errors import UsageError
 from otter_tui.events import LogLine
+from otter_tui.heap import settle_for_long_run
 from otter_tui.services import server_locks
 from otter_tui.services.jobs import JobRequest, JobService, JobView, LogView
 from otter_tui.store.models import JobState
@@ -124,6 +125,7 @@ def execute_here(state: CliState, view: JobView, secrets: dict[str, Any], follow
     if view.state != JobState.QUEUED.value:
         click.echo(f"job {view.id} created: {view.state}")
         return 0
+    settle_for_long_run()  # a job that streams its log is a long run (otter_tui/heap.py)
     result = asyncio.run(
         run_claimed(
             runtime.ctx,

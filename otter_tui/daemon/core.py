@@ -38,6 +38,7 @@ from otter_tui.engine.runner import Engine
 from otter_tui.engine.transports import TransportFactory
 from otter_tui.engine.worker import Worker, worker_name
 from otter_tui.events import EventBus
+from otter_tui.heap import settle_for_long_run
 from otter_tui.runtime import Runtime
 from otter_tui.scheduler.clock import Clock, SystemClock
 from otter_tui.services.claims import ClaimService
@@ -164,6 +165,7 @@ class Daemon:
             grace=self.settings.daemon.shutdown_grace_seconds,
         )
         notify(f"READY=1\nSTATUS=serving queues {','.join(self.queues) or 'none'}")
+        settle_for_long_run(freeze=True)
         self._tasks.append(asyncio.create_task(watchdog(self._stop), name="daemon-watchdog"))
 
     async def _start_api(self) -> None:
