@@ -249,11 +249,13 @@ class JobDetailScreen(Screen[None]):
         ]
         self._shown_runs = {run.id: run for run in view.server_runs}
         shown = {key.value for key in table.rows}
-        for key, cells in rows:
-            if key in shown:
-                for column, cell in zip(RUN_COLUMNS, cells, strict=True):
-                    if table.get_cell(key, column) != cell:
-                        table.update_cell(key, column, cell, update_width=True)
+        table.update_cells(
+            (key, column, cell)
+            for key, cells in rows
+            if key in shown
+            for column, cell in zip(RUN_COLUMNS, cells, strict=True)
+            if table.get_cell(key, column) != cell
+        )
         table.append_rows([(key, cells) for key, cells in rows if key not in shown])
         table.measure_now()
 

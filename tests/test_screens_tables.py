@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.renderables.styled import Styled
+from textual.widgets.data_table import CellDoesNotExist
 
 from screens.tables import Table
 
@@ -155,3 +157,29 @@ async def test_an_updated_cell_is_drawn_anew_and_only_it_is_rendered_again() -> 
         assert "srv05" in lines[5] and "failed" in lines[5] and "running" not in lines[5]
         assert all("running 1s" in line for n, line in enumerate(lines) if n not in (3, 5))
         assert sorted(rendered) == ["failed", "running 2s"]
+
+
+async def test_cells_updated_at_once_end_as_cells_updated_one_by_one() -> None:
+    """``update_cells`` (a job's ending runs in one reload) leaves the rows, the column widths
+    and what is drawn as ``update_cell(..., update_width=True)`` one at a time does; a cell
+    that does not exist is refused."""
+    app = TwoTables()
+    async with app.run_test(size=(80, 20)) as pilot:
+        single, batch = app.query_one("#one-by-one", Table), app.query_one("#at-once", Table)
+        for table in (single, batch):
+            table.append_rows([(str(i), [Text(f"srv{i}"), Text("running")]) for i in range(6)])
+            table.measure_now()
+        await pilot.pause()
+        changes = [(str(i), "state", Text("succeeded, 3 changed")) for i in range(0, 6, 2)]
+        for row, column, value in changes:
+            single.update_cell(row, column, value, update_width=True)
+        batch.update_cells(changes)
+        await pilot.pause()
+        await pilot.pause()
+        assert [c.content_width for c in batch.ordered_columns] == [
+            c.content_width for c in single.ordered_columns
+        ]
+        drawn = [[t.render_line(y).text for y in range(1, 7)] for t in (single, batch)]
+        assert drawn[0] == drawn[1] and "succeeded, 3 changed" in drawn[1][2]
+        with pytest.raises(CellDoesNotExist):
+            batch.update_cells([("99", "state", Text("x"))])
