@@ -43,6 +43,7 @@ from screens.app import OtterApp
 from screens.context import ConsoleContext
 from screens.job_detail import JobDetailScreen
 from screens.job_runner import ConsoleRunner
+from screens.sections import SECTIONS
 
 WARM_UP = 1.0
 """Seconds of streaming before the first key, so the stream is at its steady rate."""
@@ -104,8 +105,7 @@ async def measure_keys(
     runner = ConsoleRunner(runtime, bus)
     app = _App(runtime, bus, runner, prebuild=True)  # as the console runs (screens/warm.py)
     async with app.run_test(size=(160, 40)):
-        while any(w.group == "prebuild" and not w.is_finished for w in app.workers):
-            await asyncio.sleep(0.05)
+        await _prebuilt(app)
         if daemon and not await _daemon_seen(runner):
             return {"ok": False, "error": "the console did not see the daemon"}
         view = _create_job(runtime, rate, seconds, servers)
@@ -162,6 +162,19 @@ def _create_job(runtime: Any, rate: int, seconds: int, servers: int) -> JobView:
     )
     view: JobView = runtime.jobs.create(request)
     return view
+
+
+async def _prebuilt(app: _App) -> None:
+    """Wait until the console has built every section (it starts once its job runner has, after
+    the first frame), as in a console open for a while. Waiting only while a prebuild worker
+    ran saw none yet, so the keys were timed while the sections were being built."""
+    modes = [section.mode for section in SECTIONS]
+    deadline = time.perf_counter() + READY_SECONDS
+    while time.perf_counter() < deadline:
+        building = any(w.group == "prebuild" and not w.is_finished for w in app.workers)
+        if not building and all(mode in app._screen_stacks for mode in modes):
+            return
+        await asyncio.sleep(0.05)
 
 
 async def _daemon_seen(runner: ConsoleRunner) -> bool:
