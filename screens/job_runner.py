@@ -64,8 +64,11 @@ class DaemonAwareClaims:
         return self._daemon_of(queue) is not None
 
     def _daemon_of(self, queue: str) -> str | None:
-        self.daemons[queue] = self.jobs.daemon_holder(queue)
-        return self.daemons[queue]
+        """On the database thread: replaces :attr:`daemons` whole, never changes it in place,
+        so the UI thread, iterating it for the header, never sees it change size."""
+        holder = self.jobs.daemon_holder(queue)
+        self.daemons = {**self.daemons, queue: holder}
+        return holder
 
 
 class ConsoleRunner:

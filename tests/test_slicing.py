@@ -279,10 +279,10 @@ async def test_a_console_leaves_a_daemons_slices_to_it_until_the_daemon_is_gone(
     passes = 0
     look = runner.worker._queues_with_room
 
-    def counted() -> list[str]:
+    def counted(busy: dict[str, int]) -> list[str]:
         nonlocal passes
         passes += 1
-        return look()
+        return look(busy)
 
     runner.worker._queues_with_room = counted  # type: ignore[method-assign]
     await runner.start()

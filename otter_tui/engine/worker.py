@@ -121,7 +121,7 @@ class Worker:
     async def _claim_what_fits(self) -> bool:
         """A slice of a started job first (it finishes what others began), then a new job."""
         dbthread = self.engine.dbthread
-        for queue in await dbthread.run(self._queues_with_room):
+        for queue in await dbthread.run(self._queues_with_room, self._busy_queues()):
             busy, grace = sorted(self._running_parts()), self.poll_seconds
             part = await dbthread.run(self.slices.claim_next, [queue], busy, grace)
             if part is not None:
@@ -187,18 +187,25 @@ class Worker:
                 log.info("job=%s state=%s", job_id, getattr(state, "value", ""))
         self.wake.set()
 
-    def _queues_with_room(self) -> list[str]:
-        """Queues where this worker runs fewer jobs than the queue's concurrency, and that no
-        other process serves in its stead (:meth:`QueueBackend.yields`)."""
+    def _busy_queues(self) -> dict[str, int]:
+        """How many jobs and slices run here from each queue. Counted on the event loop, which
+        alone changes :attr:`queue_of` and :attr:`parts` (a run's end does): iterated on the
+        database thread, they could change size meanwhile."""
+        busy: dict[str, int] = {}
+        for queue in [*self.queue_of.values(), *(q for _, q, _ in self.parts.values())]:
+            busy[queue] = busy.get(queue, 0) + 1
+        return busy
+
+    def _queues_with_room(self, busy: dict[str, int]) -> list[str]:
+        """On the database thread: queues where this worker runs fewer jobs (``busy``) than the
+        queue's concurrency, and that no other process serves in its stead
+        (:meth:`QueueBackend.yields`)."""
         with self.ctx.db.session() as s:
             query = select(JobQueue.name, JobQueue.concurrency, JobQueue.backend)
             rows = list(s.execute(query.order_by(JobQueue.id)))
         limits = {name: concurrency for name, concurrency, _backend in rows}
         if self.every_local_queue:
             self.queues = tuple(name for name, _c, backend in rows if backend == "local")
-        busy: dict[str, int] = {}
-        for queue in [*self.queue_of.values(), *(q for _, q, _ in self.parts.values())]:
-            busy[queue] = busy.get(queue, 0) + 1
         room = [q for q in self.queues if busy.get(q, 0) < limits.get(q, 4)]
         return [q for q in room if not self.backend.yields(q)]
 
