@@ -54,8 +54,8 @@ async def prebuild_sections(app: App[Any]) -> None:
     current); a mode switched to meanwhile is skipped.
     """
     for mode in [section.mode for section in SECTIONS]:
-        if app.return_code is not None:
-            return
+        if app.return_code is not None or not app.is_running:
+            return  # exiting: Textual closes the modes' stacks, and a new one breaks that
         if mode not in app._screen_stacks:
             await app._init_mode(mode)
             await asyncio.sleep(PREBUILD_GAP)

@@ -243,7 +243,10 @@ async def test_a_job_split_here_is_here_until_its_first_slice_is_claimed(
     worker.notify()
     assert await finished(rt, job.id) == "succeeded"
     assert here_at_first_claim == [[job.id]]
-    assert worker.jobs_here() == []
+    deadline = time.monotonic() + 30
+    while worker.jobs_here():  # the last slice's task ends just after the job's row does
+        assert time.monotonic() < deadline, worker.jobs_here()
+        await asyncio.sleep(0.02)
 
 
 async def test_a_job_split_here_whose_slices_others_run_is_not_here(
