@@ -26,9 +26,10 @@ from typing import Any
 
 import httpx
 import tomli_w
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
 from bench.fleet import PLAN_KEYS, BenchFleet
+from bench.product import stored_lines
 from bench.report import Row
 from bench.timing import percentile, progress
 from otter_tui.config import read_toml
@@ -36,7 +37,7 @@ from otter_tui.runtime import open_runtime
 from otter_tui.services.api_jobs import KeyedJobs
 from otter_tui.services.api_keys import ApiKeyService
 from otter_tui.services.templates import TemplateFields
-from otter_tui.store.models import Job, JobState, LogEntry
+from otter_tui.store.models import Job, JobState
 from otter_tui.targeting import TargetSpec
 
 STARTED = re.compile(r"event=api\.started bind=(\S+)")
@@ -248,8 +249,7 @@ def _stored_lines(config: Path, job: int) -> int:
     """The job's lines in the store once it has ended: what a follower must have been sent."""
     runtime = open_runtime(config, seed=False, sync_plans=False)
     try:
-        with runtime.db.session() as s:
-            return int(s.scalar(select(func.count()).where(LogEntry.job_id == job)) or 0)
+        return stored_lines(runtime, job)
     finally:
         runtime.close()
 

@@ -27,17 +27,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
 from textual import events
 
 import screens.app
 from bench.fleet import LOCAL_SERVER, PLAN_KEYS
+from bench.product import stored_lines
 from bench.timing import cpu_seconds, percentile
 from bench.warm_daemon import READY_SECONDS, daemon_config, start_daemon, stop_daemon
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime, open_runtime
 from otter_tui.services.jobs import JobRequest, JobView
-from otter_tui.store.models import LogEntry
 from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
 from screens.context import ConsoleContext
@@ -130,7 +129,7 @@ async def measure_keys(
         wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     job = runtime.jobs.brief(view.id)
     state = job.state
-    lines = _stored_lines(runtime, view.id) if daemon else runner.engine.writer.stored
+    lines = stored_lines(runtime, view.id) if daemon else runner.engine.writer.stored
     ended, began = job.finished_at, job.started_at
     ran = (ended - began).total_seconds() if ended and began else 0.0
     runtime.close()
@@ -202,9 +201,3 @@ def _ran_elsewhere(runtime: Runtime, job_id: int) -> Callable[[], Awaitable[bool
         return state == "running"
 
     return running
-
-
-def _stored_lines(runtime: Runtime, job_id: int) -> int:
-    with runtime.db.session() as s:
-        query = select(func.count()).select_from(LogEntry).where(LogEntry.job_id == job_id)
-        return int(s.scalar(query) or 0)

@@ -158,6 +158,12 @@ def _bucket_percentile(delays: Counter[int], q: float) -> float:
     return max(delays) / DELAY_BUCKETS_PER_S
 
 
+def stored_lines(runtime: Runtime, job_id: int) -> int:
+    """How many log lines of the job are in the store."""
+    with runtime.db.session() as s:
+        return int(s.scalar(select(func.count()).where(LogEntry.job_id == job_id)) or 0)
+
+
 def _verify(runtime: Runtime, job_id: int, spec: dict[str, Any]) -> dict[str, Any]:
     """Every server run succeeded and the log is in the store (lines: every line of it)."""
     with runtime.db.session() as s:

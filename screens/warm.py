@@ -10,19 +10,18 @@ the second to after the first frame, one section at a time so keys are served in
 then collects once and freezes the heap: the collector's full passes (0.2-0.4 s each, the worst
 switch times) stop rescanning the long-lived objects, and CPython defers the next full pass
 until the objects that survived since grow past a quarter of what the last one kept. The
-collector's thresholds are then those of a long run (``otter_tui.heap.tune_for_long_run``).
+collector's thresholds are then those of a long run (``otter_tui.heap.freeze_for_long_run``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 from typing import Any, TypeVar
 
 from textual.app import App
 from textual.screen import Screen
 
-from otter_tui.heap import tune_for_long_run
+from otter_tui.heap import freeze_for_long_run
 from screens.context import ConsoleContext
 from screens.sections import SECTIONS, Section
 
@@ -59,6 +58,4 @@ async def prebuild_sections(app: App[Any]) -> None:
         if mode not in app._screen_stacks:
             await app._init_mode(mode)
             await asyncio.sleep(PREBUILD_GAP)
-    gc.collect()  # once, at start-up: frozen garbage would never be freed
-    gc.freeze()
-    tune_for_long_run()
+    freeze_for_long_run()

@@ -1,17 +1,15 @@
 """How live screens read (screens/background.py): one read in flight, changes meanwhile folded
-into one more read, with a spacing that read waits for its turn; a read's result is let go once
-handled; and the console's collector thresholds for a long run (otter_tui/heap.py)."""
+into one more read, with a spacing that read waits for its turn; and a read's result is let go
+once handled (the collector's long-run thresholds are tested in test_heap.py)."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 
 from textual import on
 from textual.app import App
 from textual.worker import Worker
 
-from otter_tui.heap import LONG_RUN_THRESHOLDS, tune_for_long_run
 from screens.background import Coalesced, Handoff, route_result, run_blocking
 from tests.screens_support import until
 
@@ -86,12 +84,3 @@ async def test_a_read_is_let_go_once_handled() -> None:
         await until(pilot, lambda: bool(app.got))
         assert app.got == [["a line"] * 1000]
         assert isinstance(app.worker.result, Handoff) and app.worker.result.value is None
-
-
-def test_a_long_run_collects_young_objects_less_often_and_old_ones_rarely() -> None:
-    before = gc.get_threshold()
-    try:
-        tune_for_long_run()
-        assert gc.get_threshold() == LONG_RUN_THRESHOLDS == (5_000, 10, 100)
-    finally:
-        gc.set_threshold(*before)
