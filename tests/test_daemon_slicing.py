@@ -129,6 +129,14 @@ def runs_of(rt: Runtime, job_id: int) -> list[tuple[str, str, int | None]]:
         ]
 
 
+def run_errors(rt: Runtime, job_id: int) -> list[tuple[str, str, str]]:
+    """Each server run's name, state and error: what a failed assertion shows."""
+    with rt.db.session() as s:
+        query = select(ServerRun.server_name, ServerRun.state, ServerRun.error)
+        rows = s.execute(query.where(ServerRun.job_id == job_id))
+        return [(n, st.value, error) for n, st, error in rows]
+
+
 def wait_running(rt: Runtime, job_id: int, slices: int) -> list[tuple[int, str, str | None]]:
     """Wait until ``slices`` slices run (their runs started); the slices."""
     deadline = time.monotonic() + GUARD
@@ -174,7 +182,7 @@ def test_a_cancel_reaches_every_daemons_slices(
         assert len({worker for _, state, worker in running if state == "running"}) >= 2
     rt.jobs.cancel(job_id)
     assert wait_for(rt, job_id, {"cancelled", "succeeded", "failed"}) == "cancelled"
-    assert {state for _, state, _ in runs_of(rt, job_id)} == {"cancelled"}
+    assert {state for _, state, _ in runs_of(rt, job_id)} == {"cancelled"}, run_errors(rt, job_id)
     assert {state for _, state, _ in slices_of(rt, job_id)} == {"done"}
     deadline = time.monotonic() + 20
     while pgrep(f"sleep {seconds}"):

@@ -81,3 +81,33 @@ async def test_jobs_cancel_ends_the_remote_sleep(tmp_path: Path, ssh_fleet: Sshd
     assert {r.state for r in runs} == {"cancelled"}
     assert all(r.error == "cancelled" for r in runs)
     rt.close()
+
+
+@pytest.mark.asyncio
+async def test_a_cancel_past_its_grace_kills_the_run_which_stays_cancelled(
+    tmp_path: Path, ssh_fleet: SshdFleet
+) -> None:
+    """No grace at all: the runs are killed at once, yet they were cancelled, not failed, and
+    the remote sleep is still ended before the connection is dropped."""
+    rt = engine_runtime(
+        tmp_path, ssh_fleet, engine={"lease_seconds": 30, "cancel_grace_seconds": 0}
+    )
+    names = add_fleet(rt, ssh_fleet, [0, 1])
+    sleep = unique_sleep()
+    job = create(rt, "Sleeper", TargetSpec(servers=tuple(names)), seconds=sleep.split()[1])
+    engine = Engine(rt.ctx, EventBus(), plans=rt.plans)
+    worker = Worker(engine, poll_seconds=0.05, prune_every=None)
+    await engine.start()
+    await worker.start()
+    try:
+        assert await wait_until(lambda: len(pgrep(f"^{sleep}$")) == 2, timeout=15)
+        rt.jobs.cancel(job.id)
+        assert await wait_until(lambda: rt.jobs.show(job.id).state == "cancelled", timeout=15)
+    finally:
+        await worker.stop(5)
+        await engine.close()
+    runs = rt.jobs.show(job.id).server_runs
+    assert {r.state for r in runs} == {"cancelled"}, [(r.state, r.error) for r in runs]
+    assert all(r.error == "cancelled; did not stop within 0s; killed" for r in runs)
+    assert await wait_until(lambda: not pgrep(sleep), timeout=5), "no remote sleep left behind"
+    rt.close()

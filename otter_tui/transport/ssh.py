@@ -39,7 +39,7 @@ from otter_tui.transport.ssh_options import (
     plain_keypairs,
     resolve_endpoint,
 )
-from otter_tui.transport.ssh_remote import RemoteRun
+from otter_tui.transport.ssh_remote import RemoteRun, outlast_cancels
 
 T = TypeVar("T")
 
@@ -274,7 +274,7 @@ class SshTransport:
                 raise self._lost(exc) from None
             return await self.run(command, on_line)  # the command never started: run it anew
         except asyncio.CancelledError:
-            await asyncio.shield(asyncio.ensure_future(self._abort(conn, opening)))
+            await outlast_cancels(self._abort(conn, opening))
             raise
         self.reused = False
         return await RemoteRun(self, conn, process, on_line).finish(command)

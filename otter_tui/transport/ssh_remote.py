@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 import asyncssh
@@ -54,10 +55,10 @@ class RemoteRun:
                 await asyncio.shield(pump)
             await asyncio.shield(self.process.wait_closed())
         except (OSError, asyncssh.Error) as exc:
-            await asyncio.shield(asyncio.ensure_future(self.stop()))
+            await outlast_cancels(self.stop())
             raise self.transport._lost(exc) from None
         except BaseException:
-            await asyncio.shield(asyncio.ensure_future(self.stop()))
+            await outlast_cancels(self.stop())
             raise
         status = self.process.returncode
         if status is None:
@@ -114,3 +115,23 @@ class RemoteRun:
         line = f"kill -s {name} -- -{pgid} 2>/dev/null || kill -s {name} {pgid} 2>/dev/null"
         with contextlib.suppress(OSError, TimeoutError, asyncssh.Error):
             await asyncio.wait_for(self.conn.run(line, check=False), grace)
+
+
+async def outlast_cancels(stopping: Awaitable[None]) -> None:
+    """Await ``stopping`` to its end even when cancelled again meanwhile; then raise that
+    cancellation.
+
+    A run killed past its grace (a hard limit, a cancel that took too long) is cancelled a
+    second time and its connection dropped right after: a stop abandoned at that moment has
+    perhaps not sent its signal yet, and sshd leaves a command whose client went away running.
+    ``stopping`` is bounded by the kill grace, and the engine hangs up after its own bound.
+    """
+    future = asyncio.ensure_future(stopping)
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
