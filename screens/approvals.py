@@ -29,7 +29,7 @@ from screens.job_detail import JobDetailScreen
 from screens.job_format import describe_job, mode_label, variables_text, when
 from screens.messages import JobsChanged
 from screens.modals import FormField, FormModal
-from screens.shown import ShownReloads
+from screens.shown import ShownReloads, listen
 from screens.tables import Table, add_columns, cursor_key
 
 COLUMNS = ("id", "plan", "targets", "variables", "mode", "requested by", "requested", "run at")
@@ -89,7 +89,7 @@ class ApprovalsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#approvals", DataTable), COLUMNS)
-        self.ctx.events.subscribe(self, self._core_event)
+        listen(self.ctx.events, self, self._core_event)
         self.action_reload()
 
     def on_screen_resume(self) -> None:

@@ -19,7 +19,7 @@ from textual.signal import Signal
 
 from otter_tui.events import Event
 from screens.sections import SECTIONS
-from screens.shown import shown
+from screens.shown import listen, shown
 
 if TYPE_CHECKING:  # imported on the first read: the first frame is painted before the store opens
     from otter_tui.services.changes import Marker
@@ -94,4 +94,4 @@ def follow_store(
         if isinstance(event, StoreChanged) and event.touches(section) and shown(node.screen):
             reload()
 
-    events.subscribe(node, changed)
+    listen(events, node, changed)

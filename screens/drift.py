@@ -36,7 +36,7 @@ from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
 from screens.modals import ConfirmModal
-from screens.shown import shown
+from screens.shown import listen, shown
 from screens.tables import Table, add_columns, cursor_key
 
 SERVER_COLUMNS = ("", "server", "drift", "checked", "drifted", "unknown")
@@ -120,7 +120,7 @@ class DriftScreen(Screen[None]):
         add_columns(self.query_one("#drift-items", DataTable), ITEM_COLUMNS)
         add_columns(self.query_one("#drift-groups", DataTable), GROUP_COLUMNS)
         add_columns(self.query_one("#drift-servers", DataTable), SERVER_COLUMNS)
-        self.ctx.events.subscribe(self, self._core_event)
+        listen(self.ctx.events, self, self._core_event)
         self.action_reload()
 
     def on_screen_resume(self) -> None:

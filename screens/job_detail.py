@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Label, Static
+from textual.widgets import DataTable, Header, Label
 from textual.worker import Worker
 
 from otter_tui.events import Event, JobStateChanged, LogLines, Resync, ServerRunStateChanged
@@ -27,12 +27,14 @@ from screens.background import Coalesced, route_result, run_blocking
 from screens.breakpoints import set_breakpoints
 from screens.collector import CollectorPause
 from screens.context import ConsoleContext
+from screens.fields import Fields
 from screens.footer import OtterFooter
 from screens.job_actions import JobActions
 from screens.job_format import describe_job, duration, state_text
 from screens.job_log import FIRST_LINES, JobLogPane
 from screens.log_search import LogSearch
 from screens.messages import JobsChanged
+from screens.shown import listen
 from screens.tables import Table
 
 ALL_RUNS = "all"
@@ -121,9 +123,7 @@ class JobDetailScreen(Screen[None]):
             self._collector = CollectorPause()  # resumed after the first paint (on_mount)
         set_breakpoints(self)
         yield Header()
-        yield Static(
-            describe_job(self.view, self.ctx.runtime.ctx.now()), id="job-fields", markup=False
-        )
+        yield Fields(describe_job(self.view, self.ctx.runtime.ctx.now()), id="job-fields")
         with Horizontal(id="job-body"):
             with Vertical(id="runs-box"):
                 yield Label("Server runs", classes="section-title")
@@ -147,7 +147,7 @@ class JobDetailScreen(Screen[None]):
             label = changes_label(self.view) if column == "changed" else column
             table.add_column(label, key=column)
         table.focus()
-        self.ctx.events.subscribe(self, self._core_event)
+        listen(self.ctx.events, self, self._core_event)
         self.set_interval(FOLLOW_SECONDS, self._follow)
         if self._opening is not None:
             self._open(self._opening)
@@ -169,7 +169,7 @@ class JobDetailScreen(Screen[None]):
         """Show the job, its server runs and its log's tail, all in the same paint."""
         self._opening, self.view = None, opening.view
         now = self.ctx.runtime.ctx.now()
-        self.query_one("#job-fields", Static).update(describe_job(opening.view, now))
+        self.query_one("#job-fields", Fields).show(describe_job(opening.view, now))
         self._fill_runs(opening.view, now)
         self.pane.show_run(None, "all server runs", opening.tail)
         self.refresh_bindings()
@@ -229,7 +229,7 @@ class JobDetailScreen(Screen[None]):
         self._loads.done()
         self.view = view
         now = self.ctx.runtime.ctx.now()
-        self.query_one("#job-fields", Static).update(describe_job(view, now))
+        self.query_one("#job-fields", Fields).show(describe_job(view, now))
         self._fill_runs(view, now)
         self.refresh_bindings()
 

@@ -32,7 +32,7 @@ from screens.job_actions import JobActions
 from screens.job_detail import JobDetailScreen, Opening, read_opening
 from screens.job_format import counts_text, duration, mode_label, state_text, when
 from screens.messages import JobsChanged
-from screens.shown import ShownReloads
+from screens.shown import ShownReloads, listen
 from screens.tables import Table, add_columns, cursor_key
 
 COLUMNS = ("id", "plan", "state", "mode", "targets", "created", "duration", "server runs", "worker")
@@ -119,7 +119,7 @@ class JobsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#jobs", DataTable), COLUMNS)
-        self.ctx.events.subscribe(self, self._core_event)
+        listen(self.ctx.events, self, self._core_event)
         self.action_reload()
 
     def on_screen_resume(self) -> None:

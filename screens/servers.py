@@ -31,7 +31,7 @@ from screens.messages import InventoryChanged
 from screens.modals import ConfirmModal
 from screens.server_detail import ServerDetail, address
 from screens.server_form import add_server_modal, edit_server_modal
-from screens.shown import ShownReloads
+from screens.shown import ShownReloads, listen
 from screens.snapshot import InventorySnapshot, load_snapshot
 from screens.tables import Table
 
@@ -286,7 +286,7 @@ class ServersScreen(Screen[None]):
         yield OtterFooter()
 
     def on_mount(self) -> None:
-        self.events.subscribe(self, self._core_event)
+        listen(self.events, self, self._core_event)
         self.query_one("#servers", DataTable).focus()
         self.action_reload()
 

@@ -13,7 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
+from textual.signal import Signal
+
+from otter_tui.events import Event
 
 
 def shown(screen: Screen[Any]) -> bool:
@@ -24,6 +28,19 @@ def shown(screen: Screen[Any]) -> bool:
     if screen not in stack:
         return False
     return all(isinstance(over, ModalScreen) for over in stack[stack.index(screen) + 1 :])
+
+
+def listen(events: Signal[Event], node: DOMNode, callback: Callable[[Event], object]) -> None:
+    """Subscribe ``node`` to the core's ``events``, ``callback`` called as each is published
+    rather than posted to ``node`` as a message.
+
+    A message handled by a screen under the top one makes Textual repaint the whole top screen:
+    after it, the screen below refreshes its own region on the top screen and marks itself for
+    a repaint again (``Screen._compositor_refresh``), which its next message sets off once more.
+    With the Jobs list under a job's detail, each event of a 500-server run repainted the detail
+    whole: 200-300 full repaints in a ten-second key bench (``bench/keys.py``). The callbacks
+    are cheap, and a hidden screen only notes that it must reload (:class:`ShownReloads`)."""
+    events.subscribe(node, callback, immediate=True)
 
 
 class ShownReloads:

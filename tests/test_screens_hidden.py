@@ -99,3 +99,32 @@ async def test_the_servers_list_follows_the_store_only_when_shown(runtime: Runti
         await open_section(pilot, "1")
         assert reads == [1]
         assert "web-03" in [row[0] for row in rows(app, "#servers")]
+
+
+async def test_changes_for_the_list_behind_a_job_detail_do_not_repaint_the_detail_whole(
+    runtime: Runtime,
+) -> None:
+    """Textual repaints the whole top screen after each message a screen under it handles: the
+    Jobs list behind a job's detail, sent each event of a 500-server run, had the detail
+    repainted whole 200-300 times in ten seconds. Events reach a section without a message."""
+    deploy(runtime)
+    app, bus = console(runtime, runs_jobs=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_job(pilot)
+        detail = app.screen
+        assert isinstance(detail, JobDetailScreen)
+        await settle(pilot)
+        compositor, full = detail._compositor, [0]
+        render_full = compositor.render_full_update
+
+        def counted(simplify: bool = False) -> object:
+            full[0] += 1
+            return render_full(simplify=simplify)
+
+        compositor.render_full_update = counted  # type: ignore[method-assign]
+        later = deploy(runtime, "2.0.0")
+        for state in ("queued", "running", "succeeded") * 4:
+            await bus.publish(JobStateChanged(later.id, state, runtime.ctx.now()))
+            await pilot.pause()
+        await settle(pilot)
+        assert full == [0]
