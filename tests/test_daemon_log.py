@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
+import psycopg
 import pytest
 
 from otter_tui.daemon.logfmt import emit, line, quote, setup_logging, teardown_logging
@@ -81,3 +82,35 @@ def test_a_traceback_stays_on_the_events_line(captured: io.StringIO) -> None:
     assert out.startswith("2026-11-30T12:00:00.250Z level=critical event=daemon.crashed error=boom")
     assert 'exc="Traceback (most recent call last):\\n' in out
     assert "RuntimeError: boom" in out
+
+
+def test_other_libraries_warnings_are_log_events_too(captured: io.StringIO) -> None:
+    logging.getLogger("asyncssh").info("below warning: not written")
+    logging.getLogger("asyncssh").warning("host key for %s changed", "web1")
+    assert captured.getvalue().splitlines() == [
+        "2026-11-30T12:00:00.250Z level=warning event=log logger=asyncssh "
+        'msg="host key for web1 changed"',
+    ]
+
+
+def test_a_connection_the_database_dropped_is_one_warning_without_a_traceback(
+    captured: io.StringIO,
+) -> None:
+    """What SQLAlchemy's pool logs when it cannot roll back a connection PostgreSQL closed (a
+    restart): the outage is already in the log, the pool discards the connection."""
+    pool = logging.getLogger("sqlalchemy.pool.impl.QueuePool")
+    try:
+        raise psycopg.OperationalError("sending query failed: cannot exit pipeline mode while busy")
+    except psycopg.OperationalError:
+        pool.error("Exception during reset or similar", exc_info=True)
+    try:
+        raise ValueError("a bug in a pool event")
+    except ValueError:
+        pool.error("Exception during reset or similar", exc_info=True)
+    [dropped, bug] = captured.getvalue().splitlines()
+    assert dropped == (
+        "2026-11-30T12:00:00.250Z level=warning event=log logger=sqlalchemy.pool.impl.QueuePool "
+        'msg="a broken database connection was discarded (sending query failed: cannot exit '
+        'pipeline mode while busy)"'
+    )
+    assert "level=error" in bug and "Traceback" in bug and "ValueError" in bug

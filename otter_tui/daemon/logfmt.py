@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from otter_tui.store.outage import is_unavailable, reason
+
 LOGGER = "otter_tui.daemon"
 BARE = re.compile(r"^[A-Za-z0-9_.:/@+,-]+$")
 PAIRS = re.compile(r"^[a-z_][a-z0-9_.]*=\S+( [a-z_][a-z0-9_.]*=\S+)*$")
@@ -86,18 +88,45 @@ def emit(event: str, level: int = logging.INFO, *, exc_info: bool = False, **fie
     logging.getLogger(LOGGER).log(level, event, extra=extra, exc_info=exc_info)
 
 
+class ForeignRecords(logging.Filter):
+    """What the handler takes from other libraries (through the root logger): their warnings
+    and errors, as logfmt lines like the rest, never Python's bare multi-line output on stderr.
+
+    One is made quieter: when the database drops a connection (a PostgreSQL restart), SQLAlchemy's
+    pool logs an error with a traceback for the rollback it could not send on it before it
+    discards it. The store's outage lines already say the connection was lost and came back, so
+    this is one warning line, without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "otter_tui" or record.name.startswith("otter_tui."):
+            return True
+        if record.levelno < logging.WARNING:
+            return False
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.name.startswith("sqlalchemy.pool") and exc is not None and is_unavailable(exc):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            said = f"a broken database connection was discarded ({reason(exc)})"
+            record.msg, record.args = said, ()
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def setup_logging(stream: IO[str], clock: Clock, level: str = "info") -> logging.Handler:
-    """Send every ``otter_tui`` log record to ``stream`` as logfmt; returns the handler."""
+    """Send every ``otter_tui`` log record, and other libraries' warnings and errors, to
+    ``stream`` as logfmt; returns the handler."""
     handler = logging.StreamHandler(stream)
     handler.setFormatter(LogfmtFormatter(clock))
+    handler.addFilter(ForeignRecords())
     root = logging.getLogger("otter_tui")
     root.addHandler(handler)
     root.setLevel(level.upper())
     root.propagate = False
+    logging.getLogger().addHandler(handler)
     return handler
 
 
 def teardown_logging(handler: logging.Handler) -> None:
+    logging.getLogger().removeHandler(handler)
     root = logging.getLogger("otter_tui")
     root.removeHandler(handler)
     root.propagate = True
