@@ -4,6 +4,7 @@ line naming the problem, audited, with no stack trace and no secret in any answe
 from __future__ import annotations
 
 import io
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,3 +170,14 @@ def test_a_non_loopback_address_without_tls_warns_at_start(rt: Runtime, log: io.
     lines = log.getvalue().splitlines()
     warning = next(x for x in lines if "event=api.insecure" in x)
     assert "level=warning" in warning and "bind=0.0.0.0:0" in warning
+
+
+def test_a_malformed_request_is_one_line_in_the_log(rt: Runtime, log: io.StringIO) -> None:
+    """uvicorn's own warning reaches the log once, as a logfmt line, not on bare stderr."""
+    with serving(rt) as url:
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=20) as conn:
+            conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            assert conn.recv(4096).startswith(b"HTTP/1.1 400")
+    said = [x for x in log.getvalue().splitlines() if "Invalid HTTP request" in x]
+    assert len(said) == 1 and "level=warning event=log logger=uvicorn.error" in said[0]

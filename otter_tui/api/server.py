@@ -4,7 +4,8 @@ The listening socket is opened here, before uvicorn starts, so an address in use
 naming it (not a log line and an exit from inside uvicorn), and port 0 picks a free port that the
 ``api.started`` line reports. uvicorn's own signal handling is turned off: the daemon (or the
 ``api`` command) owns SIGTERM, and stops the server itself. Its access log is off too: query
-strings may carry a key (``?key=``), and a log line must never hold one.
+strings may carry a key (``?key=``), and a log line must never hold one. Its warnings and errors
+reach the daemon's log through the root logger (:func:`otter_tui.daemon.logfmt.setup_logging`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ class ApiServer:
         self.app = build_app(runtime)
         self._server: _Uvicorn | None = None
         self._task: asyncio.Task[None] | None = None
-        self._log_handlers: list[logging.Handler] = []
         self.port = bind.port
 
     @property
@@ -51,7 +51,6 @@ class ApiServer:
         return bool(self.runtime.settings.api.tls_cert)
 
     async def start(self) -> None:
-        self._log_handlers = route_uvicorn_logs()
         sock = listen(self.bind)
         self.port = sock.getsockname()[1]
         self._server = _Uvicorn(self._config())
@@ -93,19 +92,6 @@ class ApiServer:
         await self._task
         self.app.state.api.workers.shutdown()  # idle by now: uvicorn waited for every request
         emit("api.stopped", bind=f"{self.bind.host}:{self.port}")
-        for handler in self._log_handlers:
-            logging.getLogger("uvicorn").removeHandler(handler)
-
-
-def route_uvicorn_logs() -> list[logging.Handler]:
-    """uvicorn's warnings and errors go where ours go (logfmt on stdout), not to bare stderr;
-    the handlers added, to remove at the stop."""
-    uvicorn_log = logging.getLogger("uvicorn")
-    uvicorn_log.setLevel(logging.WARNING)
-    added = [h for h in logging.getLogger("otter_tui").handlers if h not in uvicorn_log.handlers]
-    for handler in added:
-        uvicorn_log.addHandler(handler)
-    return added
 
 
 def listen(bind: Bind) -> socket.socket:
