@@ -128,3 +128,35 @@ def test_cancelling_an_orphan_ends_it_cancelled_at_once(
     assert rt.jobs.show(gone.id).error == f"cancelled; its worker {dead_worker} was gone"
     assert rt.jobs.cancel(alive.id).state == "running"  # a live worker acts on the request
     rt.close()
+
+
+async def test_a_late_renewal_keeps_alive_what_it_renews_before_looking_for_orphans(
+    tmp_path: Path, clock: FixedClock, store_url: str | None
+) -> None:
+    """A worker whose renewal comes late (the machine stalled) renews what it keeps alive, as a
+    worker does its queues' sliced jobs, before it looks for expired leases: it must not find
+    that job expired and interrupt it itself."""
+    rt = engine_runtime(tmp_path, clock=clock, url=store_url)
+    add_local(rt, "here")
+    job = create(rt, "Echo", TargetSpec(servers=("here",)))
+    claims = ClaimService(rt.ctx, "me", lease_seconds=30)
+    assert claims.claim(job.id)
+    engine = Engine(rt.ctx, EventBus(), plans=rt.plans)
+    sleeps = 0
+
+    async def stalling(seconds: float) -> None:
+        nonlocal sleeps
+        sleeps += 1
+        if sleeps > 10:
+            raise RuntimeError("stop")
+        clock.advance(25 if sleeps == 10 else seconds)  # the 10th poll (a renewal) is late
+
+    async def renew_kept_alive() -> None:
+        await engine.dbthread.run(claims.heartbeat, [job.id])
+
+    with pytest.raises(RuntimeError, match="stop"):
+        await keep_leases(claims, engine, list, sleep=stalling, on_renew=renew_kept_alive)
+
+    assert rt.jobs.show(job.id).state == "running"
+    engine.dbthread.close()
+    rt.close()

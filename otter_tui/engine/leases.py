@@ -57,10 +57,13 @@ async def keep_leases(
             log.exception("worker %s: lease renewal failed", claims.worker)
             continue
         if renew:
+            # What this worker keeps alive first (its slices, its queues' sliced jobs), then the
+            # others' orphans: a worker late to its own renewal (a stalled machine) would
+            # otherwise find a job it keeps alive expired and interrupt it itself.
             since_renewal = 0.0
-            await _recover(claims, engine)
             if on_renew is not None:
                 await on_renew()
+            await _recover(claims, engine)
         for job_id in cancelled:
             if engine.cancel(job_id):
                 log.info("job=%s cancel=requested", job_id)
