@@ -16,6 +16,7 @@ import pytest
 from otter_tui.engine.leases import keep_leases
 from otter_tui.engine.runner import Engine
 from otter_tui.events import EventBus
+from otter_tui.runtime import Runtime
 from otter_tui.services.claims import ClaimService
 from otter_tui.targeting import TargetSpec
 from tests.engine_support import add_local, create, engine_runtime
@@ -61,28 +62,33 @@ def stepping_sleep(clock: FixedClock, ticks: int) -> Callable[[float], Awaitable
     return sleep
 
 
-async def test_lease_loop_renews_and_passes_on_cancel(
-    tmp_path: Path, clock: FixedClock, store_url: str | None
-) -> None:
-    rt = engine_runtime(tmp_path, clock=clock, url=store_url)
+def claimed_by_me(rt: Runtime) -> tuple[int, ClaimService, Engine]:
+    """A job on a local server, claimed by worker ``me`` (30 s lease); the claims; an engine."""
     add_local(rt, "here")
     job = create(rt, "Echo", TargetSpec(servers=("here",)))
     claims = ClaimService(rt.ctx, "me", lease_seconds=30)
     assert claims.claim(job.id)
-    engine = Engine(rt.ctx, EventBus(), plans=rt.plans)
+    return job.id, claims, Engine(rt.ctx, EventBus(), plans=rt.plans)
+
+
+async def test_lease_loop_renews_and_passes_on_cancel(
+    tmp_path: Path, clock: FixedClock, store_url: str | None
+) -> None:
+    rt = engine_runtime(tmp_path, clock=clock, url=store_url)
+    job_id, claims, engine = claimed_by_me(rt)
     cancelled: list[int] = []
     engine.cancel = lambda job_id: cancelled.append(job_id) is None  # type: ignore[method-assign]
-    rt.jobs.cancel(job.id)  # running: only a request, the worker must act on it
+    rt.jobs.cancel(job_id)  # running: only a request, the worker must act on it
 
     with pytest.raises(RuntimeError, match="stop"):
-        await keep_leases(claims, engine, lambda: [job.id], sleep=stepping_sleep(clock, 12))
+        await keep_leases(claims, engine, lambda: [job_id], sleep=stepping_sleep(clock, 12))
 
-    assert cancelled[0] == job.id and len(cancelled) == 12  # seen at the first 1 s poll
+    assert cancelled[0] == job_id and len(cancelled) == 12  # seen at the first 1 s poll
     starting = ClaimService(rt.ctx, "new", lease_seconds=30)
     clock.advance(27)  # now 39 s after the claim: renewed at 10 s, it holds until 40 s
     assert starting.recover_interrupted() == []
     clock.advance(2)
-    assert starting.recover_interrupted() == [job.id]
+    assert starting.recover_interrupted() == [job_id]
     engine.dbthread.close()
     rt.close()
 
@@ -137,11 +143,7 @@ async def test_a_late_renewal_keeps_alive_what_it_renews_before_looking_for_orph
     worker does its queues' sliced jobs, before it looks for expired leases: it must not find
     that job expired and interrupt it itself."""
     rt = engine_runtime(tmp_path, clock=clock, url=store_url)
-    add_local(rt, "here")
-    job = create(rt, "Echo", TargetSpec(servers=("here",)))
-    claims = ClaimService(rt.ctx, "me", lease_seconds=30)
-    assert claims.claim(job.id)
-    engine = Engine(rt.ctx, EventBus(), plans=rt.plans)
+    job_id, claims, engine = claimed_by_me(rt)
     sleeps = 0
 
     async def stalling(seconds: float) -> None:
@@ -152,11 +154,11 @@ async def test_a_late_renewal_keeps_alive_what_it_renews_before_looking_for_orph
         clock.advance(25 if sleeps == 10 else seconds)  # the 10th poll (a renewal) is late
 
     async def renew_kept_alive() -> None:
-        await engine.dbthread.run(claims.heartbeat, [job.id])
+        await engine.dbthread.run(claims.heartbeat, [job_id])
 
     with pytest.raises(RuntimeError, match="stop"):
         await keep_leases(claims, engine, list, sleep=stalling, on_renew=renew_kept_alive)
 
-    assert rt.jobs.show(job.id).state == "running"
+    assert rt.jobs.show(job_id).state == "running"
     engine.dbthread.close()
     rt.close()
