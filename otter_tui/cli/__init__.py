@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from otter_tui import __version__
+from otter_tui import __version__, log_lines
 from otter_tui.cli_state import CliState
 from otter_tui.errors import OtterError
 from otter_tui.heap import collector_paused, own_process
@@ -139,8 +139,10 @@ def open_console(state: CliState) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry: run the CLI, turn user errors into one line and an exit code."""
+    """Console-script entry: run the CLI, turn user errors into one line and an exit code;
+    what the engine or a library logs on the way is one line on stderr too."""
     own_process()
+    log_lines.install()
     sys.exit(run(argv))
 
 

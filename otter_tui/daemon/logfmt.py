@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from otter_tui.store.outage import is_unavailable, reason
+from otter_tui.log_lines import ForeignRecords
 
 LOGGER = "otter_tui.daemon"
 BARE = re.compile(r"^[A-Za-z0-9_.:/@+,-]+$")
@@ -86,29 +86,6 @@ def emit(event: str, level: int = logging.INFO, *, exc_info: bool = False, **fie
     """Log one daemon event with its fields (``job=42 plan=...``)."""
     extra = {"event": event, "fields": fields}
     logging.getLogger(LOGGER).log(level, event, extra=extra, exc_info=exc_info)
-
-
-class ForeignRecords(logging.Filter):
-    """What the handler takes from other libraries (through the root logger): their warnings
-    and errors, as logfmt lines like the rest, never Python's bare multi-line output on stderr.
-
-    One is made quieter: when the database drops a connection (a PostgreSQL restart), SQLAlchemy's
-    pool logs an error with a traceback for the rollback it could not send on it before it
-    discards it. The store's outage lines already say the connection was lost and came back, so
-    this is one warning line, without the traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.name == "otter_tui" or record.name.startswith("otter_tui."):
-            return True
-        if record.levelno < logging.WARNING:
-            return False
-        exc = record.exc_info[1] if record.exc_info else None
-        if record.name.startswith("sqlalchemy.pool") and exc is not None and is_unavailable(exc):
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            said = f"a broken database connection was discarded ({reason(exc)})"
-            record.msg, record.args = said, ()
-            record.exc_info, record.exc_text = None, None
-        return True
 
 
 def setup_logging(stream: IO[str], clock: Clock, level: str = "info") -> logging.Handler:

@@ -1,0 +1,74 @@
+"""What the engine and libraries log under a command reaches stderr as one line each.
+
+A command has no log handler of its own; before, such records went through Python's last resort:
+bare messages, and SQLAlchemy's pool traceback when a PostgreSQL restart dropped a connection
+under the command. The installed command's entry now makes :mod:`otter_tui.log_lines` that last
+resort; these run it in a real process, as a user meets it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = textwrap.dedent(
+    """
+    import logging, sys
+    import psycopg
+    from otter_tui import cli
+
+    try:
+        cli.main(["--version"])  # the installed command's entry, as `otter-tui --version`
+    except SystemExit:
+        pass
+    logging.getLogger("otter_tui.engine.dbthread").warning(
+        "database busy; retrying %s in %.1fs", "_store_runs", 0.2
+    )
+    pool = logging.getLogger("sqlalchemy.pool.impl.QueuePool")
+    try:
+        raise psycopg.OperationalError("server closed the connection unexpectedly\\nmore")
+    except psycopg.OperationalError:
+        pool.error("Exception during reset or similar", exc_info=True)
+    logging.getLogger("asyncssh").info("connection opened: not for a person at a shell")
+    try:
+        raise ValueError("bad value\\nsecond line")
+    except ValueError:
+        logging.getLogger("some.library").error("callback failed", exc_info=True)
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        logging.getLogger("otter_tui.engine.runner").exception("job %s: engine error", 7)
+    """
+)
+
+
+def run_script() -> tuple[str, str]:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, done.stderr
+
+
+def test_log_records_under_a_command_are_one_line_each_on_stderr() -> None:
+    stdout, stderr = run_script()
+    assert stdout.startswith("otter-tui, version")  # --version ran
+    lines = stderr.splitlines()
+    assert lines[:3] == [
+        "otter-tui: warning: database busy; retrying _store_runs in 0.2s",
+        "otter-tui: warning: a broken database connection was discarded "
+        "(server closed the connection unexpectedly)",
+        "otter-tui: error: callback failed (ValueError: bad value)",
+    ]
+    assert "connection opened" not in stderr
+
+
+def test_otter_tuis_own_errors_keep_their_traceback_for_the_bug_report() -> None:
+    _, stderr = run_script()
+    ours = stderr.split("otter-tui: error: job 7: engine error\n", 1)[1]
+    assert ours.startswith("Traceback (most recent call last):")
+    assert ours.rstrip().endswith("RuntimeError: boom")
