@@ -37,12 +37,10 @@ class ForeignRecords(logging.Filter):
         if record.levelno < logging.WARNING:
             return False
         if record.name.startswith("sqlalchemy.pool") and record.exc_info:
-            from otter_tui.store.outage import is_unavailable, reason  # SQLAlchemy is loaded
-
-            exc = record.exc_info[1]
-            if exc is not None and is_unavailable(exc):
+            away = _database_away(record.exc_info[1])
+            if away:
                 record.levelno, record.levelname = logging.WARNING, "WARNING"
-                said = f"a broken database connection was discarded ({reason(exc)})"
+                said = f"a broken database connection was discarded ({away})"
                 record.msg, record.args = said, ()
                 record.exc_info, record.exc_text = None, None
         return True
@@ -52,7 +50,9 @@ class OneLineFormatter(logging.Formatter):
     """``otter-tui: warning: message``; another library's exception is its last line only.
 
     otter-tui's own records with an exception keep the traceback: those are bugs (an engine
-    error, a crashed job), and the traceback is what a bug report needs.
+    error, a crashed job), and the traceback is what a bug report needs. Unless the exception
+    is the database going away (a PostgreSQL restart under a command): that is no bug, and the
+    store's outage lines say the rest.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -61,7 +61,7 @@ class OneLineFormatter(logging.Formatter):
         exc = record.exc_info[1] if record.exc_info else None
         if exc is None:
             return text
-        if _ours(record):
+        if _ours(record) and not _database_away(exc):
             return f"{text}\n{self.formatException(record.exc_info)}"  # type: ignore[arg-type]
         said = str(exc).strip().splitlines()
         return f"{text} ({type(exc).__name__}{': ' + said[0] if said else ''})"
@@ -92,3 +92,12 @@ def install() -> None:
 
 def _ours(record: logging.LogRecord) -> bool:
     return record.name == "otter_tui" or record.name.startswith("otter_tui.")
+
+
+def _database_away(exc: BaseException | None) -> str | None:
+    """What the driver said, when ``exc`` is the database being unreachable; else None."""
+    if exc is None or "sqlalchemy" not in sys.modules:  # no database was opened
+        return None
+    from otter_tui.store.outage import is_unavailable, reason
+
+    return reason(exc) if is_unavailable(exc) else None

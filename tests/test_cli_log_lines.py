@@ -19,6 +19,7 @@ SCRIPT = textwrap.dedent(
     """
     import logging, sys
     import psycopg
+    import sqlalchemy  # a command that opened its database has it loaded
     from otter_tui import cli
 
     try:
@@ -39,6 +40,10 @@ SCRIPT = textwrap.dedent(
     except ValueError:
         logging.getLogger("some.library").error("callback failed", exc_info=True)
     try:
+        raise psycopg.OperationalError("connection refused")
+    except psycopg.OperationalError:
+        logging.getLogger("otter_tui.engine.leases").exception("worker w1: lease renewal failed")
+    try:
         raise RuntimeError("boom")
     except RuntimeError:
         logging.getLogger("otter_tui.engine.runner").exception("job %s: engine error", 7)
@@ -58,16 +63,19 @@ def test_log_records_under_a_command_are_one_line_each_on_stderr() -> None:
     stdout, stderr = run_script()
     assert stdout.startswith("otter-tui, version")  # --version ran
     lines = stderr.splitlines()
-    assert lines[:3] == [
+    assert lines[:4] == [
         "otter-tui: warning: database busy; retrying _store_runs in 0.2s",
         "otter-tui: warning: a broken database connection was discarded "
         "(server closed the connection unexpectedly)",
         "otter-tui: error: callback failed (ValueError: bad value)",
+        "otter-tui: error: worker w1: lease renewal failed (OperationalError: connection refused)",
     ]
     assert "connection opened" not in stderr
 
 
 def test_otter_tuis_own_errors_keep_their_traceback_for_the_bug_report() -> None:
+    """A database going away is no bug (above); anything else otter-tui logs with an exception
+    is, and a bug report needs the traceback."""
     _, stderr = run_script()
     ours = stderr.split("otter-tui: error: job 7: engine error\n", 1)[1]
     assert ours.startswith("Traceback (most recent call last):")
