@@ -56,15 +56,21 @@ class OneLineFormatter(logging.Formatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        message = " ".join(record.getMessage().split("\n"))
-        text = f"{PREFIX}: {record.levelname.lower()}: {message}"
+        text = f"{PREFIX}: {record.levelname.lower()}: {one_line(record)}"
         exc = record.exc_info[1] if record.exc_info else None
-        if exc is None:
-            return text
-        if _ours(record) and not _database_away(exc):
+        if exc is not None and _ours(record) and not _database_away(exc):
             return f"{text}\n{self.formatException(record.exc_info)}"  # type: ignore[arg-type]
-        said = str(exc).strip().splitlines()
-        return f"{text} ({type(exc).__name__}{': ' + said[0] if said else ''})"
+        return text
+
+
+def one_line(record: logging.LogRecord) -> str:
+    """The record's message on one line, with its exception's type and first line after it."""
+    message = " ".join(record.getMessage().split("\n"))
+    exc = record.exc_info[1] if record.exc_info else None
+    if exc is None:
+        return message
+    said = str(exc).strip().splitlines()
+    return f"{message} ({type(exc).__name__}{': ' + said[0] if said else ''})"
 
 
 class StderrLines(logging.Handler):

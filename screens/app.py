@@ -22,6 +22,7 @@ from textual.signal import Signal
 from textual.worker import Worker
 
 from otter_tui.events import Event, EventBus
+from screens import log_toasts
 from screens.background import route_result, run_blocking
 from screens.change_feed import FEED_SECONDS, ChangeFeed
 from screens.context import ConsoleContext
@@ -75,6 +76,7 @@ class OtterApp(App[None]):
     runtime: Runtime  # the services every screen calls (set by attach: at once or once open)
     feed: ChangeFeed  # tells the screens what other processes changed (StoreChanged events)
     sub_titles: SubTitle  # the header's sub-title, wide and compact (show_status picks one)
+    toasts: log_toasts.ToastHandler  # what is logged while the app runs, as notifications
 
     def __init__(
         self,
@@ -114,6 +116,7 @@ class OtterApp(App[None]):
         return self.background.runner
 
     async def on_mount(self) -> None:
+        self.toasts = log_toasts.install(self)
         if hasattr(self, "runtime"):  # else screens.opening attaches it, then calls opened()
             self.opened()
 
@@ -151,7 +154,10 @@ class OtterApp(App[None]):
             self.set_interval(STATUS_SECONDS, self.show_status, name="scheduler-status")
 
     async def on_unmount(self) -> None:
-        await self.background.stop()
+        try:
+            await self.background.stop()
+        finally:
+            log_toasts.uninstall(self.toasts)
 
     def on_resize(self) -> None:
         self.show_status()

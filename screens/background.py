@@ -8,6 +8,7 @@ result (or the one-line error) to a handler there. Widgets are never touched fro
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -21,10 +22,31 @@ log = logging.getLogger(__name__)
 
 
 def error_line(error: BaseException | None) -> str:
-    """What the user sees for a failure: the service's one line, never a traceback."""
+    """What the user sees for a failure: the service's one line, never a traceback.
+
+    A database another process keeps locked past the busy timeout, or one that is away, is no
+    bug: it is said as such (SQLAlchemy's own text is several lines: the SQL, a web address).
+    """
     if isinstance(error, OtterError):
         return str(error)
-    return f"unexpected error: {type(error).__name__}: {error} (details in the log)"
+    if said := database_trouble(error):
+        return said
+    first = str(error).strip().splitlines()
+    return f"unexpected error: {type(error).__name__}: {first[0] if first else ''}"
+
+
+def database_trouble(error: BaseException | None) -> str | None:
+    """One line for a database that is busy or away; None for anything else."""
+    if error is None or "sqlalchemy" not in sys.modules:  # no database was touched
+        return None
+    from otter_tui.engine.dbthread import is_busy
+    from otter_tui.store.outage import is_unavailable, reason
+
+    if is_busy(error):
+        return "the database is busy (another process is writing to it): nothing saved, try again"
+    if is_unavailable(error):
+        return f"the database is unreachable ({reason(error)}): nothing saved, try again"
+    return None
 
 
 class Handoff:
@@ -93,7 +115,7 @@ def route_result(
         result = worker.result
         handlers[worker.group](result.take() if isinstance(result, Handoff) else result)
     elif event.state is WorkerState.ERROR:
-        if not isinstance(worker.error, OtterError):
+        if not isinstance(worker.error, OtterError) and not database_trouble(worker.error):
             log.error("worker %r failed", worker.name, exc_info=worker.error)
         on_error(error_line(worker.error))
     return True

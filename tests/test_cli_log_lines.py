@@ -77,6 +77,6 @@ def test_otter_tuis_own_errors_keep_their_traceback_for_the_bug_report() -> None
     """A database going away is no bug (above); anything else otter-tui logs with an exception
     is, and a bug report needs the traceback."""
     _, stderr = run_script()
-    ours = stderr.split("otter-tui: error: job 7: engine error\n", 1)[1]
+    ours = stderr.split("otter-tui: error: job 7: engine error (RuntimeError: boom)\n", 1)[1]
     assert ours.startswith("Traceback (most recent call last):")
     assert ours.rstrip().endswith("RuntimeError: boom")
