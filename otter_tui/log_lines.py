@@ -47,7 +47,7 @@ class ForeignRecords(logging.Filter):
 
 
 class OneLineFormatter(logging.Formatter):
-    """``otter-tui: warning: message``; another library's exception is its last line only.
+    """``otter-tui: warning: message (Error: its first line)``: :func:`one_line` after the level.
 
     otter-tui's own records with an exception keep the traceback: those are bugs (an engine
     error, a crashed job), and the traceback is what a bug report needs. Unless the exception
