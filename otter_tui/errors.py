@@ -1,10 +1,13 @@
 """Typed errors a user can cause.
 
 Every error here carries a one-line message naming the bad thing. The CLI and the TUI show that
-line and never a traceback; anything else is a bug and is logged with its traceback.
+line and never a traceback; so for a database busy or away (:func:`database_trouble`); anything
+else is a bug and is logged with its traceback.
 """
 
 from __future__ import annotations
+
+import sys
 
 
 class OtterError(Exception):
@@ -45,3 +48,14 @@ class TransportError(OtterError):
 
 class HostKeyError(TransportError):
     """The server's host key is unknown or has changed."""
+
+
+def database_trouble(exc: BaseException | None) -> str | None:
+    """The one line for a database that is busy (another process holds SQLite's write lock past
+    the busy timeout) or away (a PostgreSQL restart): no bug, so no traceback, in every front
+    end. None for anything else, and without loading SQLAlchemy if nothing has."""
+    if exc is None or "sqlalchemy" not in sys.modules:  # no database was touched
+        return None
+    from otter_tui.store.outage import trouble
+
+    return trouble(exc)

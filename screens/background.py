@@ -8,14 +8,13 @@ result (or the one-line error) to a handler there. Widgets are never touched fro
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from textual.dom import DOMNode
 from textual.worker import Worker, WorkerState
 
-from otter_tui.errors import OtterError
+from otter_tui.errors import OtterError, database_trouble
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -33,20 +32,6 @@ def error_line(error: BaseException | None) -> str:
         return said
     first = str(error).strip().splitlines()
     return f"unexpected error: {type(error).__name__}: {first[0] if first else ''}"
-
-
-def database_trouble(error: BaseException | None) -> str | None:
-    """One line for a database that is busy or away; None for anything else."""
-    if error is None or "sqlalchemy" not in sys.modules:  # no database was touched
-        return None
-    from otter_tui.engine.dbthread import is_busy
-    from otter_tui.store.outage import is_unavailable, reason
-
-    if is_busy(error):
-        return "the database is busy (another process is writing to it): nothing saved, try again"
-    if is_unavailable(error):
-        return f"the database is unreachable ({reason(error)}): nothing saved, try again"
-    return None
 
 
 class Handoff:

@@ -1,4 +1,5 @@
-"""What the engine and libraries log under a command reaches stderr as one line each.
+"""What the engine and libraries log under a command reaches stderr as one line each, and a
+database busy with another process's write is one line too.
 
 A command has no log handler of its own; before, such records went through Python's last resort:
 bare messages, and SQLAlchemy's pool traceback when a PostgreSQL restart dropped a connection
@@ -8,10 +9,16 @@ resort; these run it in a real process, as a user meets it.
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
+
+from otter_tui.cli import run
+from tests.fixtures_core import ACTOR, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,3 +87,25 @@ def test_otter_tuis_own_errors_keep_their_traceback_for_the_bug_report() -> None
     ours = stderr.split("otter-tui: error: job 7: engine error (RuntimeError: boom)\n", 1)[1]
     assert ours.startswith("Traceback (most recent call last):")
     assert ours.rstrip().endswith("RuntimeError: boom")
+
+
+def test_a_database_another_process_keeps_locked_is_one_line_and_nothing_added(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It printed SQLAlchemy's traceback (the SQL, a web address) and exit 1."""
+    config = write_config(tmp_path, {"database": {"busy_timeout_ms": 50}})
+    assert run(["--config", str(config), "servers", "list"], actor=ACTOR) == 0
+    holder = sqlite3.connect(tmp_path / "data" / "otter.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    capsys.readouterr()
+    try:
+        code = run(["--config", str(config), "servers", "add", "web9", "--host", "10.0.0.9"])
+    finally:
+        holder.close()
+    assert (code, capsys.readouterr().err) == (
+        1,
+        "otter-tui: error: the database is busy (another process is writing to it): nothing "
+        "saved, try again\n",
+    )
+    assert run(["--config", str(config), "servers", "list"], actor=ACTOR) == 0
+    assert "web9" not in capsys.readouterr().out

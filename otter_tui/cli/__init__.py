@@ -18,7 +18,7 @@ import click
 
 from otter_tui import __version__, log_lines
 from otter_tui.cli_state import CliState
-from otter_tui.errors import OtterError
+from otter_tui.errors import OtterError, database_trouble
 from otter_tui.heap import collector_paused, own_process
 
 log = logging.getLogger("otter_tui")
@@ -176,4 +176,9 @@ def run(
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a database busy or away is one line; anything else is a bug
+        if said := database_trouble(exc):
+            click.echo(f"otter-tui: error: {said}", err=True)
+            return 1
+        raise
     return result if isinstance(result, int) else 0

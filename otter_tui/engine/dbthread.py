@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
-from otter_tui.store.outage import OUTAGE, is_unavailable, pauses
+from otter_tui.store.outage import OUTAGE, is_busy, is_unavailable, pauses
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -36,23 +36,6 @@ BUSY_RETRIES = 8
 """After the busy timeout, how many more tries (pauses of 0.1 s doubling to 2 s) before failing."""
 OUTAGE_LIMIT = 600.0
 """How long a call waits for a database that went away (a PostgreSQL restart) before failing."""
-
-
-RETRY_STATES = frozenset({"40P01", "40001"})
-"""PostgreSQL's deadlock_detected and serialization_failure: the server rolled the transaction
-back to let another go on, and says to run it again."""
-
-
-def is_busy(exc: BaseException) -> bool:
-    """Another transaction is in the way, and running this one again whole is the cure:
-    SQLite's "database is locked" / "busy" (another connection holds the write lock), or a
-    PostgreSQL transaction chosen as a deadlock's victim."""
-    if not isinstance(exc, OperationalError):
-        return False
-    if getattr(exc.orig, "sqlstate", None) in RETRY_STATES:
-        return True
-    text = str(exc.orig).lower()
-    return "locked" in text or "busy" in text
 
 
 class DbThread:

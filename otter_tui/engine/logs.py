@@ -25,10 +25,11 @@ from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import datetime
 from typing import Any
 
-from otter_tui.engine.dbthread import DbThread, is_busy
+from otter_tui.engine.dbthread import DbThread
 from otter_tui.engine.log_store import LogInsert
 from otter_tui.events import EventBus, LogLine, LogLines
 from otter_tui.store.db import Database
+from otter_tui.store.outage import is_busy
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,33 @@ def is_unavailable(exc: BaseException) -> bool:
     if state is None:  # failed before the server said anything: refused, cut, or not let in
         return not any(word in str(exc).lower() for word in NOT_LET_IN)
     return state in CONNECTION_STATES or state.startswith("08")
+
+
+RETRY_STATES = frozenset({"40P01", "40001"})
+"""PostgreSQL's deadlock_detected and serialization_failure: the server rolled the transaction
+back to let another go on, and says to run it again."""
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Another transaction is in the way, and running this one again whole is the cure:
+    SQLite's "database is locked" / "busy" (another connection holds the write lock), or a
+    PostgreSQL transaction chosen as a deadlock's victim."""
+    if not isinstance(exc, OperationalError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in RETRY_STATES:
+        return True
+    text = str(exc.orig).lower()
+    return "locked" in text or "busy" in text
+
+
+def trouble(exc: BaseException) -> str | None:
+    """What a person is told when ``exc`` is the database being busy or away (no bug: the
+    transaction was rolled back, and trying again is the cure); None for anything else."""
+    if is_busy(exc):
+        return "the database is busy (another process is writing to it): nothing saved, try again"
+    if is_unavailable(exc):
+        return f"the database is unreachable ({reason(exc)}): nothing saved, try again"
+    return None
 
 
 def pauses() -> Iterator[float]:
