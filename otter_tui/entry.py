@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from otter_tui.errors import OtterError
+from otter_tui.errors import OtterError, database_trouble
 
 if TYPE_CHECKING:
     from otter_tui.cli_state import CliState
@@ -51,8 +51,8 @@ def main() -> None:
 def open_console(config_path: str | None) -> int:
     """Open the console as ``otter-tui [--config PATH]`` does; the exit code.
 
-    A user's error while opening (bad config, unreachable database) is one line on stderr, as
-    from the command line.
+    A user's error while opening (bad config, unreachable database, one another process keeps
+    locked) is one line on stderr, as from the command line.
     """
     from otter_tui.cli_state import CliState
     from otter_tui.heap import own_process
@@ -66,6 +66,11 @@ def open_console(config_path: str | None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a database busy or away is one line; anything else is a bug
+        if said := database_trouble(exc):
+            print(f"otter-tui: error: {said}", file=sys.stderr)
+            return 1
+        raise
     finally:
         state.close()
     return 0

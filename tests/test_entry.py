@@ -4,13 +4,16 @@ other form is the command line's, unchanged."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from otter_tui.cli import run
 from otter_tui.entry import console_config
+from tests.fixtures_core import ACTOR, write_config
 
 
 @pytest.mark.parametrize(
@@ -54,5 +57,34 @@ def test_a_malformed_config_ends_the_console_with_one_line_and_exit_code_2(
     last = done.stderr.splitlines()[-1]
     assert last.endswith(
         f"otter-tui: error: {bad}: not valid TOML: Invalid value (at end of document)"
+    )
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_a_database_another_process_keeps_locked_ends_the_console_with_one_line(
+    tmp_path: Path,
+) -> None:
+    """Opening syncs the plan records (a write): past the busy timeout it printed SQLAlchemy's
+    traceback."""
+    config = write_config(tmp_path, {"database": {"busy_timeout_ms": 50}})
+    assert run(["--config", str(config), "servers", "list"], actor=ACTOR) == 0  # the database
+    holder = sqlite3.connect(tmp_path / "data" / "otter.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "otter_tui", "--config", str(config)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "TERM": "xterm-256color"},
+            check=False,
+        )
+    finally:
+        holder.close()
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1].endswith(
+        "otter-tui: error: the database is busy (another process is writing to it): nothing "
+        "saved, try again"
     )
     assert "Traceback" not in done.stderr + done.stdout
