@@ -7,6 +7,7 @@ response ever carries a traceback.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -16,6 +17,7 @@ from otter_tui.api import openapi, ops, otter, v1_jobs, v1_more
 from otter_tui.api.refusals import (
     Refused,
     error_response,
+    on_database_error,
     on_otter_error,
     on_refused,
     on_unexpected,
@@ -40,6 +42,7 @@ def build_app(runtime: Runtime) -> Starlette:
             Refused: on_refused,
             OtterError: on_otter_error,
             HTTPException: on_http_error,
+            DBAPIError: on_database_error,
             Exception: on_unexpected,
         },
     )

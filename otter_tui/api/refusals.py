@@ -2,8 +2,9 @@
 
 A handler raises :class:`Refused` (or lets a service's typed error through); the handlers here
 turn either into a response: JSON ``{"error": ...}`` under ``/v1``, one plain-text line on the
-Otter-compatible ``/api`` paths (scripts print it). Anything else is a bug: it is logged with its
-traceback and the client gets ``internal error`` and nothing more.
+Otter-compatible ``/api`` paths (scripts print it). A database busy or away is ``503`` with its
+one line. Anything else is a bug: it is logged with its traceback and the client gets
+``internal error`` and nothing more.
 """
 
 from __future__ import annotations
@@ -15,10 +16,18 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from otter_tui.api.state import api_state, client_address
 from otter_tui.daemon.logfmt import emit
-from otter_tui.errors import ConflictError, NotFoundError, OtterError, PermissionDenied
+from otter_tui.errors import (
+    ConflictError,
+    NotFoundError,
+    OtterError,
+    PermissionDenied,
+    database_trouble,
+)
 
 ANONYMOUS = "api:anonymous"
 """The actor of a refusal before any key was recognised."""
+RETRY_AFTER = 1
+"""Seconds a client is told to wait when the database is busy or away."""
 
 
 class Refused(Exception):
@@ -61,6 +70,17 @@ async def on_otter_error(request: Request, exc: Exception) -> Response:
         return await on_unexpected(request, exc)
     await audit_refusal(request, status, str(exc))
     return error_response(request, status, str(exc), {})
+
+
+async def on_database_error(request: Request, exc: Exception) -> Response:
+    """A database busy (another process holds SQLite's write lock past the busy timeout) or
+    away answers ``503`` with its one line and ``Retry-After``: no bug, and a script should try
+    again. Not audited: the audit is in that database. Any other database error is a bug."""
+    said = database_trouble(exc)
+    if said is None:
+        return await on_unexpected(request, exc)
+    emit("api.unavailable", logging.WARNING, path=request.url.path, reason=said)
+    return error_response(request, 503, said, {"Retry-After": str(RETRY_AFTER)})
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
