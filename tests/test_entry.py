@@ -37,21 +37,26 @@ def test_only_the_bare_console_forms_skip_the_command_line(
     assert console_config(argv) == expected
 
 
+def open_console(config: Path) -> subprocess.CompletedProcess[str]:
+    """``otter-tui --config CONFIG`` as a process with no keyboard: it opens the console (the
+    frame goes to stderr, stdout being a pipe) unless opening fails."""
+    return subprocess.run(
+        [sys.executable, "-m", "otter_tui", "--config", str(config)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TERM": "xterm-256color"},
+        check=False,
+    )
+
+
 def test_a_malformed_config_ends_the_console_with_one_line_and_exit_code_2(
     tmp_path: Path,
 ) -> None:
     bad = tmp_path / "config.toml"
     bad.write_text("paths = [\n")
-    env = {**os.environ, "TERM": "xterm-256color"}
-    done = subprocess.run(
-        [sys.executable, "-m", "otter_tui", "--config", str(bad)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    done = open_console(bad)
     assert done.returncode == 2
     # the app's frame went to the terminal first (Textual draws on stderr when stdout is a pipe)
     last = done.stderr.splitlines()[-1]
@@ -71,15 +76,7 @@ def test_a_database_another_process_keeps_locked_ends_the_console_with_one_line(
     holder = sqlite3.connect(tmp_path / "data" / "otter.db", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "otter_tui", "--config", str(config)],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, "TERM": "xterm-256color"},
-            check=False,
-        )
+        done = open_console(config)
     finally:
         holder.close()
     assert done.returncode == 1
