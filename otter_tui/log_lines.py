@@ -20,6 +20,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from otter_tui.errors import database_trouble
+
 PREFIX = "otter-tui"
 
 
@@ -36,11 +38,13 @@ class ForeignRecords(logging.Filter):
             return True
         if record.levelno < logging.WARNING:
             return False
-        if record.name.startswith("sqlalchemy.pool") and record.exc_info:
-            away = _database_away(record.exc_info[1])
-            if away:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.name.startswith("sqlalchemy.pool") and exc is not None:
+            from otter_tui.store.outage import is_unavailable, reason  # the pool's: it is loaded
+
+            if is_unavailable(exc):
                 record.levelno, record.levelname = logging.WARNING, "WARNING"
-                said = f"a broken database connection was discarded ({away})"
+                said = f"a broken database connection was discarded ({reason(exc)})"
                 record.msg, record.args = said, ()
                 record.exc_info, record.exc_text = None, None
         return True
@@ -51,14 +55,14 @@ class OneLineFormatter(logging.Formatter):
 
     otter-tui's own records with an exception keep the traceback: those are bugs (an engine
     error, a crashed job), and the traceback is what a bug report needs. Unless the exception
-    is the database going away (a PostgreSQL restart under a command): that is no bug, and the
-    store's outage lines say the rest.
+    is the database busy or going away (a PostgreSQL restart under a command): that is no bug,
+    and the store's outage lines say the rest.
     """
 
     def format(self, record: logging.LogRecord) -> str:
         text = f"{PREFIX}: {record.levelname.lower()}: {one_line(record)}"
         exc = record.exc_info[1] if record.exc_info else None
-        if exc is not None and _ours(record) and not _database_away(exc):
+        if exc is not None and _ours(record) and not database_trouble(exc):
             return f"{text}\n{self.formatException(record.exc_info)}"  # type: ignore[arg-type]
         return text
 
@@ -67,10 +71,14 @@ def one_line(record: logging.LogRecord) -> str:
     """The record's message on one line, with its exception's type and first line after it."""
     message = " ".join(record.getMessage().split("\n"))
     exc = record.exc_info[1] if record.exc_info else None
-    if exc is None:
-        return message
+    return message if exc is None else f"{message} ({exception_line(exc)})"
+
+
+def exception_line(exc: BaseException) -> str:
+    """``ValueError: the first line of its message`` (a driver's error runs to several lines:
+    the SQL, a web address)."""
     said = str(exc).strip().splitlines()
-    return f"{message} ({type(exc).__name__}{': ' + said[0] if said else ''})"
+    return f"{type(exc).__name__}: {said[0]}" if said else type(exc).__name__
 
 
 class StderrLines(logging.Handler):
@@ -98,12 +106,3 @@ def install() -> None:
 
 def _ours(record: logging.LogRecord) -> bool:
     return record.name == "otter_tui" or record.name.startswith("otter_tui.")
-
-
-def _database_away(exc: BaseException | None) -> str | None:
-    """What the driver said, when ``exc`` is the database being unreachable; else None."""
-    if exc is None or "sqlalchemy" not in sys.modules:  # no database was opened
-        return None
-    from otter_tui.store.outage import is_unavailable, reason
-
-    return reason(exc) if is_unavailable(exc) else None

@@ -15,6 +15,7 @@ from textual.dom import DOMNode
 from textual.worker import Worker, WorkerState
 
 from otter_tui.errors import OtterError, database_trouble
+from otter_tui.log_lines import exception_line
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -30,8 +31,7 @@ def error_line(error: BaseException | None) -> str:
         return str(error)
     if said := database_trouble(error):
         return said
-    first = str(error).strip().splitlines()
-    return f"unexpected error: {type(error).__name__}: {first[0] if first else ''}"
+    return f"unexpected error: {exception_line(error)}" if error else "unexpected error"
 
 
 class Handoff:
