@@ -45,6 +45,7 @@ async def listen_for_jobs(
     def listening() -> None:
         nonlocal waits
         waits = pauses()  # the next loss starts again with a short pause
+        OUTAGE.connected()  # its own new connection: proof the server is up
         OUTAGE.back()
         wake()  # a job committed before LISTEN took effect sent its notice to nobody
 

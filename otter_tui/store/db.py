@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from otter_tui.errors import StoreError
 from otter_tui.store.files import create_database_file
+from otter_tui.store.outage import OUTAGE
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -85,6 +86,7 @@ class Database:
         if self.is_sqlite:
             return self.engine
         hot = create_engine(self.url, pool_size=1, isolation_level="AUTOCOMMIT")
+        _report_connections(hot)
 
         def _drop_with_main(context: ExceptionContext) -> None:
             if context.is_disconnect:
@@ -125,7 +127,14 @@ def _make_engine(url: str, busy_timeout_ms: int) -> Engine:
         from otter_tui.store.models import use_postgresql_options
 
         use_postgresql_options()
+        _report_connections(engine)
     return engine
+
+
+def _report_connections(engine: Engine) -> None:
+    """Every new PostgreSQL connection tells :data:`~otter_tui.store.outage.OUTAGE`: only a
+    connection opened after a loss proves the server is back."""
+    event.listen(engine, "connect", lambda _conn, _record: OUTAGE.connected())
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

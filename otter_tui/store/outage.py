@@ -97,13 +97,21 @@ def reason(exc: BaseException) -> str:
 
 
 class Outage:
-    """Whether this process currently finds the database away, and since when."""
+    """Whether this process currently finds the database away, and since when.
+
+    Only a connection opened after the loss ends an outage. When PostgreSQL shuts down, its
+    sessions end one by one: a statement on a session not yet ended still succeeds a moment
+    after another failed, and taking that for "back" made one restart two outages in the log.
+    A new connection cannot be made until the server is up again, so it is the proof.
+    """
 
     def __init__(self) -> None:
         self.since: float | None = None
         """``time.monotonic()`` of the first failure of this outage; None: not in one."""
         self.outages = 0
         """How many outages this process has seen (tests and benchmarks read it)."""
+        self.connected_at = 0.0
+        """``time.monotonic()`` of the newest connection this process opened."""
         self._lock = threading.Lock()
 
     def lost(self, exc: BaseException) -> None:
@@ -120,9 +128,14 @@ class Outage:
             MAX_PAUSE,
         )
 
+    def connected(self) -> None:
+        """A new connection to the database was opened (the engines' ``connect`` event)."""
+        self.connected_at = time.monotonic()
+
     def back(self) -> None:
-        """A call succeeded: if an outage was on, it is over (said once)."""
-        if self.since is None:
+        """A call succeeded: if an outage was on and a connection opened since proves the
+        server is up, the outage is over (said once)."""
+        if self.since is None or self.connected_at < self.since:
             return
         with self._lock:
             since, self.since = self.since, None
