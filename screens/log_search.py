@@ -60,6 +60,8 @@ class LogSearch(Vertical):
         """What was searched for last."""
         self.more = False
         """The last page was full: there may be matches after it."""
+        self.searching = False
+        """A new search is being read: the matches shown are the last search's until it ends."""
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search the stored log, Enter", id="log-search-input", compact=True)
@@ -78,17 +80,22 @@ class LogSearch(Vertical):
         self._status(f"in {scope}: type, Enter; n / N next / previous; Esc back to the log")
 
     def _status(self, text: str) -> None:
-        self.query_one("#log-search-status", Label).update(text)
+        # One row whatever it says (otter.tcss): no layout of the screen for a new status.
+        self.query_one("#log-search-status", Label).update(text, layout=False)
 
     @on(Input.Submitted, "#log-search-input")
     def _search(self, event: Input.Submitted) -> None:
+        """Search anew. The last search's matches stay until the new ones replace them in one
+        go: emptying the table first changed its size twice, a layout and a repaint of the
+        whole screen each (bench/log_search.py)."""
         event.stop()
         self.text = event.value.strip()
-        table = self.query_one("#log-matches", DataTable)
-        table.clear()
-        if self.text:
-            self._status(f"searching {self.scope} for {self.text!r}...")
-            self._read(after=0)
+        if not self.text:
+            self.query_one("#log-matches", DataTable).clear()
+            return
+        self.searching = True
+        self._status(f"searching {self.scope} for {self.text!r}...")
+        self._read(after=0)
 
     def _read(self, after: int) -> None:
         search, job_id, run_id, text = self.runtime.search, self.job_id, self.run_id, self.text
@@ -103,13 +110,22 @@ class LogSearch(Vertical):
     @on(Worker.StateChanged)
     def _read_done(self, event: Worker.StateChanged) -> None:
         event.stop()
-        route_result(event, {"log-search": self._got}, self._status)
+        route_result(event, {"log-search": self._got}, self._failed)
+
+    def _failed(self, line: str) -> None:
+        if self.searching:  # no stale matches under the error of a new search
+            self.searching = False
+            self.query_one("#log-matches", DataTable).clear()
+        self._status(line)
 
     def _got(self, lines: list[LogView]) -> None:
-        table = self.query_one("#log-matches", DataTable)
+        table = self.query_one("#log-matches", Table)
+        if self.searching:
+            self.searching = False
+            table.clear()
         first = table.row_count == 0
-        for line in lines:
-            table.add_row(*match_cells(line, self.text), key=str(line.seq))
+        table.append_rows([(str(line.seq), match_cells(line, self.text)) for line in lines])
+        table.measure_now()
         self.more = len(lines) == PAGE
         count = f"{table.row_count}{'+' if self.more else ''}"
         noun = "match" if table.row_count == 1 else "matches"
@@ -120,7 +136,7 @@ class LogSearch(Vertical):
 
     def action_step(self, step: int) -> None:
         table = self.query_one("#log-matches", DataTable)
-        if not table.row_count:
+        if not table.row_count or self.searching:
             return
         row = table.cursor_row + step
         if row >= table.row_count and self.more:

@@ -4,10 +4,13 @@ when needed), the selected server run filters, Esc goes back to the log."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from rich.text import Text
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
+from otter_tui.errors import OtterError
 from otter_tui.runtime import Runtime
 from otter_tui.services.jobs import JobRequest
 from otter_tui.store.models import Job, JobState
@@ -102,3 +105,75 @@ async def test_slash_in_a_job_searches_its_stored_log_with_n_and_a_server_filter
         assert servers == {"db1"}
         status = str(screen.query_one("#log-search-status").render())
         assert "in db1" in status
+
+
+async def test_a_new_search_replaces_the_matches_when_its_read_ends(
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The last search's matches stay under "searching..." until the new ones replace them in
+    one go (the table is not emptied first); n / N wait for the new ones; a failed search
+    leaves its error line and no stale matches."""
+    lines = [
+        ("web1", f"line {i} {'Boom' if i % 5 == 0 else 'Bang' if i % 7 == 0 else 'ok'}")
+        for i in range(1, 41)
+    ]
+    job_id, _runs = add_job_with_log(runtime, lines)
+    search = runtime.search
+    real = search.log_matches
+    gate = threading.Event()
+    reads: list[str] = []
+
+    def gated(job: int, text: str, **kwargs: object) -> object:
+        reads.append(text)
+        if text == "fail":
+            raise OtterError("the search went wrong")
+        gate.wait(10)
+        return real(job, text, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search, "log_matches", gated)
+    app = OtterApp(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_job(job_id)
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+        screen = app.screen
+        gate.set()
+        await pilot.press("slash", *"boom", "enter")
+        await settle(pilot)
+        assert [r[0] for r in rows(app, "#log-matches")] == [
+            "5",
+            "10",
+            "15",
+            "20",
+            "25",
+            "30",
+            "35",
+            "40",
+        ]
+        gate.clear()
+        field = screen.query_one("#log-search-input", Input)
+        field.value = "bang"
+        field.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: "searching" in status(screen))
+        assert [r[0] for r in rows(app, "#log-matches")][:2] == ["5", "10"]  # still the last
+        screen.query_one("#log-matches", DataTable).focus()
+        await pilot.press("n")  # no step in stale matches, no page read with the new text
+        assert reads == ["boom", "bang"]
+        gate.set()
+        await settle(pilot)
+        await until(
+            pilot, lambda: [r[0] for r in rows(app, "#log-matches")] == ["7", "14", "21", "28"]
+        )
+        assert screen.query_one("#log-matches", DataTable).cursor_row == 0
+        assert status(screen).startswith("4 matches for 'bang'")
+        field.value = "fail"
+        field.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        await until(pilot, lambda: "the search went wrong" in status(screen))
+        assert rows(app, "#log-matches") == []
+
+
+def status(screen: JobDetailScreen) -> str:
+    return str(screen.query_one("#log-search-status").render())
