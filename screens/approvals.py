@@ -14,7 +14,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label, Static
 from textual.worker import Worker
 
@@ -22,6 +21,7 @@ from otter_tui.events import Event, JobStateChanged, Resync
 from otter_tui.services.approvals import SimulationView
 from otter_tui.services.jobs import JobView
 from screens.background import Coalesced, route_result, run_blocking
+from screens.breakpoints import LaidOutOnce
 from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
@@ -57,7 +57,7 @@ def approval_cells(view: JobView) -> list[Text]:
     return [Text(value) for value in values]
 
 
-class ApprovalsScreen(Screen[None]):
+class ApprovalsScreen(LaidOutOnce):
     """Jobs in ``pending_approval``, oldest run time first."""
 
     BINDINGS = [

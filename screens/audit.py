@@ -14,13 +14,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Label, Static
 from textual.worker import Worker
 
 from otter_tui.runtime import Runtime
 from otter_tui.services.audit import AuditFilter, AuditView, parse_since
 from screens.background import in_flight, route_result, run_blocking
+from screens.breakpoints import LaidOutOnce
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
 from screens.tables import add_columns, cursor_key
@@ -49,7 +49,7 @@ def describe(event: AuditView) -> str:
     return "\n".join(lines)
 
 
-class AuditScreen(Screen[None]):
+class AuditScreen(LaidOutOnce):
     """The audit trail, newest events last; filters on top, the selected event below."""
 
     BINDINGS = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import events
 from textual.geometry import Size
 from textual.screen import Screen
 
@@ -34,3 +35,21 @@ def breakpoint_classes(screen: Screen[Any], size: Size) -> dict[str, bool]:
 def set_breakpoints(screen: Screen[Any]) -> None:
     """Set the classes for the app's size now (call it from the screen's ``compose``)."""
     screen.update_classes(breakpoint_classes(screen, screen.app.size), animate=False)
+
+
+class LaidOutOnce(Screen[Any]):
+    """A screen that skips the second layout of its first showing.
+
+    A screen's first layout sizes the screen itself, which posts it a Resize; Textual's
+    handler lays the screen out again at that same size, and every screen under it too: a
+    second layout and repaint when a job's screen opens (15-20 ms of 300, bench/log_search.py).
+    A Resize to the size the screen is already laid out at only (re)sets the breakpoint
+    classes; a real resize of the terminal (a new size) goes to Textual's handler as before.
+    """
+
+    async def _on_resize(self, event: events.Resize) -> None:
+        if event.size != self.outer_size:  # the size of its last layout (``size``: the app's)
+            return
+        self.update_classes(breakpoint_classes(self, event.size), animate=False)
+        event.stop()
+        event.prevent_default()

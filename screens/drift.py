@@ -21,7 +21,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label, Static
 from textual.widgets.data_table import RowDoesNotExist
 from textual.worker import Worker
@@ -32,6 +31,7 @@ from otter_tui.services.drift import DriftItemView, ServerDrift
 from otter_tui.services.jobs import JobView
 from otter_tui.targeting import TargetSpec
 from screens.background import Coalesced, in_flight, route_result, run_blocking
+from screens.breakpoints import LaidOutOnce
 from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
@@ -83,7 +83,7 @@ def item_cells(item: DriftItemView) -> list[Text]:
     return cells
 
 
-class DriftScreen(Screen[None]):
+class DriftScreen(LaidOutOnce):
     """Stored drift per server and group; the items and diff of one server; check and fix."""
 
     BINDINGS = [

@@ -15,7 +15,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label
 from textual.worker import Worker
 
@@ -24,7 +23,7 @@ from otter_tui.runtime import Runtime
 from otter_tui.services.jobs import JobView, LogView, ServerRunView
 from otter_tui.text import visible
 from screens.background import Coalesced, route_result, run_blocking
-from screens.breakpoints import set_breakpoints
+from screens.breakpoints import LaidOutOnce, set_breakpoints
 from screens.collector import CollectorPause
 from screens.context import ConsoleContext
 from screens.fields import Fields
@@ -88,7 +87,7 @@ def read_opening(runtime: Runtime, job_id: int) -> Opening:
     return Opening(view, runtime.jobs.log_tail(job_id, limit=FIRST_LINES))
 
 
-class JobDetailScreen(Screen[None]):
+class JobDetailScreen(LaidOutOnce):
     """Pushed over the jobs list; Esc goes back."""
 
     BINDINGS = [

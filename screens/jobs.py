@@ -16,7 +16,6 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Label
 from textual.worker import Worker
 
@@ -25,6 +24,7 @@ from otter_tui.events import Event, JobCreated, JobStateChanged, Resync, ServerR
 from otter_tui.services.job_search import MAX_PAGE, JobFilter, parse_filter
 from otter_tui.services.jobs import JobView, RunCounts
 from screens.background import Coalesced, route_result, run_blocking
+from screens.breakpoints import LaidOutOnce
 from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
@@ -78,7 +78,7 @@ def job_cells(view: JobView, counts: RunCounts | None, now: datetime) -> list[Te
     return cells
 
 
-class JobsScreen(Screen[None]):
+class JobsScreen(LaidOutOnce):
     """Recent jobs; new, re-run, cancel; Enter for a job's server runs and live log."""
 
     BINDINGS = [

@@ -15,13 +15,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label, Static
 from textual.worker import Worker
 
 from otter_tui.runtime import Runtime
 from otter_tui.services.plans import PlanView
 from screens.background import in_flight, route_result, run_blocking
+from screens.breakpoints import LaidOutOnce
 from screens.change_feed import follow_store
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
@@ -65,7 +65,7 @@ def plan_cells(plan: PlanView) -> list[Text]:
     return cells
 
 
-class PlansScreen(Screen[None]):
+class PlansScreen(LaidOutOnce):
     """Every plan record; a plan runs only when enabled and installed."""
 
     BINDINGS = [

@@ -18,7 +18,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label
 from textual.worker import Worker
 
@@ -28,6 +27,7 @@ from otter_tui.services.plans import PlanView
 from otter_tui.services.schedule_views import FiringView, LastFiring, ScheduleView
 from otter_tui.services.schedules import ScheduleFields
 from screens.background import in_flight, route_result, run_blocking
+from screens.breakpoints import LaidOutOnce
 from screens.change_feed import follow_store
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
@@ -109,7 +109,7 @@ def firing_cells(firing: FiringView, zone: str) -> list[Text]:
     return [Text(value) for value in values]
 
 
-class SchedulesScreen(Screen[None]):
+class SchedulesScreen(LaidOutOnce):
     """Every schedule; add, edit, enable/disable, remove; the firings of the selected one."""
 
     BINDINGS = [

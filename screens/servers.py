@@ -14,7 +14,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Label, TabbedContent, TabPane
 from textual.worker import Worker
 
@@ -22,6 +21,7 @@ from otter_tui.events import DriftChecked, Event, Resync
 from otter_tui.runtime import Runtime
 from otter_tui.services.inventory import ServerView
 from screens.background import route_result, run_blocking
+from screens.breakpoints import LaidOutOnce
 from screens.change_feed import StoreChanged
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
@@ -255,7 +255,7 @@ class ServersPane(Vertical):
         self.notify(line, severity="error", markup=False)
 
 
-class ServersScreen(Screen[None]):
+class ServersScreen(LaidOutOnce):
     """Servers, roles and environments: what every job targets."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]

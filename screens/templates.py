@@ -16,7 +16,6 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label
 from textual.worker import Worker
 
@@ -24,6 +23,7 @@ from otter_tui.runtime import Runtime
 from otter_tui.services.plans import PlanView
 from otter_tui.services.templates import Overrides, TemplateService, TemplateView
 from screens.background import route_result, run_blocking
+from screens.breakpoints import LaidOutOnce
 from screens.change_feed import follow_store
 from screens.context import ConsoleContext
 from screens.footer import OtterFooter
@@ -83,7 +83,7 @@ def submit_template(
     return SubmittedJob(run.job, run.secrets, claimed)
 
 
-class TemplatesScreen(Screen[None]):
+class TemplatesScreen(LaidOutOnce):
     """Every job template; run one through the job form, or remove it."""
 
     BINDINGS = [
