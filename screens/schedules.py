@@ -194,8 +194,12 @@ class SchedulesScreen(LaidOutOnce):
         table = self.query_one("#schedules", Table)
         row = table.cursor_row
         table.clear()
-        for view in listing.schedules:
-            table.add_row(*schedule_cells(view, listing.last.get(view.id)), key=view.name)
+        table.append_rows(
+            [
+                (view.name, schedule_cells(view, listing.last.get(view.id)))
+                for view in listing.schedules
+            ]
+        )
         table.measure_now()
         names = list(self.schedules)
         self._total = listing.total
