@@ -10,7 +10,7 @@ last resort, so such a record is one line::
     otter-tui: warning: a broken database connection was discarded (server closed the connection)
 
 It acts only where nothing else handles a record: the daemon and the API process send
-everything to their logfmt handler (:mod:`otter_tui.daemon.logfmt`), and under pytest the
+everything to their logfmt handler (:mod:`otter_tui.logfmt`), and under pytest the
 capture handlers take it. :class:`ForeignRecords` is the rule both share for other libraries'
 records.
 """

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from otter_tui.daemon.logfmt import setup_logging, teardown_logging
+from otter_tui.logfmt import setup_logging, teardown_logging
 from otter_tui.runtime import Runtime
 from otter_tui.services.api_keys import ApiKeyService
 from otter_tui.services.jobs import JobService

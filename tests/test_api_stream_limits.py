@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import insert
 
 from otter_tui.api import stream
-from otter_tui.daemon.logfmt import setup_logging, teardown_logging
+from otter_tui.logfmt import setup_logging, teardown_logging
 from otter_tui.runtime import Runtime
 from otter_tui.services.api_keys import ApiKeyService
 from otter_tui.services.jobs import JobRequest

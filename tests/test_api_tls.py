@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from otter_tui.daemon.logfmt import setup_logging, teardown_logging
+from otter_tui.logfmt import setup_logging, teardown_logging
 from otter_tui.runtime import Runtime
 from tests.api_support import serving
 from tests.fixtures_core import make_runtime

@@ -12,7 +12,7 @@ import pytest
 
 from otter_tui.daemon import core
 from otter_tui.daemon.core import Daemon
-from otter_tui.daemon.logfmt import setup_logging, teardown_logging
+from otter_tui.logfmt import setup_logging, teardown_logging
 from otter_tui.runtime import Runtime
 from tests.test_daemon_process import fields
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import psycopg
 import pytest
 
-from otter_tui.daemon.logfmt import emit, line, quote, setup_logging, teardown_logging
+from otter_tui.logfmt import emit, line, quote, setup_logging, teardown_logging
 from tests.fixtures_core import FixedClock
 
 AT = datetime(2026, 11, 30, 12, 0, 0, 250_000, tzinfo=UTC)

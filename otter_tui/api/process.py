@@ -16,8 +16,8 @@ from typing import IO
 from otter_tui import __version__
 from otter_tui.api.server import ApiServer
 from otter_tui.api_settings import Bind
-from otter_tui.daemon.logfmt import emit, setup_logging, teardown_logging
 from otter_tui.daemon.sdnotify import notify, watchdog
+from otter_tui.logfmt import emit, setup_logging, teardown_logging
 from otter_tui.runtime import Runtime
 
 

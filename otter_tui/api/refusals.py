@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from otter_tui.api.state import api_state, client_address
-from otter_tui.daemon.logfmt import emit
 from otter_tui.errors import (
     ConflictError,
     NotFoundError,
@@ -23,6 +22,7 @@ from otter_tui.errors import (
     PermissionDenied,
     database_trouble,
 )
+from otter_tui.logfmt import emit
 
 ANONYMOUS = "api:anonymous"
 """The actor of a refusal before any key was recognised."""

@@ -5,7 +5,7 @@ naming it (not a log line and an exit from inside uvicorn), and port 0 picks a f
 ``api.started`` line reports. uvicorn's own signal handling is turned off: the daemon (or the
 ``api`` command) owns SIGTERM, and stops the server itself. Its access log is off too: query
 strings may carry a key (``?key=``), and a log line must never hold one. Its warnings and errors
-reach the daemon's log through the root logger (:func:`otter_tui.daemon.logfmt.setup_logging`).
+reach the daemon's log through the root logger (:func:`otter_tui.logfmt.setup_logging`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import uvicorn
 
 from otter_tui.api.app import build_app
 from otter_tui.api_settings import Bind
-from otter_tui.daemon.logfmt import emit
 from otter_tui.errors import UsageError
+from otter_tui.logfmt import emit
 from otter_tui.runtime import Runtime
 
 GRACEFUL_SECONDS = 5

@@ -29,7 +29,7 @@ from otter_tui.api.auth import acting
 from otter_tui.api.bodies import job_id, known_query
 from otter_tui.api.refusals import Refused
 from otter_tui.api.state import ApiState, api_state
-from otter_tui.daemon.logfmt import emit
+from otter_tui.logfmt import emit
 from otter_tui.services.job_queries import job_state
 from otter_tui.services.jobs import LogView
 from otter_tui.store.models import JobState

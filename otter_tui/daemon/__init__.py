@@ -11,8 +11,8 @@ import sys
 from typing import IO
 
 from otter_tui.daemon.core import Daemon, DaemonOptions, served_queues
-from otter_tui.daemon.logfmt import emit, setup_logging, teardown_logging
 from otter_tui.errors import OtterError
+from otter_tui.logfmt import emit, setup_logging, teardown_logging
 from otter_tui.runtime import Runtime
 
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from otter_tui.daemon.logfmt import emit
+from otter_tui.logfmt import emit
 from otter_tui.scheduler.clock import Clock
 from otter_tui.services import presence
 from otter_tui.store.db import Database

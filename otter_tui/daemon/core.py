@@ -7,7 +7,7 @@
   scheduling and claiming at once), claim nothing more, give running jobs
   ``daemon.shutdown_grace_seconds`` to finish, cancel and mark the rest ``interrupted``, exit 0.
 
-Everything it says goes to stdout as logfmt (:mod:`otter_tui.daemon.logfmt`). It never imports
+Everything it says goes to stdout as logfmt (:mod:`otter_tui.logfmt`). It never imports
 Textual or Rich.
 """
 
@@ -30,7 +30,6 @@ from otter_tui.api_settings import Bind
 from otter_tui.config import Settings
 from otter_tui.daemon.beacon import PresenceBeacon
 from otter_tui.daemon.journal import Journal, LoggedClaims
-from otter_tui.daemon.logfmt import emit
 from otter_tui.daemon.reload import reload_settings
 from otter_tui.daemon.scheduler_hook import SchedulerLike, build_scheduler
 from otter_tui.daemon.sdnotify import notify, watchdog
@@ -39,6 +38,7 @@ from otter_tui.engine.transports import TransportFactory
 from otter_tui.engine.worker import Worker, worker_name
 from otter_tui.events import EventBus
 from otter_tui.heap import settle_for_long_run
+from otter_tui.logfmt import emit
 from otter_tui.runtime import Runtime
 from otter_tui.scheduler.clock import Clock, SystemClock
 from otter_tui.services.claims import ClaimService

@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from otter_tui.daemon.logfmt import emit
 from otter_tui.events import (
     DriftChecked,
     Event,
@@ -27,6 +26,7 @@ from otter_tui.events import (
     ServerRunStateChanged,
     Subscription,
 )
+from otter_tui.logfmt import emit
 from otter_tui.services.queues import QueueBackend
 from otter_tui.store.db import Database
 from otter_tui.store.models import Job, JobState

@@ -1,4 +1,5 @@
-"""The daemon's log: one ``key=value`` line per event on stdout, greppable and parseable.
+"""The daemon's log (and the console's file, ``log_file``): one ``key=value`` line per event,
+greppable and parseable.
 
     2026-11-30T12:00:00.000Z level=info event=job.claimed job=42 plan=deploy.Deploy queue=default
 
