@@ -35,6 +35,7 @@ from screens.sections import SECTIONS, section_title
 from screens.warm import build_styled, prebuild_sections
 
 if TYPE_CHECKING:
+    from otter_tui.log_file import LogFile
     from otter_tui.runtime import Runtime
     from otter_tui.scheduler import Scheduler
     from otter_tui.services.plans import PlanView
@@ -77,6 +78,7 @@ class OtterApp(App[None]):
     feed: ChangeFeed  # tells the screens what other processes changed (StoreChanged events)
     sub_titles: SubTitle  # the header's sub-title, wide and compact (show_status picks one)
     toasts: log_toasts.ToastHandler  # what is logged while the app runs, as notifications
+    log_file: LogFile | None = None  # ... and in <data_dir>/console.log, once the runtime is open
 
     def __init__(
         self,
@@ -123,6 +125,7 @@ class OtterApp(App[None]):
     def opened(self) -> None:
         """The runtime is attached and a section shown: start everything that reads the store."""
         self.show_status()
+        self._open_log_file()
         if os.environ.get(EXIT_AFTER_FIRST_FRAME):
             self.call_after_refresh(self.exit)
         self.call_after_refresh(self._start_background)
@@ -153,11 +156,24 @@ class OtterApp(App[None]):
             self.show_status()
             self.set_interval(STATUS_SECONDS, self.show_status, name="scheduler-status")
 
+    def _open_log_file(self) -> None:
+        """``<data_dir>/console.log`` from now on (``otter_tui.log_file``); a one-line warning
+        when it cannot be written, and the console goes on."""
+        from otter_tui.log_file import open_log_file  # after the first frame, as the store is
+
+        opened = open_log_file(self.runtime.settings.data_dir, self.runtime.ctx.now)
+        if isinstance(opened, str):
+            self.notify(opened, title="Log", severity="warning", markup=False, timeout=30)
+        else:
+            self.log_file = opened
+
     async def on_unmount(self) -> None:
         try:
             await self.background.stop()
         finally:
             log_toasts.uninstall(self.toasts)
+            if self.log_file is not None:
+                self.log_file.close()
 
     def on_resize(self) -> None:
         self.show_status()
