@@ -90,7 +90,9 @@ class LogSearch(Vertical):
         whole screen each (bench/log_search.py)."""
         event.stop()
         self.text = event.value.strip()
-        if not self.text:
+        if not self.text:  # nothing to look for: no matches, and none of a search on its way
+            self.workers.cancel_group(self, "log-search")
+            self.searching = False
             self.query_one("#log-matches", DataTable).clear()
             return
         self.searching = True

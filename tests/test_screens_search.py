@@ -113,7 +113,7 @@ async def test_a_new_search_replaces_the_matches_when_its_read_ends(
 ) -> None:
     """The last search's matches stay under "searching..." until the new ones replace them in
     one go (the table is not emptied first); n / N wait for the new ones; a failed search
-    leaves its error line and no stale matches."""
+    leaves its error line and no stale matches; an emptied search calls the read off."""
     lines = [
         ("web1", f"line {i} {'Boom' if i % 5 == 0 else 'Bang' if i % 7 == 0 else 'ok'}")
         for i in range(1, 41)
@@ -172,6 +172,14 @@ async def test_a_new_search_replaces_the_matches_when_its_read_ends(
         await pilot.press("enter")
         await settle(pilot)
         await until(pilot, lambda: "the search went wrong" in status(screen))
+        assert rows(app, "#log-matches") == []
+        gate.clear()
+        field.value = "boom"
+        await pilot.press("enter")  # on its way...
+        field.value = ""
+        await pilot.press("enter")  # ...and called off: its matches never show
+        gate.set()
+        await settle(pilot)
         assert rows(app, "#log-matches") == []
 
 
