@@ -35,10 +35,6 @@ class LogFile:
     previous_level: int
     """The ``otter_tui`` logger's level before, put back on close."""
 
-    @property
-    def path(self) -> Path:
-        return Path(self.handler.baseFilename)
-
     def close(self) -> None:
         logging.getLogger().removeHandler(self.handler)
         logging.getLogger("otter_tui").setLevel(self.previous_level)
