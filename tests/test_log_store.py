@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from otter_tui.engine.dbthread import DbThread
-from otter_tui.engine.log_store import ROWS_PER_INSERT, LogInsert, _chunks, _sizes
+from otter_tui.engine.log_store import LogInsert
 from otter_tui.engine.logs import LogWriter
 from otter_tui.events import EventBus, LogLine, LogLines
 from otter_tui.store.models import LogEntry
@@ -107,35 +107,3 @@ def test_repeated_and_alternating_stamps_read_back_line_by_line(
     assert [x.at for x in rt.jobs.logs(job_id, after_seq=3)] == stamps[3:]
     assert all(x.at.tzinfo is UTC for x in rt.jobs.logs(job_id))
     rt.close()
-
-
-def test_a_batch_of_several_statements_keeps_every_jobs_lines_in_order(
-    tmp_path: Path, store_url: str | None
-) -> None:
-    """1,300 lines of two jobs, interleaved in runs, go in as statements of 512, 512, 256, 16
-    and 4 rows: each job reads back every line once, numbered 1, 2, 3... in batch order."""
-    rt = engine_runtime(tmp_path, url=store_url)
-    add_local(rt, "here")
-    jobs = [create(rt, "Echo", TargetSpec(servers=("here",))).id for _ in range(2)]
-    at = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
-    runs = [(jobs[0], 400), (jobs[1], 550), (jobs[0], 300), (jobs[1], 50)]
-    lines, sent = [], {job: 0 for job in jobs}
-    for job, count in runs:
-        for _ in range(count):
-            sent[job] += 1
-            lines.append(LogLine(job, None, "", 0, at, "info", "stdout", f"{job}:{sent[job]}"))
-    assert len(lines) == 1300 and ROWS_PER_INSERT == 512
-
-    LogInsert(rt.db).store(lines)
-
-    for job in jobs:
-        stored = [(seq, text) for seq, _at, _lv, _st, text, _run in _stored(rt.db, job)]
-        assert stored == [(n, f"{job}:{n}") for n in range(1, sent[job] + 1)]
-    rt.close()
-
-
-def test_a_batch_is_cut_into_full_statements_then_powers_of_two() -> None:
-    assert list(_chunks(1300, 512)) == [512, 512, 256, 16, 4]
-    assert list(_chunks(511, 512)) == [256, 128, 64, 32, 16, 8, 4, 2, 1]
-    assert list(_chunks(1024, 512)) == [512, 512] and list(_chunks(0, 512)) == []
-    assert set(_chunks(777, 512)) <= set(_sizes(512))  # every size has its statement built
