@@ -28,6 +28,7 @@ import httpx
 import tomli_w
 from sqlalchemy import update
 
+from bench.child import RESULTS_LOG
 from bench.fleet import PLAN_KEYS, BenchFleet
 from bench.product import stored_lines
 from bench.report import Row
@@ -220,7 +221,7 @@ def _sse_rows(ctx: Any, config: Path, token: str, n: int, seconds: int) -> None:
             None if floor_p99 is None else floor_p99 * 1000,
             "< 250 ms",
             p99 < 0.25,
-            note="" if state == "succeeded" else f"job {state}",
+            note="" if state == "succeeded" else f"job {state}: {_failures(config, job)}",
         )
     )
     stored = _stored_lines(config, job)
@@ -243,6 +244,20 @@ def _sse_rows(ctx: Any, config: Path, token: str, n: int, seconds: int) -> None:
         "line's arrival stamp in the engine to the client parsing its event. Floor: a reader "
         f"polling the store every {POLL * 1000:.0f} ms in the bench process, same job."
     )
+
+
+def _failures(config: Path, job: int) -> str:
+    """Why a job did not succeed, for the row's note: its error, or how many server runs
+    failed and the first one's error (the fleet and its database are gone after the bench)."""
+    runtime = open_runtime(config, seed=False, sync_plans=False)
+    try:
+        view = runtime.jobs.show(job)
+        failed = [run for run in view.server_runs if run.error]
+        if not failed:
+            return view.error or "no server run failed"
+        return f"{len(failed)} server run(s) failed, first: {failed[0].error[:120]}"
+    finally:
+        runtime.close()
 
 
 def _stored_lines(config: Path, job: int) -> int:
@@ -294,12 +309,15 @@ def _poll_store(config: Path, job: int, lags: list[float]) -> None:
 
 def _serve(config: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
     console = Path(sys.executable).with_name("otter-tui")
-    proc = subprocess.Popen(
-        [str(console), "--config", str(config), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    with RESULTS_LOG.open("a") as log:  # its warnings and errors, kept as the children's are
+        log.write(f"--- otter-tui {' '.join(args)}\n")
+        log.flush()
+        proc = subprocess.Popen(
+            [str(console), "--config", str(config), *args],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
     assert proc.stdout is not None
     for line in proc.stdout:
         found = STARTED.search(line)
