@@ -108,7 +108,10 @@ def test_the_daemon_runs_what_a_script_triggers(
             assert status in ("Pending\n", "Executing\n"), status
             assert time.monotonic() < deadline, "the daemon did not run the job"
             time.sleep(0.05)
-        logs = http.get(f"/api/jobs/logs?token={job}").text.splitlines()
+        try:
+            logs = http.get(f"/api/jobs/logs?token={job}").text.splitlines()
+        except httpx.TimeoutException:
+            pytest.fail("the daemon did not answer for the logs:\n" + daemon.stacks())
     assert "INFO: hello daemon" in logs and "WARN: that was loud" in logs
     daemon.send(signal.SIGTERM)
     assert next_message(notify_socket, "STOPPING=1") == "STOPPING=1"

@@ -33,7 +33,8 @@ from otter_tui.targeting import TargetSpec
 from tests.fixtures_core import ACTOR, make_runtime
 
 LAUNCH = """
-import sys
+import faulthandler, signal, sys
+faulthandler.register(signal.SIGUSR1, all_threads=True)
 from otter_tui.cli import run
 code = run(sys.argv[1:])
 ui = sorted(m for m in sys.modules if m.split(".")[0] in ("textual", "rich", "screens"))
@@ -93,14 +94,31 @@ class DaemonProcess:
     def _start_reader(self) -> None:
         self.lines: list[str] = []
         self._new: queue.Queue[str] = queue.Queue()
+        self._err: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        self._err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self._err_reader.start()
         self.stderr = ""
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self._new.put(line.rstrip("\n"))
+
+    def _read_err(self) -> None:
+        """Drain stderr as it comes, so a chatty child never blocks on a full pipe."""
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._err.append(line)
+
+    def stacks(self, settle: float = 1.0) -> str:
+        """Every thread's stack in the child right now (faulthandler on SIGUSR1), with what it
+        wrote to stderr before: what a test prints when the child stopped answering."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGUSR1)
+            time.sleep(settle)
+        return "".join(self._err)
 
     def wait_for(self, event: str, timeout: float = 20.0, **match: str) -> dict[str, str]:
         """The fields of the first line (seen before or from now on) with this event and fields."""
@@ -130,10 +148,10 @@ class DaemonProcess:
         """Wait for the exit; collect the remaining lines and stderr; the exit code."""
         code = self.proc.wait(timeout=timeout)
         self._reader.join(timeout=5)
+        self._err_reader.join(timeout=5)
         while not self._new.empty():
             self.lines.append(self._new.get())
-        assert self.proc.stderr is not None
-        self.stderr = self.proc.stderr.read()
+        self.stderr = "".join(self._err)
         return code
 
     def collect(self) -> None:
