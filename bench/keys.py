@@ -3,8 +3,8 @@
 The app is built as the console builds it (runtime, bus, the console's own job runner). A job
 on ``servers`` SSH servers of the bench fleet (role ``nN``; 0: the local-transport server) prints
 ``rate`` lines a second in all, each server its share; it is created through the job service and
-run by the console's worker, on the app's own event loop, and its detail screen is open,
-following the log.
+run by the console's worker (on its own thread, as the console runs it), and its detail screen is
+open, following the log.
 
 Keys arrive the way a terminal's do: a thread of its own (Textual's drivers read stdin in a
 thread) posts an ``End`` key to the app every 100 ms, whatever the app is doing, and notes when;
@@ -102,7 +102,8 @@ async def measure_keys(
     runtime.plans.plan_class(PLAN_KEYS["stream"])
     bus = EventBus()
     runner = ConsoleRunner(runtime, bus)
-    app = _App(runtime, bus, runner, prebuild=True)  # as the console runs (screens/warm.py)
+    # As the console runs (screens/warm.py, screens/opening.py): the runner on its own thread.
+    app = _App(runtime, bus, runner, prebuild=True, threaded=True)
     async with app.run_test(size=(160, 40)):
         await _prebuilt(app)
         if daemon and not await _daemon_seen(runner):

@@ -89,11 +89,12 @@ class OtterApp(App[None]):
         *,
         make_scheduler: Callable[[], Scheduler] | None = None,
         prebuild: bool = False,
+        threaded: bool = False,
     ) -> None:
         super().__init__()
         self.bus = bus
         """The core's event bus; None when nothing in this process publishes."""
-        self.background = Background(runner, scheduler, make_scheduler)
+        self.background = Background(runner, scheduler, make_scheduler, threaded=threaded)
         """The job runner and the scheduler of this console (started after the first frame)."""
         self.core_events: Signal[Event] = Signal(self, "core-events")
         """Every core event, on the UI thread; section screens subscribe to it."""
@@ -131,7 +132,9 @@ class OtterApp(App[None]):
         self.call_after_refresh(self._start_background)
         for warning in self.runtime.startup_warnings():
             self.notify(warning, title="Database", severity="warning", timeout=30)
-        if self.bus is not None:
+        if self.bus is not None and self.background.threaded:
+            self.background.spawn(self._bridge(self.bus), "event-bridge")
+        elif self.bus is not None:
             self.run_worker(
                 self._bridge(self.bus),
                 name="event-bridge",

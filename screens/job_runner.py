@@ -92,6 +92,9 @@ class ConsoleRunner:
         self.problem: str | None = None
         """A queue named in ``[console] queues`` that cannot be served, in one line; None: none."""
         self._started = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        """The loop :meth:`start` ran on: the engine's objects are its (``screens.engine_thread``
+        puts it on a thread of its own; the UI's calls are handed to it)."""
 
     @cached_property
     def engine(self) -> Engine:
@@ -163,7 +166,25 @@ class ConsoleRunner:
         interrupt)."""
         return self.worker.jobs_here() if self._built("worker") else []
 
+    def _on_loop(self) -> bool:
+        """The caller runs on the engine's loop (or nothing has started yet)."""
+        if self._loop is None:
+            return True
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:  # a thread with no loop
+            return False
+
+    def _soon(self, fn: Callable[..., object], *args: object) -> None:
+        """``fn(*args)`` on the engine's loop: now if the caller is on it, else handed over."""
+        if self._on_loop():
+            fn(*args)
+        else:
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(fn, *args)
+
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         # Import the engine off the event loop: the console has painted and stays responsive.
         await asyncio.to_thread(_import_engine)
         if self.claims_queues and self.configured:
@@ -188,7 +209,7 @@ class ConsoleRunner:
     def notify(self) -> None:
         """A job was queued: claim it now rather than at the next poll."""
         if self.claims_queues and self._built("worker"):
-            self.worker.notify()
+            self._soon(self.worker.notify)
 
     def claim(self, job_id: int) -> bool:
         """Blocking: claim one job by id for :meth:`launch` (call it from a thread worker)."""
@@ -196,6 +217,9 @@ class ConsoleRunner:
 
     def launch(self, job_id: int, secrets: Mapping[str, Any]) -> None:
         """Run a job claimed with :meth:`claim`, with the sensitive values only this process has."""
+        self._soon(self._launch, job_id, dict(secrets))
+
+    def _launch(self, job_id: int, secrets: Mapping[str, Any]) -> None:
         task: asyncio.Task[object] = asyncio.create_task(
             self.engine.run_job(job_id, secrets), name=f"job-{job_id}"
         )
@@ -208,7 +232,13 @@ class ConsoleRunner:
 
     def cancel(self, job_id: int) -> bool:
         """Stop a job running here at once (the service only flags it); False if not ours."""
-        return self._built("engine") and self.engine.cancel(job_id)
+        if not self._built("engine"):
+            return False
+        if self._on_loop():
+            return self.engine.cancel(job_id)
+        ours = job_id in self.running
+        self._soon(self.engine.cancel, job_id)
+        return ours
 
     async def stop(self, timeout: float = STOP_SECONDS) -> None:
         """Claim nothing more, give running jobs ``timeout`` seconds, interrupt the rest."""

@@ -4,15 +4,21 @@ The app owns their lives through :class:`Background`: they start once the first 
 (so the console shows up before the engine is even imported) and stop on exit (the scheduler lets
 its lease go at once). The header's sub-title says who schedules: ``scheduler: this console`` or
 ``scheduler: daemon host:pid``.
+
+In the console (``threaded``) they run on an event loop of their own, on a thread
+(:mod:`screens.engine_thread`), with the bridge that brings their events to the screens: a job's
+SSH sessions never hold up a key press. Tests that drive the runner from the app's loop build
+it unthreaded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
+from screens.engine_thread import EngineThread
 from screens.job_runner import ConsoleRunner, status_line
 
 if TYPE_CHECKING:
@@ -30,7 +36,12 @@ class Background:
         runner: ConsoleRunner | None,
         scheduler: Scheduler | None,
         make_scheduler: Callable[[], Scheduler] | None,
+        *,
+        threaded: bool = False,
     ) -> None:
+        self.threaded = threaded
+        """Run on an event loop of their own (:attr:`thread`) rather than the app's."""
+        self.thread: EngineThread | None = None
         self.runner = runner
         """Runs jobs in this process; None: none run here."""
         self.scheduler = scheduler
@@ -46,8 +57,24 @@ class Background:
         """Something runs here (jobs or schedules): the header shows who does."""
         return self.scheduler is not None or self.runner is not None
 
+    def _engine_thread(self) -> EngineThread:
+        if self.thread is None:
+            self.thread = EngineThread()
+        return self.thread
+
+    def spawn(self, coro: Coroutine[Any, Any, object], name: str) -> None:
+        """Run ``coro`` beside the runner, on the engine's thread (``threaded`` only): the
+        bridge that turns the bus's events into the app's messages."""
+        self._engine_thread().spawn(coro, name)
+
     async def start(self) -> None:
         """Start the runner, then the scheduler (built now if it was not given)."""
+        if self.threaded:
+            await self._engine_thread().run(self._start_here())
+        else:
+            await self._start_here()
+
+    async def _start_here(self) -> None:
         if self.runner is not None:
             await self.runner.start()
         if self.scheduler is None and self._make_scheduler is not None:
@@ -59,7 +86,18 @@ class Background:
             )
 
     async def stop(self) -> None:
-        """Stop scheduling (releasing the lease, so a daemon need not wait), then the runner."""
+        """Stop scheduling (releasing the lease, so a daemon need not wait), then the runner;
+        then the engine's thread, if they ran on one."""
+        thread, self.thread = self.thread, None
+        if thread is None:
+            await self._stop_here()
+            return
+        try:
+            await thread.run(self._stop_here())
+        finally:
+            await thread.close()
+
+    async def _stop_here(self) -> None:
         task, self._task = self._task, None
         if task is not None:
             self._stop.set()

@@ -127,7 +127,7 @@ class OpeningApp(OtterApp):
         assert self.bus is not None
         runner = console_runner(runtime, self.bus)
         make_scheduler = partial(console_scheduler, runtime, self.bus, runner.notify)
-        self.background = Background(runner, None, make_scheduler)
+        self.background = Background(runner, None, make_scheduler, threaded=True)
         self.stylesheet.read(CSS_FILE)
         self.refresh_css(animate=False)
         self.attach(runtime)

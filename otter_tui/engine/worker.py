@@ -143,8 +143,12 @@ class Worker:
 
     def _running_parts(self) -> set[int]:
         """Jobs with a task here: a claim pass leaves their other slices to other workers for a
-        while (a job only split here is not one: its first slice is this worker's to take)."""
-        return {*self.running, *(part.job_id for part, _, _ in self.parts.values())}
+        while (a job only split here is not one: its first slice is this worker's to take).
+
+        Safe from another thread (the console's UI asks while the engine runs on a thread of its
+        own): the dicts are copied in C, under the GIL, before they are read."""
+        parts = list(self.parts.values())
+        return {*self.running, *(part.job_id for part, _, _ in parts)}
 
     def _launch_slice(self, part: ClaimedSlice, queue: str) -> None:
         log.info("job=%s slice=%s state=running worker=%s", part.job_id, part.number, self.name)
