@@ -140,8 +140,8 @@ async def test_cancel_stops_a_job_running_on_the_engine_thread_at_once(tmp_path:
             job = rt.jobs.create(JobRequest("slow.Slow", TargetSpec(servers=("demo-db1",))))
             assert app.runner is not None
             app.runner.notify()
-            await until(pilot, lambda: state(rt, job.id) == "running")
-            assert app.background.running() == [job.id]
+            # Running in the store comes first (the claim), then the task on the engine's loop.
+            await until(pilot, lambda: app.background.running() == [job.id])
             screen = app.screen
             assert isinstance(screen, JobsScreen)
             screen.action_reload(job.id)
