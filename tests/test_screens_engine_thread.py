@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from otter_tui.events import EventBus
 from otter_tui.runtime import Runtime
-from otter_tui.services.jobs import JobRequest
+from otter_tui.services.jobs import JobRequest, JobView
 from otter_tui.targeting import TargetSpec
 from screens.app import OtterApp
 from screens.engine_thread import THREAD_NAME
@@ -26,17 +27,12 @@ from screens.job_runner import ConsoleRunner
 from screens.jobs import JobsScreen
 from screens.modals import ConfirmModal
 from tests.fixtures_core import FixedClock, make_runtime
-from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, rows, settle, slow_runtime, until
+from tests.screens_support import DEPLOY, SIZE, deploy_runtime, rows, settle, slow_runtime, until
 
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    rt = make_runtime(
-        tmp_path, clock=FixedClock(), sections={"paths": {"plans_dir": str(PLANS_DIR)}}
-    )
-    rt.plans.set_enabled(DEPLOY, True)
-    yield rt
-    rt.close()
+    yield from deploy_runtime(tmp_path)
 
 
 def threaded_console(runtime: Runtime) -> OtterApp:
@@ -50,6 +46,18 @@ def engine_threads() -> list[threading.Thread]:
 
 def state(runtime: Runtime, job_id: int) -> str:
     return runtime.jobs.show(job_id).state
+
+
+async def slow_job_running_here(pilot: Pilot[None], app: OtterApp, rt: Runtime) -> JobView:
+    """On Jobs, a ``slow.Slow`` job claimed by the console and running on its engine's loop."""
+    await pilot.press("2")
+    await settle(pilot)
+    job = rt.jobs.create(JobRequest("slow.Slow", TargetSpec(servers=("demo-db1",))))
+    assert app.runner is not None
+    app.runner.notify()
+    # Running in the store comes first (the claim), then the task on the engine's loop.
+    await until(pilot, lambda: app.background.running() == [job.id])
+    return job
 
 
 async def test_a_queued_job_runs_on_the_engine_thread_and_its_lines_reach_the_detail(
@@ -135,13 +143,7 @@ async def test_cancel_stops_a_job_running_on_the_engine_thread_at_once(tmp_path:
     app = threaded_console(rt)
     try:
         async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await pilot.press("2")
-            await settle(pilot)
-            job = rt.jobs.create(JobRequest("slow.Slow", TargetSpec(servers=("demo-db1",))))
-            assert app.runner is not None
-            app.runner.notify()
-            # Running in the store comes first (the claim), then the task on the engine's loop.
-            await until(pilot, lambda: app.background.running() == [job.id])
+            job = await slow_job_running_here(pilot, app, rt)
             screen = app.screen
             assert isinstance(screen, JobsScreen)
             screen.action_reload(job.id)
@@ -162,13 +164,7 @@ async def test_quitting_asks_then_interrupts_and_the_engine_thread_ends(tmp_path
     app = threaded_console(rt)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("2")
-            await settle(pilot)
-            job = rt.jobs.create(JobRequest("slow.Slow", TargetSpec(servers=("demo-db1",))))
-            assert app.runner is not None
-            app.runner.notify()
-            await until(pilot, lambda: state(rt, job.id) == "running")
-            await until(pilot, lambda: app.background.running() == [job.id])
+            job = await slow_job_running_here(pilot, app, rt)
             await pilot.press("ctrl+q")
             await settle(pilot)
             assert isinstance(app.screen, ConfirmModal)

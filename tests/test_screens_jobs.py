@@ -32,19 +32,21 @@ from screens.job_log import FIRST_LINES, MAX_LINES, SKIPPED, HistoryLog
 from screens.job_runner import ConsoleRunner, console_runner
 from screens.jobs import JobsScreen, job_cells
 from screens.modals import ConfirmModal, FormModal
-from tests.fixtures_core import FixedClock, make_runtime
-from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, rows, settle, slow_runtime, until
+from tests.screens_support import (
+    DEPLOY,
+    SIZE,
+    deploy_runtime,
+    rows,
+    settle,
+    slow_runtime,
+    until,
+)
 
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
     """The demo inventory and the example plans, acting as the admin ``alice``; deploy enabled."""
-    rt = make_runtime(
-        tmp_path, clock=FixedClock(), sections={"paths": {"plans_dir": str(PLANS_DIR)}}
-    )
-    rt.plans.set_enabled(DEPLOY, True)
-    yield rt
-    rt.close()
+    yield from deploy_runtime(tmp_path)
 
 
 def console(runtime: Runtime, *, runs_jobs: bool = True) -> tuple[OtterApp, EventBus]:
