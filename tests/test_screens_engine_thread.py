@@ -35,6 +35,14 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     yield from deploy_runtime(tmp_path)
 
 
+@pytest.fixture
+def slow(tmp_path: Path) -> Iterator[Runtime]:
+    """A runtime whose ``slow.Slow`` plan runs until stopped."""
+    rt = slow_runtime(tmp_path)
+    yield rt
+    rt.close()
+
+
 def threaded_console(runtime: Runtime) -> OtterApp:
     bus = EventBus()
     return OtterApp(runtime, bus, ConsoleRunner(runtime, bus, poll_seconds=60), threaded=True)
@@ -138,43 +146,35 @@ async def test_a_job_with_a_secret_from_the_form_runs_on_the_engine_thread(
         rt.close()
 
 
-async def test_cancel_stops_a_job_running_on_the_engine_thread_at_once(tmp_path: Path) -> None:
-    rt = slow_runtime(tmp_path)
-    app = threaded_console(rt)
-    try:
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
-            job = await slow_job_running_here(pilot, app, rt)
-            screen = app.screen
-            assert isinstance(screen, JobsScreen)
-            screen.action_reload(job.id)
-            await settle(pilot)
-            await pilot.press("c")
-            await settle(pilot)
-            await pilot.press("y")
-            await until(pilot, lambda: state(rt, job.id) == "cancelled", seconds=20)
-            messages = [str(n.message) for n in app._notifications]
-            assert f"job {job.id}: cancel requested" in messages  # stopped here, not later
-            await until(pilot, lambda: app.background.running() == [])
-    finally:
-        rt.close()
+async def test_cancel_stops_a_job_running_on_the_engine_thread_at_once(slow: Runtime) -> None:
+    app = threaded_console(slow)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        job = await slow_job_running_here(pilot, app, slow)
+        screen = app.screen
+        assert isinstance(screen, JobsScreen)
+        screen.action_reload(job.id)
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("y")
+        await until(pilot, lambda: state(slow, job.id) == "cancelled", seconds=20)
+        messages = [str(n.message) for n in app._notifications]
+        assert f"job {job.id}: cancel requested" in messages  # stopped here, not later
+        await until(pilot, lambda: app.background.running() == [])
 
 
-async def test_quitting_asks_then_interrupts_and_the_engine_thread_ends(tmp_path: Path) -> None:
-    rt = slow_runtime(tmp_path)
-    app = threaded_console(rt)
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            job = await slow_job_running_here(pilot, app, rt)
-            await pilot.press("ctrl+q")
-            await settle(pilot)
-            assert isinstance(app.screen, ConfirmModal)
-            assert str(job.id) in str(app.screen.query_one("#confirm-question", Static).visual)
-            await pilot.press("y")
-        stopped = rt.jobs.show(job.id)
-        assert (stopped.state, [r.state for r in stopped.server_runs]) == (
-            "interrupted",
-            ["interrupted"],
-        )
-        assert engine_threads() == []
-    finally:
-        rt.close()
+async def test_quitting_asks_then_interrupts_and_the_engine_thread_ends(slow: Runtime) -> None:
+    app = threaded_console(slow)
+    async with app.run_test(size=SIZE) as pilot:
+        job = await slow_job_running_here(pilot, app, slow)
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        assert str(job.id) in str(app.screen.query_one("#confirm-question", Static).visual)
+        await pilot.press("y")
+    stopped = slow.jobs.show(job.id)
+    assert (stopped.state, [r.state for r in stopped.server_runs]) == (
+        "interrupted",
+        ["interrupted"],
+    )
+    assert engine_threads() == []
