@@ -9,17 +9,18 @@ gets its turns whatever the engine's is doing.
 
 The rule that keeps this safe: asyncio objects belong to the loop that made them. Everything
 built by the runner and the scheduler (the engine, its database thread, the worker, the bus's
-queues, their events) is built on this loop, and the UI reaches them only through
-:meth:`EngineThread.call` (fire and forget), :meth:`EngineThread.run` (await a coroutine run
-there) and plain reads of values the engine replaces whole. Textual's ``post_message`` is
-thread-safe, which is how events come back to the screens.
+queues, their events) is built on this loop, and the UI reaches them only by handing calls to
+it (``loop.call_soon_threadsafe``, as ``ConsoleRunner`` does for ``notify``, ``launch`` and
+``cancel``), by :meth:`EngineThread.run` (await a coroutine run there) and by plain reads of
+values the engine replaces whole. Textual's ``post_message`` is thread-safe, which is how events
+come back to the screens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -43,18 +44,6 @@ class EngineThread:
         finally:
             self.loop.run_until_complete(self.loop.shutdown_asyncgens())
             self.loop.close()
-
-    @property
-    def here(self) -> bool:
-        """The caller runs on this thread (so it may touch the loop's objects directly)."""
-        return threading.current_thread() is self._thread
-
-    def call(self, fn: Callable[..., object], *args: object) -> None:
-        """``fn(*args)`` on the loop, soon; from any thread."""
-        if self.here:
-            fn(*args)
-        else:
-            self.loop.call_soon_threadsafe(fn, *args)
 
     async def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on this loop and wait for it from the caller's loop."""

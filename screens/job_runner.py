@@ -166,6 +166,11 @@ class ConsoleRunner:
         interrupt)."""
         return self.worker.jobs_here() if self._built("worker") else []
 
+    def run_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Build and run everything on ``loop`` (the engine's thread's), from now on: a job
+        launched before :meth:`start` has finished goes there too."""
+        self._loop = loop
+
     def _on_loop(self) -> bool:
         """The caller runs on the engine's loop (or nothing has started yet)."""
         if self._loop is None:

@@ -60,6 +60,8 @@ class Background:
     def _engine_thread(self) -> EngineThread:
         if self.thread is None:
             self.thread = EngineThread()
+            if self.runner is not None:
+                self.runner.run_on(self.thread.loop)
         return self.thread
 
     def spawn(self, coro: Coroutine[Any, Any, object], name: str) -> None:
