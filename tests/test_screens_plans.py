@@ -11,7 +11,8 @@ from otter_tui.runtime import Runtime
 from screens.plan_detail import PlanDetailModal
 from screens.plans import PlansScreen
 from tests.fixtures_core import FixedClock, make_runtime
-from tests.test_screens_jobs import DEPLOY, PLANS_DIR, SIZE, console, open_section, rows, settle
+from tests.screens_support import DEPLOY, PLANS_DIR, SIZE, rows, settle
+from tests.test_screens_jobs import console, open_section
 from tests.test_screens_jobs import runtime as jobs_runtime
 
 runtime = jobs_runtime
