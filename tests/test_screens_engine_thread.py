@@ -65,6 +65,9 @@ async def slow_job_running_here(pilot: Pilot[None], app: OtterApp, rt: Runtime) 
     app.runner.notify()
     # Running in the store comes first (the claim), then the task on the engine's loop.
     await until(pilot, lambda: app.background.running() == [job.id])
+    thread = app.background.thread
+    assert thread is not None
+    assert app.runner.worker.running[job.id].get_loop() is thread.loop  # not the app's loop
     return job
 
 
