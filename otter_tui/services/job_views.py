@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, func, select
-from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.orm import Session
 
 from otter_tui.errors import NotFoundError
 from otter_tui.services.context import ServiceContext
@@ -122,25 +122,8 @@ class RunCounts:
         return sum(self.states.values())
 
 
-def job_view(job: Job, with_runs: bool = False) -> JobView:
-    workers = _slice_workers(job) if with_runs else {}
-    runs = tuple(
-        ServerRunView(
-            r.id,
-            r.server_name,
-            r.role_name,
-            r.state.value,
-            r.started_at,
-            r.finished_at,
-            r.changes,
-            r.unknowns,
-            r.warnings,
-            r.error,
-            r.slice_number,
-            workers.get(r.slice_number, "") if job.slices else job.worker or "",
-        )
-        for r in (job.server_runs if with_runs else ())
-    )
+def job_view(job: Job, runs: tuple[ServerRunView, ...] = ()) -> JobView:
+    """A job's row as a view; its server runs are read apart (:func:`run_views`)."""
     return JobView(
         id=job.id,
         kind=job.kind.value,
@@ -169,10 +152,50 @@ def job_view(job: Job, with_runs: bool = False) -> JobView:
     )
 
 
-def _slice_workers(job: Job) -> dict[int | None, str]:
+_RUN_COLUMNS = (
+    ServerRun.id,
+    ServerRun.server_name,
+    ServerRun.role_name,
+    ServerRun.state,
+    ServerRun.started_at,
+    ServerRun.finished_at,
+    ServerRun.changes,
+    ServerRun.unknowns,
+    ServerRun.warnings,
+    ServerRun.error,
+    ServerRun.slice_number,
+)
+
+
+def run_views(session: Session, job: Job) -> tuple[ServerRunView, ...]:
+    """A job's server runs in order, read as columns rather than ``ServerRun`` objects: the
+    console re-reads a running job's runs every half second, and loading 500 entities (identity
+    map, instance state, the relationship) held the GIL ~4x longer than the rows themselves,
+    time taken from the key presses of the UI thread (bench/keys.py)."""
+    workers = _slice_workers(session, job)
+    query = select(*_RUN_COLUMNS).where(ServerRun.job_id == job.id).order_by(ServerRun.id)
+    return tuple(
+        ServerRunView(
+            r.id,
+            r.server_name,
+            r.role_name,
+            r.state.value,
+            r.started_at,
+            r.finished_at,
+            r.changes,
+            r.unknowns,
+            r.warnings,
+            r.error,
+            r.slice_number,
+            workers.get(r.slice_number, "") if job.slices else job.worker or "",
+        )
+        for r in session.execute(query)
+    )
+
+
+def _slice_workers(session: Session, job: Job) -> dict[int | None, str]:
     """The worker of each slice of a sliced job (one small read: a job has few slices)."""
-    session = object_session(job)
-    if not job.slices or session is None:
+    if not job.slices:
         return {}
     query = select(JobSlice.number, JobSlice.worker).where(JobSlice.job_id == job.id)
     return {number: worker or "" for number, worker in session.execute(query)}
@@ -219,10 +242,7 @@ class JobReads:
 
     def show(self, job_id: int) -> JobView:
         with self.ctx.db.session() as s:
-            query = select(Job).where(Job.id == job_id).options(selectinload(Job.server_runs))
-            job = s.scalar(query)
-            if job is None:
-                raise NotFoundError(f"unknown job {job_id}")
+            job = get_job(s, job_id)
             decisions = s.scalars(
                 select(Approval).where(Approval.job_id == job_id).order_by(Approval.id)
             )
@@ -230,7 +250,7 @@ class JobReads:
                 ApprovalView(a.decision.value, a.decided_by, a.decided_at, a.comment)
                 for a in decisions
             )
-            return replace(job_view(job, with_runs=True), approvals=approvals)
+            return replace(job_view(job, run_views(s, job)), approvals=approvals)
 
     def logs(
         self,
