@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from otter_tui.runtime import Runtime
 from otter_tui.store import db as store_db
 from otter_tui.store.db import Database, head_revision, open_database, upgrade
-from otter_tui.store.models import AuditEvent, Base, JobQueue
+from otter_tui.store.models import AuditEvent, Base, JobQueue, User
 from tests.fixtures_core import FIXED_NOW, db_file, make_runtime, store_rows, table_snapshot
 
 
@@ -149,6 +149,30 @@ def test_a_naive_datetime_is_refused(database: Database) -> None:
     with pytest.raises(Exception, match="naive datetime"), database.transaction() as s:
         s.add(AuditEvent(at=datetime(2026, 1, 1), actor="a", action="x", object_type="y"))
         s.flush()
+
+
+def test_every_shape_of_stored_time_text_reads_back_as_the_same_instant_in_utc(
+    database: Database,
+) -> None:
+    """SQLite holds times as text: what SQLAlchemy writes, but also what SQL or an older
+    version wrote (no fraction, an offset, a ``T``, a short fraction)."""
+    stored = {
+        "2026-12-08 01:31:54.123456": datetime(2026, 12, 8, 1, 31, 54, 123456, tzinfo=UTC),
+        "2026-12-08 01:31:54": datetime(2026, 12, 8, 1, 31, 54, tzinfo=UTC),
+        "2026-12-08 01:31:54.123456+02:00": datetime(2026, 12, 7, 23, 31, 54, 123456, tzinfo=UTC),
+        "2026-12-08T01:31:54Z": datetime(2026, 12, 8, 1, 31, 54, tzinfo=UTC),
+        "2026-12-08 01:31:54.120": datetime(2026, 12, 8, 1, 31, 54, 120000, tzinfo=UTC),
+    }
+    insert = text("INSERT INTO users (name, is_admin, created_at) VALUES (:name, 0, :at)")
+    with database.transaction() as s:
+        for index, at in enumerate(stored):
+            s.execute(insert, {"name": f"u{index}", "at": at})
+    with database.session() as s:
+        read = list(
+            s.scalars(select(User.created_at).where(User.name.like("u%")).order_by(User.id))
+        )
+    assert read == list(stored.values())
+    assert all(at.tzinfo is UTC for at in read)
 
 
 # upgrades --------------------------------------------------------------------------------------

@@ -52,10 +52,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         """The converter, remembering the last value it converted: log lines are read by the
         page and the lines of one read of a command's output share one stamp, so most rows of
         a page repeat the row before. Parsing and zoning each was ~2 of the ~5.5 us a line
-        costs to read. One (raw, converted) pair, replaced whole: safe across threads."""
-        convert = super().result_processor(dialect, coltype)
-        if convert is None:
+        costs to read. One (raw, converted) pair, replaced whole: safe across threads. On SQLite
+        the parse itself is quicker too (:func:`_sqlite_reader`)."""
+        general = super().result_processor(dialect, coltype)
+        if general is None:
             return None
+        convert = _sqlite_reader(general) if dialect.name == "sqlite" else general
         last: tuple[Any, Any] = (None, None)
 
         def process(value: Any) -> Any:
@@ -68,6 +70,23 @@ class UTCDateTime(TypeDecorator[datetime]):
             return done
 
         return process
+
+
+def _sqlite_reader(general: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """SQLite keeps these columns as text in UTC with no offset (``2026-12-08 01:31:54.123456``,
+    as SQLAlchemy's SQLite type writes them): parsed with the offset appended, one C call
+    makes the aware value. The general path (SQLAlchemy's parser, then ``replace(tzinfo=UTC)``)
+    took ~2.2 us a value against ~0.3 us, and a job's 500 runs carry 1,000 of them. Anything
+    else stored there (an offset already, a value not a string) goes the general way."""
+    parse = datetime.fromisoformat
+
+    def read(value: Any) -> Any:
+        try:
+            return parse(value + "+00:00")
+        except (TypeError, ValueError):
+            return general(value)
+
+    return read
 
 
 class Base(DeclarativeBase):
