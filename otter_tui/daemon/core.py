@@ -46,7 +46,7 @@ from otter_tui.services.queues import QueueService
 from otter_tui.store.models import Job
 
 if TYPE_CHECKING:
-    from otter_tui.api import ApiServer
+    from otter_tui.api.threaded import ThreadedApi
 
 LEADER_CHECK_SECONDS = 1.0
 SCHEDULER_STOP_SECONDS = 10.0
@@ -92,7 +92,7 @@ class Daemon:
         self.worker = self._worker(worker_name())
         self.beacon = self._beacon(clock or SystemClock(runtime.ctx.clock))
         self.scheduler: SchedulerLike | None = None
-        self.api: ApiServer | None = None
+        self.api: ThreadedApi | None = None
         self.exit_code = 0
         self._stop_reason = "stopped"
         self._stop = asyncio.Event()
@@ -169,13 +169,16 @@ class Daemon:
         self._tasks.append(asyncio.create_task(watchdog(self._stop), name="daemon-watchdog"))
 
     async def _start_api(self) -> None:
-        """The HTTP API in this loop; imported only when asked, so a plain daemon stays lean."""
+        """The HTTP API on a loop of its own (:mod:`otter_tui.api.threaded`: its responses and
+        streams do not wait for the SSH sessions on this one); imported only when asked, so a
+        plain daemon stays lean."""
         if self.options.api is None:
             return
-        from otter_tui.api import ApiServer
+        from otter_tui.api.threaded import ThreadedApi
 
-        self.api = ApiServer(self.runtime, self.options.api)
-        await self.api.start()
+        api = ThreadedApi(self.runtime, self.options.api)
+        await api.start()
+        self.api = api
 
     def _scheduler_state(self) -> str:
         return "on" if self.scheduler is not None else "off"
