@@ -18,6 +18,7 @@ from otter_tui.daemon.core import Daemon, DaemonOptions
 from otter_tui.errors import UsageError
 from otter_tui.logfmt import setup_logging, teardown_logging
 from otter_tui.runtime import Runtime
+from otter_tui.services.presence import alive
 from tests.test_daemon_inprocess import StandInScheduler, events, use
 
 
@@ -54,16 +55,18 @@ async def test_the_api_answers_while_the_daemons_own_loop_is_held(
     assert seen.index("api.stopped") < seen.index("daemon.stopped")
 
 
-async def test_an_address_in_use_is_one_error_and_leaves_no_api_thread(
+async def test_an_address_in_use_is_one_error_before_anything_else_starts(
     runtime: Runtime, log: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Refused before the daemon announces itself or claims a job it would then abandon."""
     use(monkeypatch, StandInScheduler(fail=False))
     with socket_in_use() as port:
         daemon = Daemon(runtime, DaemonOptions(api=Bind("127.0.0.1", port)))
         with pytest.raises(UsageError, match=f"cannot listen on 127.0.0.1:{port}"):
-            await daemon.start()
-        await daemon.shutdown()
+            await daemon.run()
     assert api_threads() == []
+    assert events(log) == []
+    assert alive(runtime.db, runtime.ctx.now()) == []
 
 
 class socket_in_use:

@@ -148,12 +148,14 @@ class Daemon:
     # start ------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        # The API first: an address in use is refused before this daemon announces itself or
+        # claims a job it would then leave to its lease's expiry.
+        await self._start_api()
         await self.beacon.start()
         await self.engine.start()
         self.journal.start()
         await self.worker.start()
         self._start_scheduler()
-        await self._start_api()
         emit(
             "daemon.started",
             version=__version__,
