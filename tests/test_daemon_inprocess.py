@@ -1,19 +1,28 @@
 """The daemon in this process, with a stand-in scheduler: leadership is logged as it changes,
-and a scheduler that fails stops the daemon gracefully with exit code 1 (systemd restarts it)."""
+and a scheduler that fails stops the daemon gracefully with exit code 1 (systemd restarts it).
+With ``--api`` it serves the API from a loop of its own: scripts and live log streams get their
+answers while the daemon's loop is busy with the SSH sessions of a big job."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
+from otter_tui.api.threaded import THREAD_NAME
+from otter_tui.api_settings import Bind
 from otter_tui.daemon import core
-from otter_tui.daemon.core import Daemon
+from otter_tui.daemon.core import Daemon, DaemonOptions
+from otter_tui.errors import UsageError
 from otter_tui.logfmt import setup_logging, teardown_logging
 from otter_tui.runtime import Runtime
+from otter_tui.services.presence import alive
 from tests.test_daemon_process import fields
 
 
@@ -87,3 +96,59 @@ async def test_leadership_and_a_reload_reach_the_scheduler(
     leader = [e["state"] for e in events(log) if e["event"] == "scheduler.leader"]
     assert leader == ["acquired", "released"]
     assert [e["event"] for e in events(log)][-1] == "daemon.stopped"
+
+
+# --api ------------------------------------------------------------------------------------------
+
+
+def api_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == THREAD_NAME]
+
+
+async def test_the_api_answers_while_the_daemons_own_loop_is_held(
+    runtime: Runtime, log: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(monkeypatch, StandInScheduler(fail=False))
+    daemon = Daemon(runtime, DaemonOptions(api=Bind("127.0.0.1", 0)))
+    running = asyncio.create_task(daemon.run())
+    while "api.started" not in log.getvalue():
+        await asyncio.sleep(0.02)
+    bind = next(e for e in events(log) if e["event"] == "api.started")["bind"]
+    # A blocking call on the daemon's loop: nothing else runs on that loop until it returns,
+    # so an API served there could not answer it and this would time out.
+    answer = httpx.get(f"http://{bind}/readyz", timeout=10)
+    assert (answer.status_code, answer.json()["database"]) == (200, "ok")
+    assert len(api_threads()) == 1
+    daemon.request_stop("SIGTERM")
+    assert await asyncio.wait_for(running, timeout=30) == 0
+    assert api_threads() == []
+    seen = [e["event"] for e in events(log)]
+    assert seen.index("api.stopped") < seen.index("daemon.stopped")
+
+
+async def test_an_address_in_use_is_one_error_before_anything_else_starts(
+    runtime: Runtime, log: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused before the daemon announces itself or claims a job it would then abandon."""
+    use(monkeypatch, StandInScheduler(fail=False))
+    with socket_in_use() as port:
+        daemon = Daemon(runtime, DaemonOptions(api=Bind("127.0.0.1", port)))
+        with pytest.raises(UsageError, match=f"cannot listen on 127.0.0.1:{port}"):
+            await daemon.run()
+    assert api_threads() == []
+    assert events(log) == []
+    assert alive(runtime.db, runtime.ctx.now()) == []
+
+
+class socket_in_use:
+    """A port on 127.0.0.1 that something else listens on."""
+
+    def __enter__(self) -> int:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        port: int = self.sock.getsockname()[1]
+        return port
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
