@@ -42,10 +42,6 @@ class ThreadedApi:
         await server.start()
         return server
 
-    @property
-    def port(self) -> int:
-        return self.bind.port if self.server is None else self.server.port
-
     async def stop(self) -> None:
         """Finish the requests in flight (uvicorn's graceful shutdown), then end the thread."""
         if self._thread is None:
