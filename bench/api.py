@@ -272,6 +272,7 @@ def _stored_lines(config: Path, job: int) -> int:
 def _follow(http: httpx.Client, job: int) -> tuple[list[float], str]:
     lags: list[float] = []
     state = "unknown"
+    cpu, wall = time.thread_time(), time.perf_counter()
     with http.stream("GET", f"/v1/jobs/{job}/logs/stream") as response:
         kind = ""
         for line in response.iter_lines():
@@ -283,12 +284,18 @@ def _follow(http: httpx.Client, job: int) -> tuple[list[float], str]:
             elif line.startswith("data: ") and kind == "end":
                 state = json.loads(line[6:])["state"]
                 break
-    progress(f"SSE: {len(lags)} lines, p99 lag {percentile(lags, 0.99) * 1000:.0f} ms")
+    cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+    progress(
+        f"SSE: {len(lags)} lines, lag p50 {percentile(lags, 0.5) * 1000:.0f} ms, p99 "
+        f"{percentile(lags, 0.99) * 1000:.0f} ms; the client's thread {cpu:.1f} s CPU in "
+        f"{wall:.1f} s"
+    )
     return lags, state
 
 
 def _poll_store(config: Path, job: int, lags: list[float]) -> None:
     runtime = open_runtime(config, seed=False, sync_plans=False)
+    cpu, wall = time.thread_time(), time.perf_counter()
     try:
         after = 0
         while True:
@@ -297,6 +304,12 @@ def _poll_store(config: Path, job: int, lags: list[float]) -> None:
             lags += [max(0.0, (now - x.at).total_seconds()) for x in page]
             after = page[-1].seq if page else after
             if not page and runtime.jobs.show(job).finished_at is not None:
+                cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+                progress(
+                    f"store poller: {len(lags)} lines, lag p50 {percentile(lags, 0.5) * 1000:.0f}"
+                    f" ms, p99 {percentile(lags, 0.99) * 1000:.0f} ms; its thread {cpu:.1f} s "
+                    f"CPU in {wall:.1f} s"
+                )
                 return
             if len(page) < 5000:
                 time.sleep(POLL)
