@@ -3,6 +3,7 @@ address with TLS starts without the clear-text warning."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import ssl
 import subprocess
@@ -12,6 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from otter_tui.api import ApiServer
+from otter_tui.api_settings import Bind
+from otter_tui.errors import UsageError
 from otter_tui.logfmt import setup_logging, teardown_logging
 from otter_tui.runtime import Runtime
 from tests.api_support import serving
@@ -54,3 +58,19 @@ def test_the_api_serves_https_and_does_not_warn(rt: Runtime, tmp_path: Path) -> 
     assert "event=api.started bind=0.0.0.0:" in log.getvalue()
     assert "tls=true" in log.getvalue()
     assert "api.insecure" not in log.getvalue()
+
+
+def test_a_certificate_that_cannot_be_read_is_one_line_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "key.pem").write_text("not a key\n")
+    runtime = make_runtime(
+        tmp_path, sections={"api": {"tls_cert": "missing.pem", "tls_key": "key.pem"}}
+    )
+    try:
+        server = ApiServer(runtime, Bind("127.0.0.1", 0))
+        with pytest.raises(UsageError) as refused:
+            asyncio.run(server.start())
+    finally:
+        runtime.close()
+    message = str(refused.value)
+    assert message.startswith("the API could not start on 127.0.0.1:0: tls_cert ")
+    assert "missing.pem" in message and message.endswith("No such file or directory")

@@ -6,6 +6,7 @@ answers while the daemon's loop is busy with the SSH sessions of a big job."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import socket
 import threading
@@ -140,15 +141,10 @@ async def test_an_address_in_use_is_one_error_before_anything_else_starts(
     assert alive(runtime.db, runtime.ctx.now()) == []
 
 
-class socket_in_use:
+@contextlib.contextmanager
+def socket_in_use() -> Iterator[int]:
     """A port on 127.0.0.1 that something else listens on."""
-
-    def __enter__(self) -> int:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen()
-        port: int = self.sock.getsockname()[1]
-        return port
-
-    def __exit__(self, *exc: object) -> None:
-        self.sock.close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]

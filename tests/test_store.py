@@ -156,20 +156,21 @@ def test_every_shape_of_stored_time_text_reads_back_as_the_same_instant_in_utc(
 ) -> None:
     """SQLite holds times as text: what SQLAlchemy writes, but also what SQL or an older
     version wrote (no fraction, an offset, a ``T``, a short fraction)."""
-    stored = {
-        "2026-12-08 01:31:54.123456": datetime(2026, 12, 8, 1, 31, 54, 123456, tzinfo=UTC),
-        "2026-12-08 01:31:54": datetime(2026, 12, 8, 1, 31, 54, tzinfo=UTC),
-        "2026-12-08 01:31:54.123456+02:00": datetime(2026, 12, 7, 23, 31, 54, 123456, tzinfo=UTC),
-        "2026-12-08T01:31:54Z": datetime(2026, 12, 8, 1, 31, 54, tzinfo=UTC),
-        "2026-12-08 01:31:54.120": datetime(2026, 12, 8, 1, 31, 54, 120000, tzinfo=UTC),
+    stored = {  # any instant will do: nothing here is compared with the clock
+        "2025-11-02 01:31:54.123456": datetime(2025, 11, 2, 1, 31, 54, 123456, tzinfo=UTC),
+        "2025-11-02 01:31:54": datetime(2025, 11, 2, 1, 31, 54, tzinfo=UTC),
+        "2025-11-02 01:31:54.123456+02:00": datetime(2025, 11, 1, 23, 31, 54, 123456, tzinfo=UTC),
+        "2025-11-02T01:31:54Z": datetime(2025, 11, 2, 1, 31, 54, tzinfo=UTC),
+        "2025-11-02 01:31:54.120": datetime(2025, 11, 2, 1, 31, 54, 120000, tzinfo=UTC),
     }
     insert = text("INSERT INTO users (name, is_admin, created_at) VALUES (:name, 0, :at)")
+    names = [f"stored-{index}" for index in range(len(stored))]
     with database.transaction() as s:
-        for index, at in enumerate(stored):
-            s.execute(insert, {"name": f"u{index}", "at": at})
+        for name, at in zip(names, stored, strict=True):
+            s.execute(insert, {"name": name, "at": at})
     with database.session() as s:
         read = list(
-            s.scalars(select(User.created_at).where(User.name.like("u%")).order_by(User.id))
+            s.scalars(select(User.created_at).where(User.name.in_(names)).order_by(User.id))
         )
     assert read == list(stored.values())
     assert all(at.tzinfo is UTC for at in read)

@@ -57,8 +57,8 @@ class ApiServer:
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="api")
         while not self._server.started:
             if self._task.done():
-                self._task.result()
-                raise UsageError(f"the API could not start on {self.bind}")
+                sock.close()
+                raise self._refusal(self._task.exception()) from None
             await asyncio.sleep(0.01)
         emit("api.started", bind=f"{self.bind.host}:{self.port}", tls=self.tls)
         if not self.bind.loopback and not self.tls:
@@ -68,6 +68,21 @@ class ApiServer:
                 bind=str(self.bind),
                 note="non-loopback address without TLS: keys travel in clear text",
             )
+
+    def _refusal(self, error: BaseException | None) -> UsageError:
+        """Why uvicorn did not start, as one line: a certificate or key it cannot read (an
+        ``OSError``, ``ssl.SSLError`` included) is the operator's to fix, not a traceback;
+        anything else is a fault and is raised as it is."""
+        if error is not None and not isinstance(error, OSError):
+            raise error
+        where = f"the API could not start on {self.bind}"
+        if error is None:
+            return UsageError(where)
+        reason = error.strerror or str(error)
+        if self.tls:
+            api = self.runtime.settings.api
+            return UsageError(f"{where}: tls_cert {api.tls_cert} / tls_key {api.tls_key}: {reason}")
+        return UsageError(f"{where}: {reason}")
 
     def _config(self) -> uvicorn.Config:
         api = self.runtime.settings.api
